@@ -1,0 +1,1 @@
+"""krr-mcp command line, sandbox API server and kubectl plugin."""

@@ -1,0 +1,1 @@
+"""krr_mcp/sandbox."""

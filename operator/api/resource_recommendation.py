@@ -1,0 +1,345 @@
+"""The ResourceRecommendation custom resource: the one definition of its schema.
+
+`crds/` is generated from these models (`krr-mcp crds generate`), and a test fails when they drift.
+Field names are the Kubernetes (camelCase) names; Python code uses the same names through aliases-free
+camelCase attributes, so a dict from the API server validates as it is.
+
+Rules the API server can enforce live here too, as `x-kubernetes-validations` (CEL) in the models'
+json_schema_extra; they are evaluated for real in tests/api/test_cel_rules.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .quantities import QUANTITY_PATTERN, QuantityError, parse_resource_quantity
+
+GROUP = "krr-mcp.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "ResourceRecommendation"
+PLURAL = "resourcerecommendations"
+SINGULAR = "resourcerecommendation"
+SHORT_NAMES = ["rr", "recommendation", "recommendations"]
+CATEGORIES = ["recommendations", "krr-mcp"]
+
+# DNS-1123 label / subdomain, as the API server checks object and container names.
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+Quantity = Annotated[str, Field(pattern=QUANTITY_PATTERN, max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=True)
+
+
+class WorkloadKind(StrEnum):
+    """Workload kinds the operator knows how to patch (and where their pod template lives)."""
+
+    DEPLOYMENT = "Deployment"
+    STATEFULSET = "StatefulSet"
+    DAEMONSET = "DaemonSet"
+    CRONJOB = "CronJob"
+
+
+WORKLOAD_API_VERSIONS: dict[str, str] = {
+    "Deployment": "apps/v1",
+    "StatefulSet": "apps/v1",
+    "DaemonSet": "apps/v1",
+    "CronJob": "batch/v1",
+}
+
+
+class Phase(StrEnum):
+    PROPOSED = "Proposed"
+    APPROVED = "Approved"
+    APPLYING = "Applying"
+    APPLIED = "Applied"
+    FAILED = "Failed"
+    STALE = "Stale"
+    EXPIRED = "Expired"
+    REJECTED = "Rejected"
+    ROLLING_BACK = "RollingBack"
+    ROLLED_BACK = "RolledBack"
+    SUPERSEDED = "Superseded"
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class TargetRef(_Model):
+    """The workload whose containers the recommendation resizes; it lives in the RR's namespace."""
+
+    apiVersion: str = Field(pattern=r"^(apps|batch)/v1$", description="apps/v1 or batch/v1.")
+    kind: WorkloadKind
+    name: str = Field(pattern=DNS1123_SUBDOMAIN, max_length=253)
+
+
+class ResourceAmounts(_Model):
+    """CPU and memory amounts; an absent field means "not set" on the container."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _sane(cls, value: str | None, info: Any) -> str | None:
+        if value is not None:
+            try:
+                parse_resource_quantity(value, info.field_name)
+            except QuantityError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class ContainerResources(_Model):
+    """A container's CPU/memory requests and limits (other resource names are never touched)."""
+
+    requests: ResourceAmounts = Field(default_factory=ResourceAmounts)
+    limits: ResourceAmounts = Field(default_factory=ResourceAmounts)
+
+
+class ContainerUsage(_Model):
+    """What the recommender observed for one container over the history window."""
+
+    cpuPercentileCores: Quantity | None = Field(None, description="CPU usage at the strategy's percentile.")
+    cpuPeakCores: Quantity | None = None
+    memoryPeak: Quantity | None = Field(None, description="Peak working set over the window.")
+    dataPoints: int | None = Field(None, ge=0)
+    oomKilled: bool = False
+
+
+_LIMITS_NOT_BELOW_REQUESTS = [
+    {
+        "rule": "!has(self.requests.cpu) || !has(self.limits.cpu) || "
+        "quantity(self.limits.cpu).compareTo(quantity(self.requests.cpu)) >= 0",
+        "message": "limits.cpu must not be below requests.cpu",
+    },
+    {
+        "rule": "!has(self.requests.memory) || !has(self.limits.memory) || "
+        "quantity(self.limits.memory).compareTo(quantity(self.requests.memory)) >= 0",
+        "message": "limits.memory must not be below requests.memory",
+    },
+]
+
+
+class ContainerRecommendation(_Model):
+    """One container's proposal: `proposed` replaces `current` for cpu and memory, exactly.
+
+    `proposed` is the complete desired cpu/memory requests and limits: a value absent there is
+    removed from the container (krr's simple strategy recommends no CPU limit).
+    """
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": []})
+
+    name: str = Field(pattern=DNS1123_LABEL, max_length=63)
+    current: ContainerResources = Field(description="The container's resources when this was proposed.")
+    proposed: ContainerResources = Field(
+        json_schema_extra={"x-kubernetes-validations": _LIMITS_NOT_BELOW_REQUESTS}
+    )
+    usage: ContainerUsage | None = None
+    severity: str | None = Field(None, pattern=r"^(UNKNOWN|GOOD|OK|WARNING|CRITICAL)$")
+
+
+class Evidence(_Model):
+    """Where the numbers came from."""
+
+    source: Literal["krr", "native", "manual", "rollback"]
+    strategy: str = Field("simple", max_length=63)
+    historyHours: int | None = Field(None, ge=1, le=24 * 365)
+    cpuPercentile: float | None = Field(None, ge=0, le=100)
+    memoryBufferPercentage: float | None = Field(None, ge=0, le=1000)
+    scannedAt: datetime | None = None
+
+
+_SPEC_RULES = [
+    {
+        "rule": "!oldSelf.approved || self.containers == oldSelf.containers && self.target == oldSelf.target",
+        "message": "an approved recommendation is immutable: target and containers cannot change",
+    },
+    {
+        "rule": "!oldSelf.approved || self.approved",
+        "message": "approval cannot be withdrawn; set rejected or rollbackRequested instead",
+    },
+    {
+        "rule": "!oldSelf.approved || !has(oldSelf.approvedBy) || "
+        "(has(self.approvedBy) && self.approvedBy == oldSelf.approvedBy)",
+        "message": "approvedBy cannot change once approved",
+    },
+    {
+        "rule": "!oldSelf.rejected || self.rejected",
+        "message": "a rejection cannot be withdrawn",
+    },
+    {
+        "rule": "!oldSelf.rollbackRequested || self.rollbackRequested",
+        "message": "a rollback request cannot be withdrawn",
+    },
+]
+
+_SPEC_STATE_RULES = [
+    {
+        "rule": "!self.approved || (has(self.approvedBy) && size(self.approvedBy) > 0)",
+        "message": "approved requires approvedBy (the human who approved)",
+    },
+    {
+        "rule": "!self.rollbackRequested || self.approved",
+        "message": "only an approved recommendation can be rolled back",
+    },
+    {
+        "rule": "!(self.approved && self.rejected)",
+        "message": "a recommendation cannot be both approved and rejected",
+    },
+]
+
+
+class ResourceRecommendationSpec(_Model):
+    """What is proposed, on what evidence, and the human's decisions about it."""
+
+    model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _SPEC_STATE_RULES + _SPEC_RULES})
+
+    target: TargetRef
+    containers: list[ContainerRecommendation] = Field(min_length=1, max_length=64)
+    evidence: Evidence
+    reason: str = Field(max_length=4096, description="Why this change, in words a reviewer reads.")
+    approved: bool = Field(False, description="Set to true by a human (kubectl) to allow the change.")
+    approvedBy: str | None = Field(None, max_length=512, description="The approving user's name.")
+    rejected: bool = Field(False, description="Set by a human to refuse the proposal for good.")
+    rollbackRequested: bool = Field(False, description="Set by a human to restore the prior resources.")
+    autoRollback: bool = Field(True, description="Roll back by itself when the rollout fails.")
+    expiresAt: datetime | None = Field(None, description="Not applied after this time.")
+    rolloutTimeoutSeconds: int = Field(600, ge=10, le=86400)
+
+    @field_validator("containers")
+    @classmethod
+    def _unique_names(cls, value: list[ContainerRecommendation]) -> list[ContainerRecommendation]:
+        names = [c.name for c in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate container names: {', '.join(duplicates)}")
+        return value
+
+
+class Condition(_Model):
+    """A standard Kubernetes condition (metav1.Condition)."""
+
+    type: str = Field(max_length=316)
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(max_length=1024)
+    message: str = Field("", max_length=32768)
+    lastTransitionTime: datetime
+    observedGeneration: int | None = None
+
+
+class SafetyFinding(_Model):
+    """One rule's verdict on the proposal."""
+
+    rule: str
+    severity: Literal["info", "warning", "refuse"]
+    message: str
+    container: str | None = None
+
+
+class SafetyReport(_Model):
+    """The safety rules' verdict; `allowed` is false when any finding refuses."""
+
+    allowed: bool
+    risk: RiskLevel
+    findings: list[SafetyFinding] = Field(default_factory=list)
+    checkedAt: datetime | None = None
+
+
+class ContainerChange(_Model):
+    """A container's full `resources` before and after one change (before is the rollback snapshot)."""
+
+    name: str
+    before: dict[str, Any] = Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
+    after: dict[str, Any] = Field(json_schema_extra={"x-kubernetes-preserve-unknown-fields": True})
+
+
+class HistoryEntry(_Model):
+    """One change the operator made (or is about to make: outcome Pending is the write-ahead record)."""
+
+    action: Literal["apply", "rollback", "auto-rollback"]
+    outcome: Literal["Pending", "Succeeded", "Failed", "Abandoned"]
+    at: datetime
+    actor: str = Field(description="Who asked for it: the approver, or the operator for auto-rollback.")
+    containers: list[ContainerChange]
+    workloadGenerationBefore: int | None = None
+    workloadGenerationAfter: int | None = None
+    workloadResourceVersionBefore: str | None = None
+    workloadResourceVersionAfter: str | None = None
+    message: str = ""
+
+
+class ResourceRecommendationStatus(_Model):
+    """What the operator saw and did. Written only by the operator (status subresource)."""
+
+    phase: Phase = Phase.PROPOSED
+    message: str = ""
+    observedGeneration: int | None = None
+    conditions: list[Condition] = Field(default_factory=list)
+    safety: SafetyReport | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    supersededBy: str | None = None
+    approvedAt: datetime | None = None
+    appliedAt: datetime | None = None
+    # One-line summaries for printer columns (JSONPath cannot format quantities).
+    cpuChange: str | None = None
+    memoryChange: str | None = None
+    containerNames: str | None = None
+    risk: RiskLevel | None = None
+
+
+class ObjectMeta(BaseModel):
+    """The parts of metadata the product reads; the rest is kept as it is."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(pattern=DNS1123_SUBDOMAIN, max_length=253)
+    namespace: str | None = Field(None, pattern=DNS1123_LABEL, max_length=63)
+    uid: str | None = None
+    resourceVersion: str | None = None
+    generation: int | None = None
+    creationTimestamp: datetime | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class ResourceRecommendation(BaseModel):
+    """A proposal to resize the containers of one workload, applied only after a human approves it."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, use_enum_values=True)
+
+    apiVersion: Literal["krr-mcp.io/v1alpha1"] = API_VERSION
+    kind: Literal["ResourceRecommendation"] = KIND
+    metadata: ObjectMeta
+    spec: ResourceRecommendationSpec
+    status: ResourceRecommendationStatus = Field(default_factory=ResourceRecommendationStatus)
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The object as the API server takes it (no status: the operator owns that)."""
+        body = self.model_dump(mode="json", exclude_none=True, exclude={"status"})
+        return body
+
+
+PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Target", "type": "string", "jsonPath": ".spec.target.name"},
+    {"name": "Kind", "type": "string", "jsonPath": ".spec.target.kind", "priority": 1},
+    {"name": "Containers", "type": "string", "jsonPath": ".status.containerNames"},
+    {"name": "CPU", "type": "string", "jsonPath": ".status.cpuChange", "description": "requests: current -> proposed"},
+    {"name": "Memory", "type": "string", "jsonPath": ".status.memoryChange"},
+    {"name": "Risk", "type": "string", "jsonPath": ".status.risk"},
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+    {"name": "Approved-By", "type": "string", "jsonPath": ".spec.approvedBy"},
+    {"name": "Source", "type": "string", "jsonPath": ".spec.evidence.source", "priority": 1},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]
