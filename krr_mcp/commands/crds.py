@@ -1,14 +1,44 @@
-"""`krr-mcp crds`: generate crds/ from the pydantic models."""
+"""`krr-mcp crds generate`: write crds/ from the pydantic models (`--check`: exit 1 when crds/ drifted)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(help="The project's CustomResourceDefinitions, generated from the pydantic models.")
 
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "crds"
+
+
+@app.callback()
+def _group() -> None:
+    """The project's CustomResourceDefinitions, generated from the pydantic models."""
+
 
 @app.command("generate")
-def generate() -> None:
-    """Not built yet."""
-    typer.echo("krr-mcp crds generate: not built yet", err=True)
-    raise typer.Exit(2)
+def generate(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the YAML.")] = DEFAULT_DIR,
+    check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 on drift.")] = False,
+) -> None:
+    """Generate one CRD YAML file per registered model (operator/api CRD_MODELS)."""
+    from krr_operator.api import CRD_MODELS
+    from krr_operator.api.crdgen import drift
+    from krr_operator.api.crdgen import generate as generate_files
+
+    if check:
+        stale = drift(CRD_MODELS, output)
+        for line in stale:
+            typer.echo(line, err=True)
+        if stale:
+            typer.echo("crds/ is out of date: run `krr-mcp crds generate`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{len(CRD_MODELS)} CRD(s) in {output} match the models")
+        return
+    output.mkdir(parents=True, exist_ok=True)
+    for path, text in generate_files(CRD_MODELS, output).items():
+        changed = not path.exists() or path.read_text() != text
+        if changed:
+            path.write_text(text)
+        typer.echo(f"{'wrote' if changed else 'unchanged'} {path}")

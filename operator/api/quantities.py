@@ -72,7 +72,14 @@ def format_cpu(cores: Decimal) -> str:
 def format_memory(num_bytes: Decimal) -> str:
     """Format bytes with the largest binary suffix that divides them exactly (`256Mi`, `1Gi`)."""
     value = num_bytes.to_integral_value(rounding="ROUND_CEILING")
-    for suffix, factor in (("Ei", 2**60), ("Pi", 2**50), ("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+    for suffix, factor in (
+        ("Ei", 2**60),
+        ("Pi", 2**50),
+        ("Ti", 2**40),
+        ("Gi", 2**30),
+        ("Mi", 2**20),
+        ("Ki", 2**10),
+    ):
         if value >= factor and value % factor == 0:
             return format_quantity(value, suffix)
     return str(int(value))

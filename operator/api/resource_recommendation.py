@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from .quantities import QUANTITY_PATTERN, QuantityError, parse_resource_quantity
 
@@ -118,7 +118,7 @@ class ContainerUsage(_Model):
     oomKilled: bool = False
 
 
-_LIMITS_NOT_BELOW_REQUESTS = [
+_LIMITS_NOT_BELOW_REQUESTS: list[JsonValue] = [
     {
         "rule": "!has(self.requests.cpu) || !has(self.limits.cpu) || "
         "quantity(self.limits.cpu).compareTo(quantity(self.requests.cpu)) >= 0",
@@ -147,7 +147,7 @@ class ContainerRecommendation(_Model):
         json_schema_extra={"x-kubernetes-validations": _LIMITS_NOT_BELOW_REQUESTS}
     )
     usage: ContainerUsage | None = None
-    severity: str | None = Field(None, pattern=r"^(UNKNOWN|GOOD|OK|WARNING|CRITICAL)$")
+    severity: str | None = Field(None, pattern=r"^(UNKNOWN|GOOD|OK|WARNING|CRITICAL)$", max_length=16)
 
 
 class Evidence(_Model):
@@ -161,7 +161,7 @@ class Evidence(_Model):
     scannedAt: datetime | None = None
 
 
-_SPEC_RULES = [
+_SPEC_RULES: list[JsonValue] = [
     {
         "rule": "!oldSelf.approved || self.containers == oldSelf.containers && self.target == oldSelf.target",
         "message": "an approved recommendation is immutable: target and containers cannot change",
@@ -185,7 +185,7 @@ _SPEC_RULES = [
     },
 ]
 
-_SPEC_STATE_RULES = [
+_SPEC_STATE_RULES: list[JsonValue] = [
     {
         "rule": "!self.approved || (has(self.approvedBy) && size(self.approvedBy) > 0)",
         "message": "approved requires approvedBy (the human who approved)",
@@ -207,7 +207,11 @@ class ResourceRecommendationSpec(_Model):
     model_config = ConfigDict(json_schema_extra={"x-kubernetes-validations": _SPEC_STATE_RULES + _SPEC_RULES})
 
     target: TargetRef
-    containers: list[ContainerRecommendation] = Field(min_length=1, max_length=64)
+    containers: list[ContainerRecommendation] = Field(
+        min_length=1,
+        max_length=64,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
     evidence: Evidence
     reason: str = Field(max_length=4096, description="Why this change, in words a reviewer reads.")
     approved: bool = Field(False, description="Set to true by a human (kubectl) to allow the change.")
@@ -286,7 +290,10 @@ class ResourceRecommendationStatus(_Model):
     phase: Phase = Phase.PROPOSED
     message: str = ""
     observedGeneration: int | None = None
-    conditions: list[Condition] = Field(default_factory=list)
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
     safety: SafetyReport | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
     supersededBy: str | None = None
@@ -319,8 +326,8 @@ class ResourceRecommendation(BaseModel):
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, use_enum_values=True)
 
-    apiVersion: Literal["krr-mcp.io/v1alpha1"] = API_VERSION
-    kind: Literal["ResourceRecommendation"] = KIND
+    apiVersion: Literal["krr-mcp.io/v1alpha1"] = "krr-mcp.io/v1alpha1"
+    kind: Literal["ResourceRecommendation"] = "ResourceRecommendation"
     metadata: ObjectMeta
     spec: ResourceRecommendationSpec
     status: ResourceRecommendationStatus = Field(default_factory=ResourceRecommendationStatus)
@@ -335,7 +342,12 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Target", "type": "string", "jsonPath": ".spec.target.name"},
     {"name": "Kind", "type": "string", "jsonPath": ".spec.target.kind", "priority": 1},
     {"name": "Containers", "type": "string", "jsonPath": ".status.containerNames"},
-    {"name": "CPU", "type": "string", "jsonPath": ".status.cpuChange", "description": "requests: current -> proposed"},
+    {
+        "name": "CPU",
+        "type": "string",
+        "jsonPath": ".status.cpuChange",
+        "description": "requests: current -> proposed",
+    },
     {"name": "Memory", "type": "string", "jsonPath": ".status.memoryChange"},
     {"name": "Risk", "type": "string", "jsonPath": ".status.risk"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
