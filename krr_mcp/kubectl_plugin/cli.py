@@ -1,0 +1,332 @@
+"""`kubectl krr`: review, approve, reject and roll back ResourceRecommendations as a human.
+
+kubectl finds the `kubectl-krr` executable on PATH and runs it for `kubectl krr ...`. Exit codes:
+0 ok, 1 error, 2 usage, 3 refused or conflict, 4 not found (see errors.ExitCode).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from . import actions, kube, views
+from .describe import Section, describe
+from .errors import ExitCode, PluginError, UsageError
+from .output import PHASE_STYLES, Format, console, default_format, dump, error_console, print_rows
+from .workload_diff import proposed_resources, rollback_resources, unified_diff, with_resources
+
+app = typer.Typer(
+    name="kubectl krr",
+    help="Review and decide on krr-mcp ResourceRecommendations. Exit codes: 0 ok, 1 error, 2 usage, "
+    "3 refused or conflict, 4 not found.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+Kubeconfig = Annotated[
+    str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", envvar=None)
+]
+Context = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
+Namespace = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Namespace (default: the context's).")
+]
+Output = Annotated[
+    Format | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="table (terminal default), plain (default in a pipe), json or yaml.",
+        case_sensitive=False,
+    ),
+]
+ResourceVersion = Annotated[
+    str | None,
+    typer.Option(
+        "--resource-version",
+        help="Refuse unless the RR still has this resourceVersion (the one you reviewed).",
+    ),
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn PluginError into a message on stderr and its exit code."""
+    try:
+        yield
+    except PluginError as exc:
+        error_console().print(Text(f"error: {exc.message}", style="red"))
+        raise typer.Exit(int(exc.code)) from None
+
+
+def _connect(kubeconfig: str | None, context: str | None) -> kube.Connection:
+    return kube.connect(kubeconfig, context)
+
+
+@app.command("list")
+def list_(
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")] = False,
+    phase: Annotated[list[str] | None, typer.Option("--phase", help="Only this phase (repeatable).")] = None,
+    target: Annotated[
+        list[str] | None,
+        typer.Option("--target", help="Only RRs for this workload name or Kind/name (repeatable)."),
+    ] = None,
+    output: Output = None,
+) -> None:
+    """One row per container: requests current -> proposed, change %, risk, phase, age."""
+    with _errors():
+        if all_namespaces and namespace:
+            raise UsageError("--namespace and --all-namespaces exclude each other")
+        conn = _connect(kubeconfig, context)
+        scope = None if all_namespaces else (namespace or conn.namespace)
+        rrs = views.filter_rrs(kube.list_rrs(conn, scope), phase or [], target or [])
+        columns = views.LIST_COLUMNS if all_namespaces else views.LIST_COLUMNS[1:]
+        where = "any namespace" if scope is None else f"namespace {scope}"
+        print_rows(
+            views.list_rows(rrs, _now()),
+            columns,
+            default_format(output),
+            f"No resourcerecommendations found in {where}.",
+        )
+
+
+def _print_sections(sections: list[Section], fmt: Format) -> None:
+    out = console()
+    rich = fmt is Format.TABLE
+    for section in sections:
+        out.print(Text(f"{section.title}:", style="bold" if rich else ""))
+        width = max((len(k) for k, _ in section.pairs), default=0)
+        for key, value in section.pairs:
+            style = PHASE_STYLES.get(value, "") if rich and key == "Phase" else ""
+            out.print(Text(f"  {key + ':':<{width + 1}} ") + Text(value, style=style))
+        if section.text:
+            out.print(Text("  " + section.text))
+        if section.columns:
+            if not section.rows:
+                out.print("  <none>")
+                continue
+            table = Table(
+                *[c.upper() for c in section.columns],
+                box=None,
+                pad_edge=False,
+                header_style="bold" if rich else "",
+                padding=(0, 2, 0, 2),
+            )
+            for row in section.rows:
+                table.add_row(*row)
+            out.print(table)
+
+
+@app.command()
+def show(
+    name: str,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    output: Output = None,
+) -> None:
+    """Everything a reviewer needs: the change, evidence, safety report, history and conditions."""
+    with _errors():
+        conn = _connect(kubeconfig, context)
+        rr = kube.get_rr(conn, namespace or conn.namespace, name)
+        fmt = default_format(output)
+        if fmt in (Format.JSON, Format.YAML):
+            sys.stdout.write(dump(rr, fmt))
+            return
+        _print_sections(describe(rr, _now()), fmt)
+        version = rr["metadata"].get("resourceVersion")
+        out = console()
+        out.print(
+            Text(
+                f"\nTo approve exactly what you just read: kubectl krr approve {name} "
+                f"-n {rr['metadata'].get('namespace')} --resource-version {version}",
+                style="dim",
+            )
+        )
+
+
+@app.command()
+def diff(
+    name: str,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    rollback: Annotated[
+        bool,
+        typer.Option(
+            "--rollback", help="Diff against what a rollback would restore instead of the proposal."
+        ),
+    ] = False,
+) -> None:
+    """The workload as it is vs as it would be after the change (a unified diff, like kubectl diff)."""
+    with _errors():
+        conn = _connect(kubeconfig, context)
+        rr = kube.get_rr(conn, namespace or conn.namespace, name)
+        target = rr["spec"]["target"]
+        live = kube.get_workload(conn, rr["metadata"]["namespace"], target["kind"], target["name"])
+        wanted = rollback_resources(rr) if rollback else proposed_resources(rr)
+        label = f"{target['kind']}.{rr['metadata']['namespace']}.{target['name']}"
+        text = unified_diff(live, with_resources(live, wanted), label)
+        if not text:
+            error_console().print(f"no difference: {label} already has these resources")
+            return
+        if sys.stdout.isatty():
+            out = console()
+            for line in text.splitlines():
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                out.print(Text(line, style=style))
+        else:
+            sys.stdout.write(text)
+
+
+def _decide(
+    names: list[str],
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    output: Format | None,
+    verb: str,
+    build: Callable[[dict[str, Any], str], dict[str, Any]],
+) -> None:
+    """Read each RR, let `build` refuse or produce the patch, send it; exit with the first failure."""
+    conn = _connect(kubeconfig, context)
+    user = kube.whoami(conn)
+    ns = namespace or conn.namespace
+    failure: ExitCode | None = None
+    results = []
+    for name in names:
+        try:
+            rr = kube.get_rr(conn, ns, name)
+            patched = kube.merge_patch_rr(conn, ns, name, build(rr, user))
+        except PluginError as exc:
+            error_console().print(Text(f"error: {exc.message}", style="red"))
+            failure = failure or exc.code
+            continue
+        results.append(patched)
+        if output not in (Format.JSON, Format.YAML):
+            version = patched["metadata"].get("resourceVersion")
+            console().print(
+                f"resourcerecommendation {ns}/{name} {verb} by {user} (resourceVersion {version})"
+            )
+    if output in (Format.JSON, Format.YAML):
+        sys.stdout.write(dump(results[0] if len(results) == 1 else results, output))
+    if failure is not None:
+        raise typer.Exit(int(failure))
+
+
+@app.command()
+def approve(
+    names: Annotated[list[str], typer.Argument(help="RR names.")],
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    resource_version: ResourceVersion = None,
+    output: Output = None,
+) -> None:
+    """Approve as yourself (SelfSubjectReview): sets approvedBy and approved in one patch that the
+    API server refuses if the RR changed since it was read (or since --resource-version)."""
+    with _errors():
+        if resource_version is not None and len(names) != 1:
+            raise UsageError("--resource-version pins one RR; give exactly one name")
+        _decide(
+            names,
+            kubeconfig,
+            context,
+            namespace,
+            output,
+            "approved",
+            lambda rr, user: actions.approve_patch(rr, user, _now(), resource_version),
+        )
+
+
+@app.command()
+def reject(
+    names: Annotated[list[str], typer.Argument(help="RR names.")],
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    resource_version: ResourceVersion = None,
+    output: Output = None,
+) -> None:
+    """Refuse a proposal for good (the operator will never apply it)."""
+    with _errors():
+        if resource_version is not None and len(names) != 1:
+            raise UsageError("--resource-version pins one RR; give exactly one name")
+        _decide(
+            names,
+            kubeconfig,
+            context,
+            namespace,
+            output,
+            "rejected",
+            lambda rr, user: actions.reject_patch(rr, user, resource_version),
+        )
+
+
+@app.command()
+def rollback(
+    names: Annotated[list[str], typer.Argument(help="RR names.")],
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    resource_version: ResourceVersion = None,
+    output: Output = None,
+) -> None:
+    """Ask the operator to restore the resources the workload had before an applied RR."""
+    with _errors():
+        if resource_version is not None and len(names) != 1:
+            raise UsageError("--resource-version pins one RR; give exactly one name")
+        _decide(
+            names,
+            kubeconfig,
+            context,
+            namespace,
+            output,
+            "rollback requested",
+            lambda rr, user: actions.rollback_patch(rr, user, resource_version),
+        )
+
+
+@app.command()
+def audit(
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    namespace: Namespace = None,
+    all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")] = False,
+    output: Output = None,
+) -> None:
+    """Who approved, rejected, applied and rolled back what, and when (from the RRs' status.history)."""
+    with _errors():
+        if all_namespaces and namespace:
+            raise UsageError("--namespace and --all-namespaces exclude each other")
+        conn = _connect(kubeconfig, context)
+        scope = None if all_namespaces else (namespace or conn.namespace)
+        print_rows(
+            views.audit_rows(kube.list_rrs(conn, scope)),
+            views.AUDIT_COLUMNS,
+            default_format(output),
+            "No decisions recorded yet.",
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point of `kubectl-krr`; exits with the documented codes."""
+    try:
+        app(args=argv, prog_name="kubectl krr", standalone_mode=True)
+    except click.exceptions.Exit as exc:  # pragma: no cover - standalone_mode exits itself
+        sys.exit(exc.exit_code)

@@ -1,0 +1,194 @@
+"""Pure: everything a reviewer needs about one RR, as titled sections (rendered by `show`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .views import age, change_percent, phase_of, target_of
+
+
+@dataclass
+class Section:
+    title: str
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    text: str = ""
+
+
+def _resources(resources: dict[str, Any] | None, section: str, name: str) -> str | None:
+    return ((resources or {}).get(section) or {}).get(name)
+
+
+def _container_rows(spec: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for container in spec.get("containers") or []:
+        for section in ("requests", "limits"):
+            for name in ("cpu", "memory"):
+                now_ = _resources(container.get("current"), section, name)
+                new = _resources(container.get("proposed"), section, name)
+                rows.append(
+                    [
+                        str(container.get("name")),
+                        f"{section}.{name}",
+                        now_ or "-",
+                        new or "-",
+                        change_percent(now_, new, name),
+                    ]
+                )
+    return rows
+
+
+def _usage_rows(spec: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for container in spec.get("containers") or []:
+        usage = container.get("usage") or {}
+        if usage:
+            rows.append(
+                [
+                    str(container.get("name")),
+                    str(usage.get("cpuPercentileCores") or "-"),
+                    str(usage.get("cpuPeakCores") or "-"),
+                    str(usage.get("memoryPeak") or "-"),
+                    str(usage.get("dataPoints") if usage.get("dataPoints") is not None else "-"),
+                    "yes" if usage.get("oomKilled") else "no",
+                    str(container.get("severity") or "-"),
+                ]
+            )
+    return rows
+
+
+def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
+    meta, spec, status = rr.get("metadata") or {}, rr.get("spec") or {}, rr.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    sections = [
+        Section(
+            "Recommendation",
+            pairs=[
+                ("Name", f"{meta.get('namespace')}/{meta.get('name')}"),
+                ("Target", target_of(rr)),
+                ("Phase", phase_of(rr)),
+                ("Message", str(status.get("message") or "")),
+                (
+                    "Created",
+                    f"{meta.get('creationTimestamp')} ({age(meta.get('creationTimestamp'), now)} ago), by "
+                    f"{annotations.get('krr-mcp.io/created-by', 'unknown')}",
+                ),
+                ("Resource version", str(meta.get("resourceVersion"))),
+                (
+                    "Approved",
+                    f"yes, by {spec.get('approvedBy')} at {status.get('approvedAt') or '?'}"
+                    if spec.get("approved")
+                    else "no",
+                ),
+                ("Rejected", "yes" if spec.get("rejected") else "no"),
+                ("Rollback requested", "yes" if spec.get("rollbackRequested") else "no"),
+                ("Auto rollback", "yes" if spec.get("autoRollback", True) else "no"),
+                ("Expires", str(spec.get("expiresAt") or "never")),
+            ],
+        )
+    ]
+    sections.append(Section("Reason", text=str(spec.get("reason") or "")))
+    sections.append(
+        Section(
+            "Proposed change",
+            columns=["container", "resource", "current", "proposed", "change"],
+            rows=_container_rows(spec),
+        )
+    )
+    evidence = spec.get("evidence") or {}
+    sections.append(
+        Section(
+            "Evidence",
+            pairs=[
+                ("Source", str(evidence.get("source", "?"))),
+                ("Strategy", str(evidence.get("strategy", "simple"))),
+                ("History", f"{evidence.get('historyHours', '?')}h"),
+                ("CPU percentile", str(evidence.get("cpuPercentile", "?"))),
+                ("Memory buffer", f"{evidence.get('memoryBufferPercentage', '?')}%"),
+                ("Scanned at", str(evidence.get("scannedAt") or "?")),
+            ],
+            columns=["container", "cpu pXX", "cpu peak", "memory peak", "points", "oomkilled", "severity"],
+            rows=_usage_rows(spec),
+        )
+    )
+    safety = status.get("safety")
+    if safety:
+        sections.append(
+            Section(
+                "Safety",
+                pairs=[
+                    ("Allowed", "yes" if safety.get("allowed") else "NO"),
+                    ("Risk", str(safety.get("risk"))),
+                    ("Checked at", str(safety.get("checkedAt"))),
+                ],
+                columns=["severity", "rule", "container", "message"],
+                rows=[
+                    [
+                        str(f.get("severity")),
+                        str(f.get("rule")),
+                        str(f.get("container") or "-"),
+                        str(f.get("message")),
+                    ]
+                    for f in safety.get("findings") or []
+                ],
+            )
+        )
+    else:
+        sections.append(Section("Safety", text="not checked yet (the operator writes it)"))
+    sections.append(
+        Section(
+            "History",
+            columns=["at", "action", "outcome", "actor", "container", "before", "after", "message"],
+            rows=_history_rows(status),
+        )
+    )
+    sections.append(
+        Section(
+            "Conditions",
+            columns=["type", "status", "reason", "message", "since"],
+            rows=[
+                [
+                    str(c.get("type")),
+                    str(c.get("status")),
+                    str(c.get("reason")),
+                    str(c.get("message") or ""),
+                    str(c.get("lastTransitionTime")),
+                ]
+                for c in status.get("conditions") or []
+            ],
+        )
+    )
+    return sections
+
+
+def _compact(resources: dict[str, Any]) -> str:
+    parts = []
+    for section in ("requests", "limits"):
+        values = resources.get(section) or {}
+        if values:
+            parts.append(section + " " + ",".join(f"{k}={v}" for k, v in sorted(values.items())))
+        else:
+            parts.append(f"{section} -")
+    return "; ".join(parts)
+
+
+def _history_rows(status: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for entry in status.get("history") or []:
+        for change in entry.get("containers") or []:
+            rows.append(
+                [
+                    str(entry.get("at")),
+                    str(entry.get("action")),
+                    str(entry.get("outcome")),
+                    str(entry.get("actor")),
+                    str(change.get("name")),
+                    _compact(change.get("before") or {}),
+                    _compact(change.get("after") or {}),
+                    str(entry.get("message") or ""),
+                ]
+            )
+    return rows
