@@ -80,7 +80,8 @@ def restricted_violations(pod_spec: dict[str, Any]) -> list[str]:
     for volume in pod_spec.get("volumes") or []:
         kinds = set(volume) - {"name"}
         if not kinds <= _ALLOWED_VOLUMES:
-            problems.append(f"volume {volume['name']} has a disallowed type {sorted(kinds - _ALLOWED_VOLUMES)}")
+            disallowed = sorted(kinds - _ALLOWED_VOLUMES)
+            problems.append(f"volume {volume['name']} has a disallowed type {disallowed}")
     if pod_sc.get("runAsUser") == 0:
         problems.append("pod runAsUser is 0")
     for container in all_containers(pod_spec):
@@ -90,7 +91,7 @@ def restricted_violations(pod_spec: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: privileged")
         if sc.get("allowPrivilegeEscalation") is not False:
             problems.append(f"{name}: allowPrivilegeEscalation must be false")
-        if not (sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True):
+        if sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is not True:
             problems.append(f"{name}: runAsNonRoot must be true (pod or container)")
         if sc.get("runAsUser") == 0:
             problems.append(f"{name}: runAsUser is 0")

@@ -131,7 +131,8 @@ def test_exactly_one_operator_acts_at_a_time(rendered: list[dict[str, Any]]) -> 
 
 def test_one_service_account_per_component(rendered: list[dict[str, Any]]) -> None:
     used = {
-        d["metadata"]["name"]: d["spec"]["template"]["spec"]["serviceAccountName"] for d in _deployments(rendered)
+        d["metadata"]["name"]: d["spec"]["template"]["spec"]["serviceAccountName"]
+        for d in _deployments(rendered)
     }
     assert used == COMPONENTS
     accounts = {sa["metadata"]["name"] for sa in of_kind(rendered, "ServiceAccount")}
@@ -178,9 +179,10 @@ def test_production_overlay_keeps_the_bridge_available() -> None:
     assert bridge["spec"]["replicas"] >= 2
     budget = named(objects, "PodDisruptionBudget", "krr-mcp-bridge")
     assert budget["spec"]["minAvailable"] < bridge["spec"]["replicas"]
-    assert budget["spec"]["selector"]["matchLabels"].items() <= bridge["spec"]["template"]["metadata"][
-        "labels"
-    ].items()
+    assert (
+        budget["spec"]["selector"]["matchLabels"].items()
+        <= bridge["spec"]["template"]["metadata"]["labels"].items()
+    )
 
 
 def test_rendered_objects_match_the_kubernetes_schemas(rendered: list[dict[str, Any]]) -> None:
