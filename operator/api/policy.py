@@ -1,0 +1,231 @@
+"""RecommendationPolicy: the limits the safety rules apply, configured in the cluster.
+
+Two kinds share one `PolicySpec` (as Role/ClusterRole do):
+
+- `ClusterRecommendationPolicy` (cluster-scoped, only the one named `default` is read): the cluster default.
+- `RecommendationPolicy` (namespaced): overrides for the workloads of its namespace. It cannot change the
+  cluster-only fields (protected namespaces, the opt-out key): a namespace must not un-protect itself.
+
+Every field is optional; an absent field inherits. `effective_policy(cluster, namespaced)` merges
+namespace policy over cluster default over the built-in defaults (`BUILTIN_POLICY`) field by field,
+and the result has every field set. `krr_operator.safety.evaluate` takes any `PolicySpec` and fills
+what is unset from the built-in defaults itself, so `PolicySpec()` means "the built-in defaults".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .quantities import QuantityError, parse_resource_quantity
+from .resource_recommendation import DNS1123_LABEL, ObjectMeta, Quantity
+
+CLUSTER_KIND = "ClusterRecommendationPolicy"
+CLUSTER_PLURAL = "clusterrecommendationpolicies"
+CLUSTER_SINGULAR = "clusterrecommendationpolicy"
+KIND = "RecommendationPolicy"
+PLURAL = "recommendationpolicies"
+SINGULAR = "recommendationpolicy"
+CATEGORIES = ["krr-mcp"]
+DEFAULT_POLICY_NAME = "default"
+
+OPT_OUT_KEY = "krr-mcp.io/ignore"
+DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"]
+
+# Fields only the cluster default may set (a namespaced policy setting them is refused by the CRD).
+CLUSTER_ONLY_FIELDS = ("protectedNamespaces", "optOutKey")
+
+NamespaceName = Annotated[str, Field(pattern=DNS1123_LABEL, max_length=63)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=True)
+
+
+class HpaMode(StrEnum):
+    """What to do when an HPA scales the workload on a resource whose request changes."""
+
+    WARN = "warn"
+    REFUSE = "refuse"
+
+
+class ResourceBounds(_Model):
+    """A CPU and/or memory amount (a floor or a ceiling); absent means "inherit"."""
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _sane(cls, value: str | None, info: Any) -> str | None:
+        if value is not None:
+            try:
+                parse_resource_quantity(value, info.field_name)
+            except QuantityError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class StepLimit(_Model):
+    """How far one recommendation may move a value: `new >= old * (1 - maxDecreasePercent/100)` and
+    `new <= old * maxIncreaseFactor`. Exactly at a bound is allowed."""
+
+    maxDecreasePercent: float | None = Field(default=None, ge=0, le=100)
+    maxIncreaseFactor: float | None = Field(default=None, ge=1, le=1000)
+
+
+class StepLimits(_Model):
+    cpu: StepLimit | None = None
+    memory: StepLimit | None = None
+
+
+class PolicySpec(_Model):
+    """The safety limits. Every field is optional: absent inherits (namespace -> cluster -> built-in)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.floors) || !has(self.ceilings) || !has(self.floors.cpu) || "
+                    "!has(self.ceilings.cpu) || quantity(self.floors.cpu).compareTo("
+                    "quantity(self.ceilings.cpu)) <= 0",
+                    "message": "floors.cpu must not be above ceilings.cpu",
+                },
+                {
+                    "rule": "!has(self.floors) || !has(self.ceilings) || !has(self.floors.memory) || "
+                    "!has(self.ceilings.memory) || quantity(self.floors.memory).compareTo("
+                    "quantity(self.ceilings.memory)) <= 0",
+                    "message": "floors.memory must not be above ceilings.memory",
+                },
+            ]
+        }
+    )
+
+    floors: ResourceBounds | None = Field(default=None, description="No request or limit may go below these.")
+    ceilings: ResourceBounds | None = Field(
+        default=None, description="No request or limit may go above these."
+    )
+    maxStep: StepLimits | None = Field(
+        default=None, description="How far one recommendation may move a value."
+    )
+    hpaMode: HpaMode | None = Field(
+        default=None, description="warn or refuse when an HPA scales on a resource whose request changes."
+    )
+    requireUsageEvidence: bool | None = Field(
+        default=None, description="Refuse a memory decrease without an observed peak working set (else warn)."
+    )
+    protectedNamespaces: list[NamespaceName] | None = Field(
+        default=None, max_length=256, description="Namespaces never changed (cluster default only)."
+    )
+    optOutKey: str | None = Field(
+        default=None,
+        max_length=317,
+        description='A label or annotation key that, set to "true" on a workload or namespace, opts it out '
+        "(cluster default only).",
+    )
+
+
+BUILTIN_POLICY = PolicySpec(
+    floors=ResourceBounds(cpu="10m", memory="100Mi"),
+    ceilings=ResourceBounds(cpu="64", memory="256Gi"),
+    maxStep=StepLimits(
+        cpu=StepLimit(maxDecreasePercent=50, maxIncreaseFactor=4),
+        memory=StepLimit(maxDecreasePercent=50, maxIncreaseFactor=4),
+    ),
+    hpaMode=HpaMode.WARN,
+    requireUsageEvidence=False,
+    protectedNamespaces=list(DEFAULT_PROTECTED_NAMESPACES),
+    optOutKey=OPT_OUT_KEY,
+)
+
+
+def _merge(base: BaseModel, override: BaseModel | None) -> Any:
+    """`override`'s set (non-None) fields over `base`, recursing into nested models."""
+    if override is None:
+        return base.model_copy(deep=True)
+    values: dict[str, Any] = {}
+    for name in type(base).model_fields:
+        low, high = getattr(base, name), getattr(override, name)
+        if high is None:
+            values[name] = low
+        elif isinstance(high, BaseModel) and isinstance(low, BaseModel):
+            values[name] = _merge(low, high)
+        else:
+            values[name] = high
+    return type(base).model_validate(values)
+
+
+def effective_policy(cluster: PolicySpec | None = None, namespaced: PolicySpec | None = None) -> PolicySpec:
+    """Namespace policy over cluster default over built-in defaults; every field of the result is set.
+
+    The namespaced policy's cluster-only fields (`CLUSTER_ONLY_FIELDS`) are ignored even if present
+    (the CRD refuses them too).
+    """
+    merged: PolicySpec = _merge(BUILTIN_POLICY, cluster)
+    if namespaced is not None:
+        namespaced = namespaced.model_copy(update=dict.fromkeys(CLUSTER_ONLY_FIELDS))
+    return _merge(merged, namespaced)
+
+
+class ClusterRecommendationPolicy(BaseModel):
+    """The cluster-wide default policy; only the one named `default` is read."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        use_enum_values=True,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.metadata.name == 'default'",
+                    "message": "the cluster policy must be named default",
+                }
+            ]
+        },
+    )
+
+    apiVersion: Literal["krr-mcp.io/v1alpha1"] = "krr-mcp.io/v1alpha1"
+    kind: Literal["ClusterRecommendationPolicy"] = "ClusterRecommendationPolicy"
+    metadata: ObjectMeta
+    spec: PolicySpec = Field(default_factory=PolicySpec)
+
+
+class RecommendationPolicy(BaseModel):
+    """Per-namespace overrides of the cluster default (cluster-only fields excluded)."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        populate_by_name=True,
+        use_enum_values=True,
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.spec) || "
+                    "(!has(self.spec.protectedNamespaces) && !has(self.spec.optOutKey))",
+                    "message": "protectedNamespaces and optOutKey are set only in the cluster default policy",
+                }
+            ]
+        },
+    )
+
+    apiVersion: Literal["krr-mcp.io/v1alpha1"] = "krr-mcp.io/v1alpha1"
+    kind: Literal["RecommendationPolicy"] = "RecommendationPolicy"
+    metadata: ObjectMeta
+    spec: PolicySpec = Field(default_factory=PolicySpec)
+
+
+def policy_from_objects(cluster: dict[str, Any] | None, namespaced: dict[str, Any] | None) -> PolicySpec:
+    """The effective policy from the API objects as read (either may be None: not found)."""
+    cluster_spec = ClusterRecommendationPolicy.model_validate(cluster).spec if cluster else None
+    ns_spec = RecommendationPolicy.model_validate(namespaced).spec if namespaced else None
+    return effective_policy(cluster_spec, ns_spec)
+
+
+POLICY_PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "CPU-Floor", "type": "string", "jsonPath": ".spec.floors.cpu"},
+    {"name": "Memory-Floor", "type": "string", "jsonPath": ".spec.floors.memory"},
+    {"name": "HPA", "type": "string", "jsonPath": ".spec.hpaMode"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+]

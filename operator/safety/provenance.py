@@ -1,0 +1,46 @@
+"""Was an approval (or rollback request) made on a human path? Read from the RR as the API returns it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BRIDGE_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
+OPERATOR_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
+_MACHINE_USERS = {BRIDGE_SERVICE_ACCOUNT, OPERATOR_SERVICE_ACCOUNT}
+_HUMAN_ONLY_FIELDS = ("approved", "approvedBy", "rollbackRequested")
+
+
+def _owned_spec_fields(entry: dict[str, Any]) -> set[str]:
+    spec = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+    return {key[2:] for key in spec if key.startswith("f:")}
+
+
+def approval_provenance_problem(
+    rr: dict[str, Any], bridge_field_manager: str = "krr-mcp-bridge"
+) -> str | None:
+    """Why the RR's approval (or rollback request) did not come from a human path, else None.
+
+    Problems: approved without `approvedBy`; `approvedBy` naming the bridge's or the operator's
+    ServiceAccount; managedFields showing `bridge_field_manager` owning spec.approved, spec.approvedBy or
+    spec.rollbackRequested (a human's kubectl patch takes those fields over from the creator, so the
+    bridge still owning one means the bridge set it). An RR that is neither approved nor asking for a
+    rollback has no approval to check: None.
+    """
+    spec = rr.get("spec") or {}
+    approved, rollback = bool(spec.get("approved")), bool(spec.get("rollbackRequested"))
+    if not approved and not rollback:
+        return None
+    approver = str(spec.get("approvedBy") or "").strip()
+    if not approver:
+        return "spec.approved is set but spec.approvedBy is empty: no human is named as the approver"
+    if approver in _MACHINE_USERS:
+        return f"spec.approvedBy is {approver}, a krr-mcp ServiceAccount, not a human"
+    for entry in (rr.get("metadata") or {}).get("managedFields") or []:
+        if entry.get("manager") != bridge_field_manager:
+            continue
+        owned = _owned_spec_fields(entry)
+        set_fields = [f for f in _HUMAN_ONLY_FIELDS if f in owned and spec.get(f)]
+        if set_fields:
+            fields = ", ".join(f"spec.{f}" for f in set_fields)
+            return f"managedFields show field manager {bridge_field_manager!r} wrote {fields}"
+    return None
