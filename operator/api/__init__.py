@@ -5,6 +5,7 @@ To serve another custom resource, append a `CRDModel` to `CRD_MODELS` and run `k
 
 from __future__ import annotations
 
+from . import policy
 from . import resource_recommendation as rr
 from .crdgen import CRDModel
 
@@ -20,6 +21,30 @@ CRD_MODELS: list[CRDModel] = [
         short_names=list(rr.SHORT_NAMES),
         categories=list(rr.CATEGORIES),
         printer_columns=rr.PRINTER_COLUMNS,
+    ),
+    CRDModel(
+        model=policy.ClusterRecommendationPolicy,
+        group=rr.GROUP,
+        version=rr.VERSION,
+        kind=policy.CLUSTER_KIND,
+        plural=policy.CLUSTER_PLURAL,
+        singular=policy.CLUSTER_SINGULAR,
+        scope="Cluster",
+        categories=list(policy.CATEGORIES),
+        printer_columns=policy.POLICY_PRINTER_COLUMNS,
+        status_subresource=False,
+    ),
+    CRDModel(
+        model=policy.RecommendationPolicy,
+        group=rr.GROUP,
+        version=rr.VERSION,
+        kind=policy.KIND,
+        plural=policy.PLURAL,
+        singular=policy.SINGULAR,
+        scope="Namespaced",
+        categories=list(policy.CATEGORIES),
+        printer_columns=policy.POLICY_PRINTER_COLUMNS,
+        status_subresource=False,
     ),
 ]
 

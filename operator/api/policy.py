@@ -3,8 +3,9 @@
 Two kinds share one `PolicySpec` (as Role/ClusterRole do):
 
 - `ClusterRecommendationPolicy` (cluster-scoped, only the one named `default` is read): the cluster default.
-- `RecommendationPolicy` (namespaced): overrides for the workloads of its namespace. It cannot change the
-  cluster-only fields (protected namespaces, the opt-out key): a namespace must not un-protect itself.
+- `RecommendationPolicy` (namespaced, the one named `default`): overrides for its namespace. It cannot
+  change the cluster-only fields (protected namespaces, the opt-out key): a namespace must not
+  un-protect itself.
 
 Every field is optional; an absent field inherits. `effective_policy(cluster, namespaced)` merges
 namespace policy over cluster default over the built-in defaults (`BUILTIN_POLICY`) field by field,
@@ -193,7 +194,8 @@ class ClusterRecommendationPolicy(BaseModel):
 
 
 class RecommendationPolicy(BaseModel):
-    """Per-namespace overrides of the cluster default (cluster-only fields excluded)."""
+    """Per-namespace overrides of the cluster default (cluster-only fields excluded); one per namespace,
+    named `default`."""
 
     model_config = ConfigDict(
         extra="ignore",
@@ -202,10 +204,14 @@ class RecommendationPolicy(BaseModel):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
+                    "rule": "self.metadata.name == 'default'",
+                    "message": "a namespace's policy must be named default (one per namespace)",
+                },
+                {
                     "rule": "!has(self.spec) || "
                     "(!has(self.spec.protectedNamespaces) && !has(self.spec.optOutKey))",
                     "message": "protectedNamespaces and optOutKey are set only in the cluster default policy",
-                }
+                },
             ]
         },
     )
