@@ -1,1 +1,49 @@
-"""mcp_bridge/recommenders."""
+"""Recommenders: krr CLI adapter and native Prometheus engine behind one interface.
+
+- `get_recommendations(request, progress=...)` runs a scan (source auto/krr/native) -> ScanResult
+- `parse_recommendations(krr_json_text)` -> ScanResult (raises KrrOutputError on unusable output)
+- `filter_recommendations(result, filters)` -> ScanResult
+- `explain(container_scan)` -> Explanation (the numbers behind a recommendation)
+"""
+
+from .explain import Explanation, explain
+from .filters import SelectorError, filter_recommendations
+from .krr_cli import KrrCliError
+from .krr_output import KrrOutputError, parse_recommendations
+from .models import (
+    ContainerScan,
+    HpaInfo,
+    PodRef,
+    ResourceExplanation,
+    ScanError,
+    ScanFilters,
+    ScanRequest,
+    ScanResult,
+    ScanStats,
+    ScanSummary,
+)
+from .native import PrometheusError
+from .service import ProgressCallback, get_recommendations
+
+__all__ = [
+    "ContainerScan",
+    "Explanation",
+    "HpaInfo",
+    "KrrCliError",
+    "KrrOutputError",
+    "PodRef",
+    "ProgressCallback",
+    "PrometheusError",
+    "ResourceExplanation",
+    "ScanError",
+    "ScanFilters",
+    "ScanRequest",
+    "ScanResult",
+    "ScanStats",
+    "ScanSummary",
+    "SelectorError",
+    "explain",
+    "filter_recommendations",
+    "get_recommendations",
+    "parse_recommendations",
+]

@@ -1,0 +1,1 @@
+"""Synthetic Prometheus history: OpenMetrics generator, promtool loader, a Prometheus process runner."""

@@ -1,0 +1,139 @@
+"""Run the krr CLI (`krr <strategy> -f json -q ...`) as a subprocess and parse what it prints.
+
+No shell: arguments go as a list. The run has a timeout (the process is killed when it expires) and
+stdout is read with a size cap (the process is killed when it prints more). Every failure raises
+KrrCliError saying what happened; the output is parsed by krr_output.parse_recommendations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+
+from .krr_output import MAX_OUTPUT_BYTES, parse_recommendations
+from .models import ScanRequest, ScanResult
+
+STDERR_TAIL = 2000
+
+
+class KrrCliError(RuntimeError):
+    """The krr CLI could not give a usable answer (missing, failed, timed out, too much output)."""
+
+
+def find_krr(executable: str = "krr") -> str | None:
+    """The krr executable on PATH, or None."""
+    return shutil.which(executable)
+
+
+def build_krr_args(request: ScanRequest) -> list[str]:
+    """The argument list (after the executable) for one scan; krr's own flag names."""
+    args = [request.strategy, "-f", "json", "-q"]
+    for ns in request.namespaces:
+        args += ["-n", ns]
+    for kind in request.kinds:
+        args += ["-r", kind]
+    if request.label_selector:
+        args += ["-s", request.label_selector]
+    if request.prometheus_url:
+        args += ["-p", request.prometheus_url]
+    args += [
+        "--cpu-min",
+        str(request.cpu_min_millicores),
+        "--mem-min",
+        str(request.memory_min_mib),
+        f"--history_duration={request.history_hours:g}",
+        f"--timeframe_duration={request.timeframe_minutes:g}",
+        f"--cpu_percentile={request.cpu_percentile:g}",
+        f"--memory_buffer_percentage={request.memory_buffer_pct:g}",
+        f"--points_required={request.points_required}",
+    ]
+    if request.allow_hpa:
+        args.append("--allow_hpa")
+    if request.use_oomkill_data:
+        args += ["--use_oomkill_data", f"--oom_memory_buffer_percentage={request.oom_memory_buffer_pct:g}"]
+    return args + list(request.krr_extra_args)
+
+
+async def run_krr(
+    args: list[str],
+    *,
+    executable: str = "krr",
+    timeout: float = 600.0,
+    max_output_bytes: int = MAX_OUTPUT_BYTES,
+    env: dict[str, str] | None = None,
+) -> bytes:
+    """Run krr with `args`; return its stdout. Raises KrrCliError on any failure."""
+    path = shutil.which(executable, path=(env or os.environ).get("PATH"))
+    if path is None:
+        raise KrrCliError(f"krr executable {executable!r} is not on PATH")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            path,
+            *args,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise KrrCliError(f"cannot start krr ({path}): {exc}") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        stdout, stderr = await asyncio.wait_for(
+            asyncio.gather(_read_capped(proc.stdout, max_output_bytes), _read_capped(proc.stderr, 1 << 20)),
+            timeout,
+        )
+        code = await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        await _kill(proc)
+        raise KrrCliError(f"krr did not finish within {timeout:g} s and was killed") from None
+    except _TooMuchOutput:
+        await _kill(proc)
+        raise KrrCliError(f"krr printed more than {max_output_bytes} bytes and was killed") from None
+    finally:
+        if proc.returncode is None:
+            await _kill(proc)
+    if code != 0:
+        tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+        raise KrrCliError(f"krr exited with status {code}: {tail or '(no stderr)'}")
+    return stdout
+
+
+class _TooMuchOutput(Exception):
+    pass
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(65536):
+        size += len(chunk)
+        if size > cap:
+            raise _TooMuchOutput
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, 9)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(proc.wait(), 5)
+
+
+async def scan_with_krr(
+    request: ScanRequest, *, executable: str = "krr", max_output_bytes: int = MAX_OUTPUT_BYTES
+) -> ScanResult:
+    """Run krr for `request` and parse its output (source "krr")."""
+    stdout = await run_krr(
+        build_krr_args(request),
+        executable=executable,
+        timeout=request.timeout_seconds,
+        max_output_bytes=max_output_bytes,
+    )
+    return parse_recommendations(stdout, max_bytes=max_output_bytes)

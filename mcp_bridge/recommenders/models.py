@@ -1,0 +1,237 @@
+"""The recommenders' shared result model: what a scan asks for and what it found.
+
+Both sources (the krr CLI adapter and the native Prometheus engine) produce a `ScanResult`. Per-container
+quantities reuse the RR model's `ContainerResources` / `ContainerUsage`, so a `ContainerScan` turns into a
+`ContainerRecommendation` without conversion. A container whose recommendation is incomplete (krr's `"?"`,
+an error) has `proposable == False` and must never become a proposal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from krr_operator.api.quantities import parse_resource_quantity
+from krr_operator.api.resource_recommendation import ContainerResources, ContainerUsage
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+Severity = Literal["UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL"]
+SEVERITY_ORDER: dict[str, int] = {"UNKNOWN": 0, "GOOD": 1, "OK": 2, "WARNING": 3, "CRITICAL": 4}
+SourceName = Literal["krr", "native"]
+ResourceName = Literal["cpu", "memory"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScanRequest(_Model):
+    """What to scan and with which strategy settings (names and defaults follow krr's `simple`)."""
+
+    namespaces: list[str] = Field(default_factory=list, description="Empty: every namespace but kube-system.")
+    label_selector: str | None = Field(
+        default=None, description="Workload labels, krr's -s syntax: a=b,c!=d."
+    )
+    kinds: list[str] = Field(default_factory=list, description="Workload kinds; empty: all.")
+    names: list[str] = Field(default_factory=list, description="Workload names; empty: all.")
+    strategy: str = Field(default="simple", pattern=r"^[a-z][a-z0-9_-]{0,62}$")
+    history_hours: float = Field(default=336.0, ge=1, le=24 * 90)
+    timeframe_minutes: float = Field(
+        default=1.25, gt=0, le=24 * 60, description="PromQL step (krr --timeframe_duration)."
+    )
+    cpu_percentile: float = Field(default=95.0, gt=0, le=100)
+    memory_buffer_pct: float = Field(default=15.0, gt=0, le=1000)
+    points_required: int = Field(default=100, ge=1)
+    allow_hpa: bool = False
+    use_oomkill_data: bool = False
+    oom_memory_buffer_pct: float = Field(default=25.0, ge=0, le=1000)
+    cpu_min_millicores: int = Field(default=10, ge=0, le=100_000)
+    memory_min_mib: int = Field(default=100, ge=0, le=1_000_000)
+    source: Literal["auto", "krr", "native"] = "auto"
+    prometheus_url: str | None = None
+    timeout_seconds: float = Field(default=600.0, gt=0, le=3600)
+    max_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Concurrent Prometheus queries (native)."
+    )
+    query_mode: Literal["batched", "per_object"] = Field(
+        default="batched",
+        description="per_object reproduces krr's query pattern (benchmark comparison only).",
+    )
+    end_time: datetime | None = Field(
+        default=None, description="Evaluate at this instant instead of now (native)."
+    )
+    krr_extra_args: list[str] = Field(default_factory=list, max_length=64)
+
+
+class PodRef(_Model):
+    name: str
+    deleted: bool = False
+
+
+class HpaInfo(_Model):
+    """An HPA targeting the workload; krr refuses a resource the HPA scales on unless allow_hpa."""
+
+    name: str | None = None
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    target_cpu_utilization_percentage: float | None = None
+    target_memory_utilization_percentage: float | None = None
+
+
+class ResourceExplanation(_Model):
+    """The numbers behind one resource's recommendation (explain_recommendation shows these)."""
+
+    resource: ResourceName
+    method: str = Field(description="e.g. 'p95 of CPU usage rate' or 'peak working set + 15%'.")
+    per_pod: dict[str, float] = Field(default_factory=dict, description="Per-pod percentile or peak.")
+    observed: float | None = Field(default=None, description="Max over pods of per_pod (cores or bytes).")
+    raw_value: float | None = Field(
+        default=None, description="Before rounding and floors (observed x buffer)."
+    )
+    rounded_value: float | None = Field(default=None, description="After rounding up (1m / 1Mi).")
+    final_value: float | None = Field(default=None, description="After the minimum floor.")
+    floor: float | None = None
+    floor_applied: bool = False
+    data_points: int | None = None
+    points_required: int | None = None
+    oomkill_bytes: float | None = None
+    info: str | None = None
+
+
+class ContainerScan(_Model):
+    """One container of one workload: current resources, the recommendation and why."""
+
+    namespace: str
+    kind: str
+    name: str
+    container: str
+    pods: list[PodRef] = Field(default_factory=list)
+    current: ContainerResources = Field(default_factory=ContainerResources)
+    recommended: ContainerResources | None = Field(
+        default=None,
+        description="Complete desired requests/limits; None when there is no usable recommendation.",
+    )
+    unknown: list[ResourceName] = Field(
+        default_factory=list, description="Resources with no recommendation (krr '?'): not enough data, HPA."
+    )
+    severity: Severity = "UNKNOWN"
+    severities: dict[str, Severity] = Field(
+        default_factory=dict, description="Per field, e.g. {'requests.cpu': 'GOOD', 'limits.memory': 'OK'}."
+    )
+    info: dict[str, str] = Field(default_factory=dict, description="krr's per-resource info.")
+    usage: ContainerUsage = Field(default_factory=ContainerUsage)
+    hpa: HpaInfo | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    error: str | None = Field(
+        default=None, description="Why this container has no recommendation (never guessed)."
+    )
+    explanation: list[ResourceExplanation] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def missing_data(self) -> bool:
+        """True when some resource has no recommendation or the container errored."""
+        return bool(self.unknown) or self.error is not None or self.recommended is None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def proposable(self) -> bool:
+        """True only for a complete, error-free recommendation."""
+        return not self.missing_data
+
+    def savings(self, resource: ResourceName) -> Decimal | None:
+        """current request - recommended request (cores or bytes; negative: needs more); None if unknown."""
+        if self.recommended is None or resource in self.unknown:
+            return None
+        now = getattr(self.current.requests, resource)
+        new = getattr(self.recommended.requests, resource)
+        if now is None or new is None:
+            return None
+        return parse_resource_quantity(now, resource) - parse_resource_quantity(new, resource)
+
+
+class ScanError(_Model):
+    """A problem that kept something out of the result (a namespace, a workload, the whole scan)."""
+
+    scope: Literal["scan", "namespace", "workload", "container", "output"] = "scan"
+    message: str
+    namespace: str | None = None
+    name: str | None = None
+    container: str | None = None
+    path: str | None = Field(default=None, description="JSON path in krr's output, when parsing found it.")
+
+
+class ScanSummary(_Model):
+    containers: int = 0
+    proposable: int = 0
+    missing_data: int = 0
+    errors: int = 0
+    by_severity: dict[str, int] = Field(default_factory=dict)
+    cpu_request_savings_cores: float = 0.0
+    memory_request_savings_bytes: float = 0.0
+
+
+class ScanStats(_Model):
+    """How the scan ran (native engine: HTTP requests to Prometheus)."""
+
+    prometheus_requests: int = 0
+    prometheus_bytes: int = 0
+    duration_seconds: float = 0.0
+    query_mode: str | None = None
+
+
+class ScanResult(_Model):
+    items: list[ContainerScan] = Field(default_factory=list)
+    summary: ScanSummary = Field(default_factory=ScanSummary)
+    source: SourceName
+    source_reason: str = ""
+    strategy: str = "simple"
+    settings: dict[str, Any] = Field(default_factory=dict)
+    score: int | None = None
+    errors: list[ScanError] = Field(default_factory=list)
+    stats: ScanStats = Field(default_factory=ScanStats)
+    scanned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def with_summary(self) -> ScanResult:
+        """A copy whose summary is recomputed from items and errors."""
+        return self.model_copy(update={"summary": summarize(self.items, self.errors)})
+
+
+class ScanFilters(_Model):
+    """filter_recommendations' criteria; every criterion given must hold."""
+
+    namespaces: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list, description="Workload names; shell globs allowed (web-*).")
+    label_selector: str | None = None
+    kinds: list[str] = Field(default_factory=list)
+    containers: list[str] = Field(default_factory=list)
+    min_severity: Severity | None = None
+    min_cpu_savings_cores: float | None = Field(
+        default=None, description="Keep when cpu request savings >= this."
+    )
+    min_memory_savings_bytes: float | None = Field(
+        default=None, description="Keep when memory savings >= this."
+    )
+    include_missing_data: bool = True
+
+
+def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummary:
+    by_severity: dict[str, int] = {}
+    cpu = Decimal(0)
+    memory = Decimal(0)
+    for item in items:
+        by_severity[item.severity] = by_severity.get(item.severity, 0) + 1
+        cpu += item.savings("cpu") or 0
+        memory += item.savings("memory") or 0
+    return ScanSummary(
+        containers=len(items),
+        proposable=sum(1 for i in items if i.proposable),
+        missing_data=sum(1 for i in items if i.missing_data),
+        errors=len(errors) + sum(1 for i in items if i.error),
+        by_severity=by_severity,
+        cpu_request_savings_cores=float(cpu),
+        memory_request_savings_bytes=float(memory),
+    )

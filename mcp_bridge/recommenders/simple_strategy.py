@@ -1,0 +1,251 @@
+"""krr's `simple` strategy as pure functions: per-pod history numbers in, rounded recommendation out.
+
+Rules (krr main, robusta_krr/strategies/simple.py, core/runner.py, core/models/severity.py):
+- CPU request = max over pods of the per-pod percentile of usage rate; CPU limit unset.
+- Memory request = limit = max over pods of the peak working set x (1 + buffer%), or the largest
+  OOMKilled memory limit x (1 + oom buffer%) when OOMKill data is used and that is higher.
+- A resource whose summed data points (over pods) is below points_required gets no value ("?",
+  "Not enough data"); so does a resource an HPA scales on, unless allow_hpa ("HPA detected").
+- Rounding: CPU up to whole millicores, memory up to whole MiB; then at least the floors (10m, 100Mi).
+- Severity per field from |current - recommended|: CPU 0.1/0.25/0.5 cores for OK/WARNING/CRITICAL;
+  memory 100/250/500 MiB. Both unset: GOOD; one unset: WARNING; "?": UNKNOWN. Overall = the worst.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from krr_operator.api.quantities import format_cpu, format_memory
+from krr_operator.api.resource_recommendation import ContainerResources, ContainerUsage, ResourceAmounts
+
+from .models import SEVERITY_ORDER, ContainerScan, HpaInfo, PodRef, ResourceExplanation, ScanRequest, Severity
+
+MIB = 1024 * 1024
+UNDEFINED = "?"
+RESOURCES = ("cpu", "memory")
+
+
+@dataclass
+class ContainerHistory:
+    """What Prometheus said about one container of one workload, per pod."""
+
+    cpu_percentile: dict[str, float] = field(default_factory=dict)
+    cpu_points: dict[str, float] = field(default_factory=dict)
+    memory_peak: dict[str, float] = field(default_factory=dict)
+    memory_points: dict[str, float] = field(default_factory=dict)
+    oomkill_limit: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ResourceOutcome:
+    """One resource's recommendation: request/limit in cores or bytes; None = unset; '?' = unknown."""
+
+    request: float | str | None
+    limit: float | str | None
+    info: str | None
+    explanation: ResourceExplanation
+
+
+def round_value(value: float, resource: str, request: ScanRequest) -> tuple[float, float, bool]:
+    """krr's `_round_value`: ceil to 1m / 1MiB, then the floor. Returns (rounded, final, floor_applied)."""
+    if resource == "cpu":
+        rounded = math.ceil(value * 10**3) / 10**3
+        floor = 1 / 1000 * request.cpu_min_millicores
+    else:
+        prec = 1 / (1024**2)
+        rounded = math.ceil(value * prec) / prec
+        floor = 1024**2 * request.memory_min_mib
+    return rounded, max(rounded, floor), floor > rounded
+
+
+def _floor(resource: str, request: ScanRequest) -> float:
+    return request.cpu_min_millicores / 1000 if resource == "cpu" else float(request.memory_min_mib * MIB)
+
+
+def cpu_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: ScanRequest) -> ResourceOutcome:
+    points = int(sum(history.cpu_points.values()))
+    exp = ResourceExplanation(
+        resource="cpu",
+        method=f"max over pods of p{request.cpu_percentile:g} of the CPU usage rate; no limit",
+        per_pod=dict(history.cpu_percentile),
+        data_points=points,
+        points_required=request.points_required,
+        floor=_floor("cpu", request),
+    )
+    if not history.cpu_percentile:
+        return _unknown(exp, "No data")
+    if points < request.points_required:
+        return _unknown(exp, "Not enough data")
+    if hpa is not None and hpa.target_cpu_utilization_percentage is not None and not request.allow_hpa:
+        return _unknown(exp, "HPA detected")
+    observed = max(history.cpu_percentile.values())
+    rounded, final, floored = round_value(observed, "cpu", request)
+    exp = exp.model_copy(
+        update={
+            "observed": observed,
+            "raw_value": observed,
+            "rounded_value": rounded,
+            "final_value": final,
+            "floor_applied": floored,
+        }
+    )
+    return ResourceOutcome(request=final, limit=None, info=None, explanation=exp)
+
+
+def memory_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: ScanRequest) -> ResourceOutcome:
+    points = int(sum(history.memory_points.values()))
+    buffer = 1 + request.memory_buffer_pct / 100
+    exp = ResourceExplanation(
+        resource="memory",
+        method=f"max over pods of the peak working set + {request.memory_buffer_pct:g}%; limit = request",
+        per_pod=dict(history.memory_peak),
+        data_points=points,
+        points_required=request.points_required,
+        floor=_floor("memory", request),
+    )
+    oom = 0.0
+    if request.use_oomkill_data and history.oomkill_limit:
+        oom = max(history.oomkill_limit.values())
+    if not history.memory_peak:
+        return _unknown(exp, "No data")
+    if points < request.points_required:
+        return _unknown(exp, "Not enough data")
+    if hpa is not None and hpa.target_memory_utilization_percentage is not None and not request.allow_hpa:
+        return _unknown(exp, "HPA detected")
+    observed = max(history.memory_peak.values())
+    raw = max(observed * buffer, oom * (1 + request.oom_memory_buffer_pct / 100))
+    rounded, final, floored = round_value(raw, "memory", request)
+    info = "OOMKill detected" if oom != 0 else None
+    exp = exp.model_copy(
+        update={
+            "observed": observed,
+            "raw_value": raw,
+            "rounded_value": rounded,
+            "final_value": final,
+            "floor_applied": floored,
+            "oomkill_bytes": oom or None,
+            "info": info,
+        }
+    )
+    return ResourceOutcome(request=final, limit=final, info=info, explanation=exp)
+
+
+def _unknown(exp: ResourceExplanation, info: str) -> ResourceOutcome:
+    return ResourceOutcome(
+        request=UNDEFINED, limit=UNDEFINED, info=info, explanation=exp.model_copy(update={"info": info})
+    )
+
+
+def field_severity(resource: str, current: float | None, recommended: float | str | None) -> Severity:
+    """krr's per-field severity calculators."""
+    if isinstance(recommended, str) or isinstance(current, str):
+        return "UNKNOWN"
+    if current is None and recommended is None:
+        return "GOOD"
+    if current is None or recommended is None:
+        return "WARNING"
+    if resource == "cpu":
+        diff = abs(current - recommended)
+        steps = (0.5, 0.25, 0.1)
+    else:
+        diff = abs(current - recommended) / 1024 / 1024
+        steps = (500, 250, 100)
+    if diff >= steps[0]:
+        return "CRITICAL"
+    if diff >= steps[1]:
+        return "WARNING"
+    if diff >= steps[2]:
+        return "OK"
+    return "GOOD"
+
+
+def worst(severities: list[Severity]) -> Severity:
+    return max(severities, key=lambda s: SEVERITY_ORDER[s], default="UNKNOWN")
+
+
+def format_amount(value: float, resource: str) -> str:
+    """A quantity string for cores/bytes: exact when krr-rounded (250m, 593Mi), else exact decimal."""
+    amount = Decimal(repr(float(value)))
+    if resource == "cpu":
+        if (amount * 1000) == (amount * 1000).to_integral_value():
+            return format_cpu(amount)
+    elif amount == amount.to_integral_value():
+        return format_memory(amount)
+    text = format(amount.normalize(), "f")
+    return text
+
+
+def resources_from(values: dict[str, dict[str, float | None]]) -> ContainerResources:
+    """{'requests': {'cpu': 0.1, 'memory': None}, 'limits': {...}} -> ContainerResources."""
+
+    def amounts(part: dict[str, float | None]) -> ResourceAmounts:
+        return ResourceAmounts(
+            **{res: format_amount(v, res) for res, v in part.items() if v is not None and res in RESOURCES}
+        )
+
+    return ContainerResources(
+        requests=amounts(values.get("requests", {})), limits=amounts(values.get("limits", {}))
+    )
+
+
+def build_scan(
+    *,
+    namespace: str,
+    kind: str,
+    name: str,
+    container: str,
+    pods: list[PodRef],
+    current: dict[str, dict[str, float | None]],
+    history: ContainerHistory,
+    hpa: HpaInfo | None,
+    request: ScanRequest,
+    labels: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
+) -> ContainerScan:
+    """Run the strategy for one container and assemble its ContainerScan (the native engine's output)."""
+    outcomes = {"cpu": cpu_outcome(history, hpa, request), "memory": memory_outcome(history, hpa, request)}
+    severities: dict[str, Severity] = {}
+    for selector in ("requests", "limits"):
+        for res, out in outcomes.items():
+            rec = out.request if selector == "requests" else out.limit
+            severities[f"{selector}.{res}"] = field_severity(res, current[selector].get(res), rec)
+    unknown = [res for res, out in outcomes.items() if out.request == UNDEFINED]
+    recommended = None
+    if not unknown:
+        recommended = resources_from(
+            {
+                "requests": {r: _num(o.request) for r, o in outcomes.items()},
+                "limits": {r: _num(o.limit) for r, o in outcomes.items()},
+            }
+        )
+    cpu_exp, mem_exp = outcomes["cpu"].explanation, outcomes["memory"].explanation
+    usage = ContainerUsage(
+        cpuPercentileCores=format_amount(cpu_exp.observed, "cpu") if cpu_exp.observed is not None else None,
+        memoryPeak=None if mem_exp.observed is None else format_amount(math.ceil(mem_exp.observed), "memory"),
+        dataPoints=min(cpu_exp.data_points or 0, mem_exp.data_points or 0),
+        oomKilled=bool(mem_exp.oomkill_bytes),
+    )
+    return ContainerScan(
+        namespace=namespace,
+        kind=kind,
+        name=name,
+        container=container,
+        pods=pods,
+        current=resources_from(current),
+        recommended=recommended,
+        unknown=unknown,  # type: ignore[arg-type]
+        severity=worst(list(severities.values())),
+        severities=severities,
+        info={res: out.info for res, out in outcomes.items() if out.info},
+        usage=usage,
+        hpa=hpa,
+        labels=labels or {},
+        warnings=warnings or [],
+        explanation=[cpu_exp, mem_exp],
+    )
+
+
+def _num(value: float | str | None) -> float | None:
+    return None if value is None or isinstance(value, str) else value
