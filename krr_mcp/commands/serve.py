@@ -1,11 +1,84 @@
-"""`krr-mcp serve`."""
+"""`krr-mcp serve`: the MCP bridge over stdio (what desktop assistants launch) or streamable HTTP."""
 
 from __future__ import annotations
 
+import os
+import sys
+from enum import StrEnum
+from typing import Annotated
+
+import anyio
 import typer
 
 
-def serve() -> None:
-    """Not built yet."""
-    typer.echo("krr-mcp serve: not built yet", err=True)
-    raise typer.Exit(2)
+class Transport(StrEnum):
+    STDIO = "stdio"
+    HTTP = "http"
+
+
+class Source(StrEnum):
+    AUTO = "auto"
+    KRR = "krr"
+    NATIVE = "native"
+
+
+def serve(
+    transport: Annotated[
+        Transport, typer.Option(help="stdio (default) or http (streamable HTTP).")
+    ] = Transport.STDIO,
+    host: Annotated[str, typer.Option(help="HTTP bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="HTTP port.")] = 8765,
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="Drop every tool that writes (proposals).")
+    ] = False,
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file (default: in-cluster, else ~/.kube/config).")
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
+    prometheus_url: Annotated[
+        str | None, typer.Option(help="Prometheus for the native engine (and krr).")
+    ] = None,
+    source: Annotated[
+        Source, typer.Option(help="Recommender: auto (krr CLI if on PATH), krr or native.")
+    ] = Source.AUTO,
+    insecure_localhost_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-localhost-no-auth",
+            help="Serve HTTP without a bearer token (loopback addresses only). Never use on a shared host.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the MCP bridge: scan, explain, preview and propose; it can never approve or apply."""
+    from krr_mcp_bridge.auth import TOKEN_ENV, InsecureServerRefused, check_http_auth_config
+    from krr_mcp_bridge.server import build_server, serve_http
+    from krr_mcp_bridge.settings import BridgeSettings
+
+    settings = BridgeSettings(
+        kubeconfig=kubeconfig,
+        context=context,
+        read_only=read_only,
+        prometheus_url=prometheus_url,
+        source=source.value,  # type: ignore[arg-type]
+    )
+    token = os.environ.get(TOKEN_ENV) or None
+    if transport is Transport.HTTP:
+        try:
+            check_http_auth_config(token, host, insecure_localhost_no_auth)
+        except InsecureServerRefused as exc:
+            typer.echo(f"krr-mcp serve: {exc}", err=True)
+            raise typer.Exit(2) from None
+    try:
+        server = build_server(settings)
+    except Exception as exc:  # kubeconfig missing or unreadable: one line, no traceback
+        typer.echo(f"krr-mcp serve: cannot load the Kubernetes configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if transport is Transport.STDIO:
+        anyio.run(server.run_stdio_async)
+        return
+    print(f"krr-mcp serve: streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
+    anyio.run(
+        lambda: serve_http(
+            server, host=host, port=port, token=token, insecure_localhost_no_auth=insecure_localhost_no_auth
+        )
+    )

@@ -1,0 +1,72 @@
+"""The state one bridge server works with: its settings and its cluster access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from krr_operator.api import policy as policy_api
+from krr_operator.api.policy import PolicySpec, policy_from_objects
+from krr_operator.safety import ClusterContext
+from kubernetes import client
+
+from .cluster import Cluster, api_client_for
+from .settings import BridgeSettings
+
+
+@dataclass
+class Bridge:
+    settings: BridgeSettings
+    cluster: Cluster
+
+    @classmethod
+    def connect(cls, settings: BridgeSettings, api_client: client.ApiClient | None = None) -> Bridge:
+        """A bridge on `api_client`, or on one made from the settings' kubeconfig/in-cluster config."""
+        api = api_client if api_client is not None else api_client_for(settings)
+        return cls(settings=settings, cluster=Cluster(api, settings.field_manager))
+
+    def policy_for(self, namespace: str | None) -> PolicySpec:
+        """The effective policy for a namespace: its RecommendationPolicy over the cluster default
+        (`ClusterRecommendationPolicy` named default) over the built-in defaults."""
+        base = "/apis/krr-mcp.io/v1alpha1"
+        cluster_obj = self.cluster.get_optional(
+            "the cluster recommendation policy",
+            f"{base}/{policy_api.CLUSTER_PLURAL}/{policy_api.DEFAULT_POLICY_NAME}",
+        )
+        ns_obj = None
+        if namespace:
+            ns_obj = self.cluster.get_optional(
+                f"the recommendation policy of namespace {namespace}",
+                f"{base}/namespaces/{namespace}/{policy_api.PLURAL}/{policy_api.DEFAULT_POLICY_NAME}",
+            )
+        return policy_from_objects(cluster_obj, ns_obj)
+
+    def cluster_context(self, namespace: str) -> ClusterContext:
+        """What the safety rules read around a workload: its Namespace, LimitRanges, ResourceQuotas,
+        HPAs and PDBs (plain dicts as the API returns them)."""
+        cluster = self.cluster
+
+        def items(what: str, path: str) -> tuple[dict[str, Any], ...]:
+            return tuple(cluster.list_in_namespace(f"{what} in {namespace}", path))
+
+        return ClusterContext(
+            namespace=cluster.get_optional(f"namespace {namespace}", f"/api/v1/namespaces/{namespace}"),
+            limit_ranges=items("LimitRanges", f"/api/v1/namespaces/{namespace}/limitranges"),
+            resource_quotas=items("ResourceQuotas", f"/api/v1/namespaces/{namespace}/resourcequotas"),
+            hpas=items(
+                "HorizontalPodAutoscalers",
+                f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers",
+            ),
+            pdbs=items(
+                "PodDisruptionBudgets", f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets"
+            ),
+        )
+
+    def protected_reason(self, namespace: str, policy: PolicySpec | None = None) -> str | None:
+        """Why the bridge may not propose changes in `namespace`, or None when it may."""
+        protected = set(self.settings.protected_namespaces)
+        if policy is not None and policy.protectedNamespaces:
+            protected |= set(policy.protectedNamespaces)
+        if namespace in protected:
+            return f"namespace {namespace} is protected: the bridge never proposes changes there"
+        return None

@@ -1,0 +1,73 @@
+"""Typed tool inputs shared by the bridge's tools: every name, kind and quantity an assistant sends is
+checked here (DNS-1123 names, known workload kinds, sane quantities) before any tool code runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from krr_operator.api.resource_recommendation import (
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    ContainerUsage,
+    ResourceAmounts,
+)
+from pydantic import BaseModel, ConfigDict, Field
+
+Namespace = Annotated[
+    str,
+    Field(
+        pattern=DNS1123_LABEL,
+        min_length=1,
+        max_length=63,
+        description="A Kubernetes namespace (DNS-1123 label).",
+    ),
+]
+ObjectName = Annotated[
+    str,
+    Field(
+        pattern=DNS1123_SUBDOMAIN,
+        min_length=1,
+        max_length=253,
+        description="A Kubernetes object name (DNS-1123 subdomain).",
+    ),
+]
+ContainerName = Annotated[
+    str,
+    Field(
+        pattern=DNS1123_LABEL, min_length=1, max_length=63, description="A container name (DNS-1123 label)."
+    ),
+]
+WorkloadKindName = Literal["Deployment", "StatefulSet", "DaemonSet", "CronJob"]
+Reason = Annotated[
+    str,
+    Field(min_length=1, max_length=4096, description="Why this change, in words the human reviewer reads."),
+]
+
+
+class InputModel(BaseModel):
+    """Tool input objects refuse unknown fields, so a misspelt or smuggled key is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContainerProposal(InputModel):
+    """The complete desired CPU/memory requests and limits of one container.
+
+    A value left out is removed from the container (krr's simple strategy recommends no CPU limit).
+    """
+
+    name: ContainerName
+    requests: ResourceAmounts = Field(default_factory=ResourceAmounts)
+    limits: ResourceAmounts = Field(default_factory=ResourceAmounts)
+    usage: ContainerUsage | None = Field(
+        default=None, description="The observed usage behind these numbers (from scan_recommendations)."
+    )
+
+
+class WorkloadProposal(InputModel):
+    """A proposed resize of one workload's containers."""
+
+    namespace: Namespace
+    kind: WorkloadKindName
+    name: ObjectName
+    containers: list[ContainerProposal] = Field(min_length=1, max_length=64)

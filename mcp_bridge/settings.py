@@ -1,0 +1,29 @@
+"""What `krr-mcp serve` is configured with: cluster access, write permission, recommender source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BRIDGE_FIELD_MANAGER = "krr-mcp-bridge"
+
+# Namespaces the bridge never proposes changes in, whatever the policy says (the policy may add more).
+ALWAYS_PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"})
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """Settings for one bridge server.
+
+    kubeconfig/context: the kubeconfig file and context to use; both None means in-cluster config when
+    running in a pod, else the default kubeconfig. read_only drops every tool that writes.
+    """
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    read_only: bool = False
+    prometheus_url: str | None = None
+    source: Literal["auto", "krr", "native"] = "auto"
+    field_manager: str = BRIDGE_FIELD_MANAGER
+    protected_namespaces: frozenset[str] = field(default_factory=lambda: ALWAYS_PROTECTED_NAMESPACES)
+    default_expiry_hours: int = 72

@@ -1,0 +1,87 @@
+"""What every bridge tool shares: the result shape (structured content plus a short text), the
+conversion of anticipated failures into clear tool errors, and the kubectl commands handed to humans."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio.to_thread
+from krr_operator.api.quantities import QuantityError
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from ..cluster import ClusterError
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+READ_ONLY_OPEN_WORLD = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+)
+CREATES_PROPOSALS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+
+
+def tool_result(output: BaseModel, text: str) -> CallToolResult:
+    """A successful result: `output` as structured content (validated against the tool's output
+    schema by the SDK) and `text` as the human-readable rendering."""
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=output.model_dump(mode="json", by_alias=True),
+    )
+
+
+def _validation_summary(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error["loc"]) or "value"
+        parts.append(f"{where}: {error['msg']}")
+    more = f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
+    return "; ".join(parts) + more
+
+
+@contextmanager
+def tool_errors(action: str) -> Iterator[None]:
+    """Turn the failures a tool anticipates into a ToolError with one clear sentence (no traceback)."""
+    try:
+        yield
+    except ToolError:
+        raise
+    except ClusterError as exc:
+        raise ToolError(f"{action} failed: {exc}") from None
+    except QuantityError as exc:
+        raise ToolError(f"{action} failed: {exc}") from None
+    except ValidationError as exc:
+        raise ToolError(f"{action} failed: invalid values: {_validation_summary(exc)}") from None
+
+
+async def in_thread[T](fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking (Kubernetes client) call off the event loop."""
+    return await anyio.to_thread.run_sync(fn, *args)
+
+
+class ReviewCommands(BaseModel):
+    """The commands a human runs to look at, approve or reject one recommendation."""
+
+    describe: str
+    view_yaml: str
+    approve: str = Field(description="Approve with kubectl patch; replace <you> with your name.")
+    approve_with_plugin: str = Field(description="Approve with the kubectl-krr plugin (records who you are).")
+    reject: str
+
+
+def review_commands(namespace: str, name: str) -> ReviewCommands:
+    ns, rr = shlex.quote(namespace), shlex.quote(name)
+    approve_patch = '{"spec":{"approved":true,"approvedBy":"<you>"}}'
+    return ReviewCommands(
+        describe=f"kubectl describe rr {rr} -n {ns}",
+        view_yaml=f"kubectl get rr {rr} -n {ns} -o yaml",
+        approve=f"kubectl patch rr {rr} -n {ns} --type merge -p '{approve_patch}'",
+        approve_with_plugin=f"kubectl krr approve {rr} -n {ns}",
+        reject=f'kubectl patch rr {rr} -n {ns} --type merge -p \'{{"spec":{{"rejected":true}}}}\'',
+    )

@@ -1,0 +1,156 @@
+"""Read-only tools: list_recommendations, get_recommendation, audit_trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from krr_operator.api.resource_recommendation import (
+    Phase,
+    ResourceRecommendationSpec,
+    ResourceRecommendationStatus,
+)
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+from pydantic import BaseModel, Field
+
+from ..bridge import Bridge
+from ..inputs import Namespace, ObjectName, WorkloadKindName
+from ..manifests import LABEL_TARGET_KIND, LABEL_TARGET_NAME, label_value
+from ..views import (
+    AuditEntry,
+    RecommendationSummary,
+    audit_entries,
+    parse_recommendation,
+    render_summaries,
+    sort_entries,
+    summarize,
+)
+from .common import READ_ONLY, ReviewCommands, in_thread, review_commands, tool_errors, tool_result
+
+
+class RecommendationList(BaseModel):
+    items: list[RecommendationSummary]
+    total: int = Field(description="How many matched before `limit` was applied.")
+    truncated: bool
+
+
+class RecommendationDetail(BaseModel):
+    summary: RecommendationSummary
+    spec: ResourceRecommendationSpec
+    status: ResourceRecommendationStatus
+    review: ReviewCommands
+
+
+class AuditTrail(BaseModel):
+    subject: str
+    entries: list[AuditEntry]
+
+
+def _target_selector(kind: str | None, name: str | None) -> str | None:
+    parts = []
+    if kind:
+        parts.append(f"{LABEL_TARGET_KIND}={kind}")
+    if name:
+        parts.append(f"{LABEL_TARGET_NAME}={label_value(name)}")
+    return ",".join(parts) or None
+
+
+def list_recommendations_view(
+    bridge: Bridge,
+    namespace: str | None,
+    phase: str | None,
+    target_kind: str | None,
+    target_name: str | None,
+    limit: int,
+) -> RecommendationList:
+    """The RRs matching the filters, newest first (the code both the tool and the benchmark run)."""
+    objects = bridge.cluster.list_recommendations(namespace, _target_selector(target_kind, target_name))
+    summaries = [summarize(o) for o in objects]
+    if target_name:  # labels hold at most 63 characters of the name; match the full name here
+        summaries = [s for s in summaries if s.target_name == target_name]
+    if phase:
+        summaries = [s for s in summaries if s.phase == phase]
+    summaries.sort(key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
+    return RecommendationList(items=summaries[:limit], total=len(summaries), truncated=len(summaries) > limit)
+
+
+def register(server: MCPServer, bridge: Bridge) -> None:
+    """Add the read-only recommendation tools to `server`."""
+
+    @server.tool(
+        title="List ResourceRecommendations",
+        annotations=READ_ONLY,
+    )
+    async def list_recommendations(
+        namespace: Namespace | None = None,
+        phase: Phase | None = None,
+        target_kind: WorkloadKindName | None = None,
+        target_name: ObjectName | None = None,
+        limit: Annotated[int, Field(ge=1, le=5000)] = 200,
+    ) -> Annotated[CallToolResult, RecommendationList]:
+        """List ResourceRecommendations (all namespaces when `namespace` is omitted): target, phase,
+        who approved, risk, and the CPU/memory change. Newest first."""
+        with tool_errors("listing recommendations"):
+            result = await in_thread(
+                list_recommendations_view, bridge, namespace, phase, target_kind, target_name, limit
+            )
+        return tool_result(result, render_summaries(result.items, result.total))
+
+    @server.tool(title="Get one ResourceRecommendation", annotations=READ_ONLY)
+    async def get_recommendation(
+        namespace: Namespace, name: ObjectName
+    ) -> Annotated[CallToolResult, RecommendationDetail]:
+        """One ResourceRecommendation in full: proposal, phase, safety report, history (each change
+        with the resources before and after), who approved, and the commands to review it."""
+        with tool_errors(f"reading recommendation {namespace}/{name}"):
+            obj = await in_thread(bridge.cluster.get_recommendation, namespace, name)
+            rr = parse_recommendation(obj)
+        detail = RecommendationDetail(
+            summary=summarize(obj), spec=rr.spec, status=rr.status, review=review_commands(namespace, name)
+        )
+        s = detail.summary
+        text = (
+            f"{namespace}/{name}: {s.target_kind} {s.target_name}, phase {s.phase}, "
+            f"approved={s.approved}{' by ' + s.approved_by if s.approved_by else ''}, "
+            f"{len(rr.status.history)} history entr{'y' if len(rr.status.history) == 1 else 'ies'}.\n"
+            f"Review: {detail.review.describe}"
+        )
+        return tool_result(detail, text)
+
+    @server.tool(title="Audit trail of a recommendation or workload", annotations=READ_ONLY)
+    async def audit_trail(
+        namespace: Namespace,
+        recommendation: ObjectName | None = None,
+        workload_kind: WorkloadKindName | None = None,
+        workload_name: ObjectName | None = None,
+    ) -> Annotated[CallToolResult, AuditTrail]:
+        """The recorded history of one ResourceRecommendation (give `recommendation`) or of every
+        recommendation for one workload (give `workload_kind` and `workload_name`): proposals, human
+        approvals, applies and rollbacks with the resources before and after, oldest first."""
+        if bool(recommendation) == bool(workload_name):
+            raise ToolError("give either recommendation, or workload_kind and workload_name (not both)")
+        if workload_name and not workload_kind:
+            raise ToolError("workload_kind is required with workload_name")
+        with tool_errors("reading the audit trail"):
+            if recommendation:
+                subject = f"ResourceRecommendation {namespace}/{recommendation}"
+                objects = [await in_thread(bridge.cluster.get_recommendation, namespace, recommendation)]
+            else:
+                subject = f"{workload_kind} {namespace}/{workload_name}"
+                listed = await in_thread(
+                    bridge.cluster.list_recommendations,
+                    namespace,
+                    _target_selector(workload_kind, workload_name),
+                )
+                objects = [o for o in listed if summarize(o).target_name == workload_name]
+            entries = sort_entries([e for o in objects for e in audit_entries(o)])
+        trail = AuditTrail(subject=subject, entries=entries)
+        lines = [f"Audit trail of {subject}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}."]
+        for e in entries:
+            when = e.at.isoformat() if e.at else "(time not recorded)"
+            lines.append(
+                f"- {when} {e.recommendation}: {e.event}"
+                f"{' ' + e.outcome if e.outcome else ''}{' by ' + e.actor if e.actor else ''}"
+            )
+        return tool_result(trail, "\n".join(lines))

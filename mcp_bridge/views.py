@@ -1,0 +1,150 @@
+"""Read-only views of ResourceRecommendations for the assistant: summaries, details, audit entries.
+
+Pure functions over the API's dicts, so list/get/audit tools stay thin and the benchmark can time
+the same code the tools run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from krr_operator.api.resource_recommendation import (
+    ContainerChange,
+    ResourceRecommendation,
+    ResourceRecommendationSpec,
+    ResourceRecommendationStatus,
+)
+from pydantic import BaseModel, Field
+
+from .manifests import ANNOTATION_CREATED_BY, ANNOTATION_ROLLBACK_OF
+
+
+class RecommendationSummary(BaseModel):
+    """One RR at a glance: what it targets, where it stands, who approved it."""
+
+    name: str
+    namespace: str
+    target_kind: str
+    target_name: str
+    containers: list[str]
+    phase: str
+    approved: bool
+    approved_by: str | None = None
+    rejected: bool = False
+    rollback_requested: bool = False
+    risk: str | None = None
+    cpu_change: str | None = None
+    memory_change: str | None = None
+    source: str | None = None
+    created_by: str | None = None
+    rollback_of: str | None = None
+    created_at: datetime | None = None
+
+
+class AuditEntry(BaseModel):
+    """One recorded step in the life of a recommendation."""
+
+    at: datetime | None
+    recommendation: str
+    event: Literal[
+        "proposed", "approved", "rejected", "rollback-requested", "apply", "rollback", "auto-rollback"
+    ]
+    outcome: str | None = None
+    actor: str | None = None
+    message: str = ""
+    containers: list[ContainerChange] = Field(default_factory=list)
+
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    return dict(obj.get("spec") or {})
+
+
+def summarize(obj: dict[str, Any]) -> RecommendationSummary:
+    """Summarize an RR dict as the API returns it (tolerates a missing status)."""
+    meta = obj.get("metadata") or {}
+    spec = _spec(obj)
+    status = obj.get("status") or {}
+    target = spec.get("target") or {}
+    annotations = meta.get("annotations") or {}
+    return RecommendationSummary(
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        target_kind=target.get("kind", ""),
+        target_name=target.get("name", ""),
+        containers=[c.get("name", "") for c in spec.get("containers") or []],
+        phase=status.get("phase") or "Proposed",
+        approved=bool(spec.get("approved", False)),
+        approved_by=spec.get("approvedBy"),
+        rejected=bool(spec.get("rejected", False)),
+        rollback_requested=bool(spec.get("rollbackRequested", False)),
+        risk=status.get("risk"),
+        cpu_change=status.get("cpuChange"),
+        memory_change=status.get("memoryChange"),
+        source=(spec.get("evidence") or {}).get("source"),
+        created_by=annotations.get(ANNOTATION_CREATED_BY),
+        rollback_of=annotations.get(ANNOTATION_ROLLBACK_OF),
+        created_at=meta.get("creationTimestamp"),
+    )
+
+
+def parse_recommendation(obj: dict[str, Any]) -> ResourceRecommendation:
+    """The RR model of an API object (raises pydantic.ValidationError if it is not a valid RR)."""
+    return ResourceRecommendation.model_validate(obj)
+
+
+def audit_entries(obj: dict[str, Any]) -> list[AuditEntry]:
+    """Every step recorded for one RR: its proposal, the human's decisions, the operator's changes."""
+    rr = parse_recommendation(obj)
+    spec: ResourceRecommendationSpec = rr.spec
+    status: ResourceRecommendationStatus = rr.status
+    name = rr.metadata.name
+    entries = [
+        AuditEntry(
+            at=rr.metadata.creationTimestamp,
+            recommendation=name,
+            event="proposed",
+            actor=rr.metadata.annotations.get(ANNOTATION_CREATED_BY),
+            message=spec.reason,
+        )
+    ]
+    if spec.approved:
+        entries.append(
+            AuditEntry(at=status.approvedAt, recommendation=name, event="approved", actor=spec.approvedBy)
+        )
+    if spec.rejected:
+        entries.append(AuditEntry(at=None, recommendation=name, event="rejected"))
+    if spec.rollbackRequested:
+        entries.append(AuditEntry(at=None, recommendation=name, event="rollback-requested"))
+    for item in status.history:
+        entries.append(
+            AuditEntry(
+                at=item.at,
+                recommendation=name,
+                event=item.action,
+                outcome=item.outcome,
+                actor=item.actor,
+                message=item.message,
+                containers=item.containers,
+            )
+        )
+    return entries
+
+
+def sort_entries(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Oldest first; entries without a time keep their place after the timed ones of their RR."""
+    return sorted(entries, key=lambda e: (e.at is None, e.at.timestamp() if e.at else 0.0))
+
+
+def render_summaries(items: list[RecommendationSummary], total: int) -> str:
+    if not items:
+        return "No ResourceRecommendations found."
+    shown = f" (showing {len(items)})" if total > len(items) else ""
+    lines = [f"{total} ResourceRecommendation(s){shown}:"]
+    for s in items:
+        who = f", approved by {s.approved_by}" if s.approved else ""
+        lines.append(
+            f"- {s.namespace}/{s.name}: {s.target_kind} {s.target_name} [{', '.join(s.containers)}] "
+            f"phase {s.phase}{who}"
+        )
+    return "\n".join(lines)
