@@ -124,8 +124,9 @@ def check_quotas(
 ) -> None:
     """Quota headroom: (new pod - old pod) x replicas must fit in hard - used, per tracked key.
 
-    `before`/`after` are the effective amounts of all the pod's regular containers. The rollout's surge
-    pods (new size, beside the old pods) not fitting is a warning: the rollout would wait for room.
+    `before`/`after` are the effective amounts of all the pod's regular containers. Near its end a
+    rolling update runs every new pod plus `surge` extra pods (old or new size), so when
+    max(delta, 0) + surge x the larger pod does not fit, that is a warning: the rollout waits for room.
     """
     old_pod, new_pod = pod_total(before, init), pod_total(after, init)
     for quota in quotas:
@@ -149,6 +150,7 @@ def check_quotas(
                 continue
             headroom = hard_amount - used_amount
             delta = (new_pod[total_key] - old_pod[total_key]) * replicas
+            larger_pod = max(new_pod[total_key], old_pod[total_key])
             numbers = (
                 f"ResourceQuota {q_name} {key}: change needs {fmt(delta, resource)} "
                 f"({fmt(new_pod[total_key] - old_pod[total_key], resource)} x {replicas} replicas), "
@@ -157,10 +159,10 @@ def check_quotas(
             )
             if delta > headroom and delta > 0:
                 out.refuse("resource-quota", numbers)
-            elif surge and max(delta, Decimal(0)) + surge * new_pod[total_key] > headroom:
+            elif surge and max(delta, Decimal(0)) + surge * larger_pod > headroom:
                 out.warn(
                     "resource-quota",
-                    f"{numbers}; the rollout's {surge} surge pod(s) need "
-                    f"{fmt(surge * new_pod[total_key], resource)} more, so it may wait for quota",
+                    f"{numbers}; the rollout's {surge} surge pod(s) need up to "
+                    f"{fmt(surge * larger_pod, resource)} more, so it may wait for quota",
                     risk=RiskLevel.MEDIUM,
                 )
