@@ -1,0 +1,82 @@
+"""The assistant's side of the demo: a real MCP client talking to `krr-mcp serve` over stdio.
+
+It does what an AI assistant would: list the tools, scan for recommendations, pick one, propose it
+(answering the server's confirmation form as the user would), and never approve anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from mcp.client.session import ElicitationFnT
+from mcp.client.stdio import StdioServerParameters
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
+
+from .narrator import StepFailed
+
+Confirm = Callable[[str], Awaitable[bool]]
+
+
+def serve_parameters(
+    kubeconfig: str, context: str | None, prometheus_url: str | None, env: dict[str, str]
+) -> StdioServerParameters:
+    """`krr-mcp serve` (this installation's) as a stdio MCP server for the given cluster."""
+    args = ["serve", "--kubeconfig", kubeconfig]
+    if context:
+        args += ["--context", context]
+    if prometheus_url:
+        args += ["--prometheus-url", prometheus_url]
+    return StdioServerParameters(command=str(Path(sys.executable).parent / "krr-mcp"), args=args, env=env)
+
+
+def _text(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def structured(result: CallToolResult, tool: str) -> dict[str, Any]:
+    """The tool's structured result; StepFailed with the server's words when the tool failed."""
+    if result.is_error:
+        raise StepFailed(f"the MCP tool {tool} failed: {_text(result)}")
+    data = result.structured_content
+    if isinstance(data, dict):
+        return data
+    try:
+        return dict(json.loads(_text(result)))
+    except (ValueError, TypeError):
+        raise StepFailed(
+            f"the MCP tool {tool} returned no structured result: {_text(result)[:200]}"
+        ) from None
+
+
+def make_elicitation_callback(confirm: Confirm) -> ElicitationFnT:
+    """Answer the server's forms the way the user does: accept when `confirm` says yes."""
+
+    async def on_elicit(context: Any, params: ElicitRequestParams) -> ElicitResult:
+        message = getattr(params, "message", "")
+        if await confirm(message):
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action="decline")
+
+    return on_elicit
+
+
+def in_process_server(kubeconfig: str, context: str | None, prometheus_url: str | None) -> Any:
+    """The bridge's MCPServer inside this process (the same tools `krr-mcp serve` offers)."""
+    from krr_mcp_bridge.server import build_server
+    from krr_mcp_bridge.settings import BridgeSettings
+
+    return build_server(BridgeSettings(kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url))
+
+
+def open_client(server: StdioServerParameters | Any, confirm: Confirm) -> Client:
+    """An MCP client on a spawned `krr-mcp serve` (StdioServerParameters) or an in-process MCPServer."""
+    return Client(server, elicitation_callback=make_elicitation_callback(confirm), read_timeout_seconds=60)
+
+
+async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return structured(await client.call_tool(tool, arguments), tool)

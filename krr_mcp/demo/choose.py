@@ -1,0 +1,105 @@
+"""Pure: which scan result the demo's assistant proposes, and the propose_change arguments for it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+
+SEVERITY_ORDER = {"CRITICAL": 0, "WARNING": 1, "OK": 2, "GOOD": 3, "UNKNOWN": 4}
+
+
+def scan_items(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-container items of a scan_recommendations result."""
+    for key in ("items", "recommendations", "containers"):
+        if isinstance(result.get(key), list):
+            return list(result[key])
+    return []
+
+
+def _amount(resources: dict[str, Any] | None, section: str, name: str) -> Decimal | None:
+    value = ((resources or {}).get(section) or {}).get(name)
+    if value is None:
+        return None
+    try:
+        return parse_resource_quantity(value, name)
+    except QuantityError:
+        return None
+
+
+def relative_change(item: dict[str, Any]) -> Decimal:
+    """The largest relative change of cpu/memory requests between current and recommended."""
+    biggest = Decimal(0)
+    for name in ("cpu", "memory"):
+        before = _amount(item.get("current"), "requests", name)
+        after = _amount(item.get("recommended"), "requests", name)
+        if before and after is not None:
+            biggest = max(biggest, abs(after - before) / before)
+    return biggest
+
+
+def _resources_differ(item: dict[str, Any]) -> bool:
+    return any(
+        _amount(item.get("current"), s, n) != _amount(item.get("recommended"), s, n)
+        for s in ("requests", "limits")
+        for n in ("cpu", "memory")
+    )
+
+
+def choose_workload(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> list[dict[str, Any]]:
+    """The items (containers) of the one workload worth proposing first: a change, the most severe,
+    then the biggest; a Deployment first (its rollout is the easiest to follow). [] when none."""
+    candidates = [i for i in items if _resources_differ(i) and i.get("recommended")]
+    if not candidates:
+        return []
+    best = min(
+        candidates,
+        key=lambda i: (
+            i.get("kind") != prefer_kind,
+            SEVERITY_ORDER.get(str(i.get("severity")).upper(), 5),
+            -relative_change(i),
+            i.get("namespace"),
+            i.get("name"),
+        ),
+    )
+    key = (best.get("namespace"), best.get("kind"), best.get("name"))
+    return [i for i in candidates if (i.get("namespace"), i.get("kind"), i.get("name")) == key]
+
+
+def _clean(amounts: dict[str, Any] | None) -> dict[str, str]:
+    return {k: str(v) for k, v in (amounts or {}).items() if k in ("cpu", "memory") and v is not None}
+
+
+def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dict[str, Any]:
+    """propose_change arguments that carry the scan's numbers and evidence unchanged."""
+    first = chosen[0]
+    containers = [
+        {
+            "name": i["container"],
+            "requests": _clean((i.get("recommended") or {}).get("requests")),
+            "limits": _clean((i.get("recommended") or {}).get("limits")),
+        }
+        for i in chosen
+    ]
+    usage = [{"container": i["container"], "usage": i["usage"]} for i in chosen if i.get("usage")]
+    source = str(scan.get("source") or "native")
+    evidence: dict[str, Any] = {"source": source if source in ("krr", "native") else "manual"}
+    for key, value in (scan.get("evidence") or scan.get("request") or {}).items():
+        if key in ("history_hours", "cpu_percentile", "memory_buffer_percentage", "strategy"):
+            evidence[key] = value
+    return {
+        "proposals": [
+            {
+                "namespace": first["namespace"],
+                "kind": first["kind"],
+                "name": first["name"],
+                "containers": containers,
+            }
+        ],
+        "reason": "Observed usage over the history window is far from the current requests "
+        f"({', '.join(f'{i["container"]}: {i.get("severity", "?")}' for i in chosen)}); "
+        "krr's simple strategy recommends these values.",
+        "evidence": evidence,
+        "usage": usage,
+    }

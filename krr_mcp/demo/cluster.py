@@ -1,0 +1,66 @@
+"""Reading what the demo shows: a workload's container resources, an RR's phase (waiting for one)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from krr_mcp.kubectl_plugin import kube as plugin_kube
+from krr_mcp.kubectl_plugin.errors import PluginError
+from krr_mcp.kubectl_plugin.workload_diff import pod_spec
+
+from .narrator import StepFailed
+
+
+class DemoCluster:
+    """The cluster the demo talks to (the local sandbox or the user's), through the kubernetes client."""
+
+    def __init__(self, kubeconfig: str, context: str | None = None) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.conn = plugin_kube.connect(kubeconfig, context)
+
+    def workload(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
+        return plugin_kube.get_workload(self.conn, namespace, kind, name)
+
+    def container_resources(self, workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Each container's full `resources`, by container name."""
+        return {c["name"]: c.get("resources") or {} for c in pod_spec(workload).get("containers") or []}
+
+    def rr(self, namespace: str, name: str) -> dict[str, Any]:
+        return plugin_kube.get_rr(self.conn, namespace, name)
+
+    def list_rrs(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        return plugin_kube.list_rrs(self.conn, namespace)
+
+    async def wait_for_phase(
+        self,
+        namespace: str,
+        name: str,
+        phases: set[str],
+        timeout: float,
+        fail_phases: frozenset[str] = frozenset({"Failed", "Stale", "Expired", "Rejected", "Superseded"}),
+    ) -> dict:
+        """Poll the RR until its phase is one of `phases`; StepFailed on a failure phase or timeout."""
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                last = await asyncio.to_thread(self.rr, namespace, name)
+            except PluginError as exc:
+                raise StepFailed(
+                    f"cannot read resourcerecommendation {namespace}/{name}: {exc.message}"
+                ) from None
+            status = last.get("status") or {}
+            phase = status.get("phase")
+            if phase in phases:
+                return last
+            if phase in fail_phases:
+                raise StepFailed(f"{namespace}/{name} went {phase}: {status.get('message', '')}")
+            await asyncio.sleep(0.2)
+        phase = (last.get("status") or {}).get("phase")
+        raise StepFailed(
+            f"{namespace}/{name} did not reach {'/'.join(sorted(phases))} within {timeout:.0f}s "
+            f"(phase {phase or 'none'}); is the operator running?"
+        )

@@ -1,0 +1,74 @@
+"""The human's side of the demo: real kubectl commands, run as subprocesses and shown as typed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .narrator import Narrator, StepFailed
+
+
+def tool_path() -> str:
+    """PATH with this installation's bin directory first (its kubectl and kubectl-krr)."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def find_kubectl() -> str:
+    found = shutil.which("kubectl", path=tool_path())
+    if not found:
+        raise StepFailed("kubectl not found (neither next to this Python nor on PATH)")
+    return found
+
+
+class Human:
+    """Runs kubectl against one kubeconfig; every command is printed before it runs."""
+
+    def __init__(self, narrator: Narrator, kubeconfig: str, context: str | None = None) -> None:
+        self.narrator = narrator
+        self.kubectl = find_kubectl()
+        self.base = ["--kubeconfig", kubeconfig] + (["--context", context] if context else [])
+        self.env = {**os.environ, "PATH": tool_path(), "KUBECONFIG": kubeconfig}
+
+    def run(self, *args: str, show: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = ["kubectl", *args]
+        if show:
+            self.narrator.command(argv)
+        result = subprocess.run(
+            [self.kubectl, *self.base, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        if show and result.stdout:
+            self.narrator.output(result.stdout)
+        if check and result.returncode != 0:
+            raise StepFailed(f"`{' '.join(argv)}` exited {result.returncode}: {result.stderr.strip()}")
+        return result
+
+    def whoami(self) -> str:
+        """The user name the API server sees for this kubeconfig (`kubectl auth whoami`)."""
+        result = self.run("auth", "whoami", "-o", "json", show=False, check=False)
+        if result.returncode == 0:
+            name = ((json.loads(result.stdout).get("status") or {}).get("userInfo") or {}).get("username")
+            if name:
+                return str(name)
+        raise StepFailed(f"`kubectl auth whoami` failed: {result.stderr.strip() or 'no user name'}")
+
+    def merge_patch_rr(self, namespace: str, name: str, patch: dict) -> None:
+        self.run(
+            "patch",
+            "resourcerecommendation",
+            name,
+            "-n",
+            namespace,
+            "--type",
+            "merge",
+            "-p",
+            json.dumps(patch, separators=(",", ":")),
+        )

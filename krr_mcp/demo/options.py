@@ -1,0 +1,24 @@
+"""What `krr-mcp demo` was asked to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """kubeconfig None: start the local sandbox (and the operator) in this process."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    run_operator: bool = False
+    keep_running: bool = False
+    interactive: bool = False
+    prometheus: bool = True
+    mcp_transport: str = "stdio"  # stdio: spawn `krr-mcp serve`; in-process: the bridge's build_server
+    timeout: float = 30.0  # per wait for the operator
+
+    @property
+    def local(self) -> bool:
+        return self.kubeconfig is None

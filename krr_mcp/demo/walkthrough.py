@@ -1,0 +1,303 @@
+"""The demo's steps, in order: cluster, Prometheus, operator, scan and propose through MCP, a human
+approves with kubectl, the operator applies, the human asks for a rollback, the workload is restored.
+
+Each step checks what it claims (the workload unchanged before approval, changed exactly as proposed
+after, identical to the original after the rollback) and raises StepFailed otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from krr_operator.api.quantities import parse_resource_quantity
+from rich.prompt import Confirm
+
+from krr_mcp.kubectl_plugin.workload_diff import pod_spec
+
+from . import assistant, environment
+from .choose import choose_workload, propose_arguments, scan_items
+from .cluster import DemoCluster
+from .human import Human, tool_path
+from .narrator import Narrator, StepFailed
+from .options import DemoOptions
+
+STEP_COUNT = 10
+
+
+@dataclass
+class DemoState:
+    """What one step hands to the next."""
+
+    kubeconfig: str = ""
+    context: str | None = None
+    prometheus_url: str | None = None
+    cluster: DemoCluster | None = None
+    human: Human | None = None
+    scan: dict[str, Any] = field(default_factory=dict)
+    chosen: list[dict[str, Any]] = field(default_factory=list)
+    rr_namespace: str = ""
+    rr_name: str = ""
+    original: dict[str, Any] = field(default_factory=dict)
+    applied: dict[str, Any] = field(default_factory=dict)
+    restored: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target(self) -> tuple[str, str, str]:
+        first = self.chosen[0]
+        return str(first["namespace"]), str(first["kind"]), str(first["name"])
+
+
+def _resources_rows(
+    cluster: DemoCluster, columns: list[tuple[str, dict[str, Any]]], containers: list[str]
+) -> list[list[str]]:
+    rows = []
+    for container in containers:
+        for section in ("requests", "limits"):
+            for name in ("cpu", "memory"):
+                cells = [container, f"{section}.{name}"]
+                for _, workload in columns:
+                    value = (
+                        (cluster.container_resources(workload).get(container) or {}).get(section) or {}
+                    ).get(name)
+                    cells.append(str(value) if value is not None else "-")
+                rows.append(cells)
+    return rows
+
+
+class Walkthrough:
+    def __init__(self, narrator: Narrator, options: DemoOptions, stack: ExitStack) -> None:
+        self.n = narrator
+        self.options = options
+        self.stack = stack
+        self.state = DemoState()
+        self.stack_async = AsyncExitStack()
+
+    async def confirm(self, question: str) -> bool:
+        if not self.options.interactive:
+            self.n.note(f"{question} -> yes (non-interactive)")
+            return True
+        return await asyncio.to_thread(Confirm.ask, question, default=True)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def cluster(self) -> None:
+        s, o = self.state, self.options
+        title = (
+            "Start a local Kubernetes API server (sandbox) with sample workloads"
+            if o.local
+            else f"Connect to the cluster in {o.kubeconfig}"
+        )
+        with self.n.step(title):
+            if o.local:
+                local = environment.start_sandbox(self.stack)
+                s.kubeconfig = local.kubeconfig
+                self.n.say(f"Sandbox API server at {local.url}; kubeconfig {s.kubeconfig}")
+            else:
+                s.kubeconfig, s.context = str(o.kubeconfig), o.context
+            s.cluster = DemoCluster(s.kubeconfig, s.context)
+            s.human = Human(self.n, s.kubeconfig, s.context)
+            s.human.run(
+                "get",
+                "deployments,statefulsets,daemonsets,cronjobs",
+                *(["-n", o.namespace] if o.namespace else ["-A"]),
+            )
+
+    def prometheus(self) -> None:
+        s, o = self.state, self.options
+        with self.n.step("Start Prometheus with generated usage history"):
+            if not o.local:
+                self.n.note("Using your cluster's Prometheus as krr-mcp serve finds it.")
+                return
+            if not o.prometheus or environment.prometheus_binary() is None:
+                self.n.note("No prometheus binary: the native engine uses recorded usage data instead.")
+                return
+            s.prometheus_url = environment.start_prometheus(self.stack, s.kubeconfig)
+            self.n.say(
+                f"Prometheus at {s.prometheus_url}, holding generated history for every sample container."
+            )
+
+    def operator(self) -> None:
+        s, o = self.state, self.options
+        with self.n.step("Start the krr-mcp operator"):
+            if o.local or o.run_operator:
+                environment.start_operator(self.stack, s.kubeconfig, s.context)
+                self.n.say("The operator runs in this process (kopf), watching ResourceRecommendations.")
+            else:
+                self.n.note(
+                    "Expecting the operator installed in the cluster (namespace krr-mcp-system); "
+                    "pass --run-operator to run it here instead."
+                )
+
+    async def assistant(self) -> None:
+        s, o = self.state, self.options
+        parameters = assistant.serve_parameters(
+            s.kubeconfig, s.context, s.prometheus_url, {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig}
+        )
+        with self.n.step("The assistant scans workloads through the MCP server (scan_recommendations)"):
+            server: Any = parameters
+            if o.mcp_transport == "stdio":
+                self.n.say("The assistant starts the MCP server as a subprocess and talks to it over stdio:")
+                self.n.command(["krr-mcp", *parameters.args])
+            else:
+                self.n.say("The assistant talks to the MCP server inside this process.")
+                server = assistant.in_process_server(s.kubeconfig, s.context, s.prometheus_url)
+            client = await self.stack_async.enter_async_context(assistant.open_client(server, self.confirm))
+            tools = await client.list_tools()
+            self.n.say("MCP tools the assistant sees: " + ", ".join(sorted(t.name for t in tools.tools)))
+            scan_args: dict[str, Any] = {"namespaces": [o.namespace]} if o.namespace else {}
+            with self.n.waiting("scanning..."):
+                s.scan = await assistant.call(client, "scan_recommendations", scan_args)
+            items = scan_items(s.scan)
+            self.n.table(
+                "scan_recommendations",
+                ["workload", "container", "cpu request", "memory request", "severity"],
+                [
+                    [
+                        f"{i.get('namespace')}/{i.get('kind')}/{i.get('name')}",
+                        str(i.get("container")),
+                        f"{_req(i, 'current', 'cpu')} -> {_req(i, 'recommended', 'cpu')}",
+                        f"{_req(i, 'current', 'memory')} -> {_req(i, 'recommended', 'memory')}",
+                        str(i.get("severity")),
+                    ]
+                    for i in items
+                ],
+            )
+            s.chosen = choose_workload(items)
+            if not s.chosen:
+                raise StepFailed("the scan found no workload whose resources should change")
+        with self.n.step("The assistant proposes a change (propose_change creates a ResourceRecommendation)"):
+            namespace, kind, name = s.target
+            self.n.say(f"The assistant picks {kind} {namespace}/{name} and calls propose_change.")
+            s.original = s.cluster.workload(namespace, kind, name) if s.cluster else {}
+            result = await assistant.call(client, "propose_change", propose_arguments(s.chosen, s.scan))
+            created = result.get("created") or []
+            if not created:
+                raise StepFailed(f"propose_change created nothing: {result.get('message')}")
+            s.rr_namespace, s.rr_name = str(created[0]["namespace"]), str(created[0]["name"])
+            self.n.say(
+                f"Created resourcerecommendation {s.rr_namespace}/{s.rr_name} (approved: false). "
+                "The assistant cannot approve it."
+            )
+
+    async def review(self) -> None:
+        s = self.state
+        assert s.cluster and s.human
+        with self.n.step("A human reviews; nothing changes until they approve"):
+            s.human.run("get", "recommendations", "-n", s.rr_namespace)
+            s.human.run("krr", "diff", s.rr_name, "-n", s.rr_namespace, check=False)
+            await asyncio.sleep(1.0)  # the operator has seen the RR by now; it must not have acted
+            namespace, kind, name = s.target
+            now = s.cluster.workload(namespace, kind, name)
+            if pod_spec(now) != pod_spec(s.original):
+                raise StepFailed(f"{kind} {namespace}/{name} changed before anyone approved")
+            self.n.say(f"{kind} {namespace}/{name} is unchanged: the proposal waits for a human.")
+
+    async def approve(self) -> bool:
+        s = self.state
+        assert s.cluster and s.human
+        with self.n.step("A human approves with kubectl patch"):
+            user = s.human.whoami()
+            if not await self.confirm(f"Approve {s.rr_namespace}/{s.rr_name} as {user}?"):
+                s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": {"rejected": True}})
+                self.n.say("Rejected: the operator will never apply it. The workload stays as it is.")
+                return False
+            s.human.merge_patch_rr(
+                s.rr_namespace, s.rr_name, {"spec": {"approved": True, "approvedBy": user}}
+            )
+        return True
+
+    async def apply(self) -> None:
+        s, o = self.state, self.options
+        assert s.cluster and s.human
+        with self.n.step("The operator re-checks, snapshots the old resources and applies the change"):
+            with self.n.waiting("waiting for the operator (phase Applied)..."):
+                await s.cluster.wait_for_phase(s.rr_namespace, s.rr_name, {"Applied"}, o.timeout)
+            namespace, kind, name = s.target
+            s.applied = s.cluster.workload(namespace, kind, name)
+            s.human.run("get", "recommendations", "-n", s.rr_namespace)
+            containers = [str(i["container"]) for i in s.chosen]
+            self.n.table(
+                f"{kind} {namespace}/{name}",
+                ["container", "resource", "before", "after apply"],
+                _resources_rows(s.cluster, [("before", s.original), ("after", s.applied)], containers),
+            )
+            for item in s.chosen:
+                got = s.cluster.container_resources(s.applied).get(item["container"]) or {}
+                for section in ("requests", "limits"):
+                    want = {
+                        k: v for k, v in ((item.get("recommended") or {}).get(section) or {}).items() if v
+                    }
+                    have = {k: v for k, v in (got.get(section) or {}).items() if k in ("cpu", "memory")}
+                    if _normalized(have) != _normalized(want):
+                        raise StepFailed(
+                            f"container {item['container']} {section} is {have}, proposed {want}"
+                        )
+
+    async def rollback(self) -> None:
+        s, o = self.state, self.options
+        assert s.cluster and s.human
+        with self.n.step("A human asks for a rollback (kubectl patch spec.rollbackRequested)"):
+            s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": {"rollbackRequested": True}})
+        with self.n.step("The operator restores the stored resources exactly"):
+            with self.n.waiting("waiting for the operator (phase RolledBack)..."):
+                await s.cluster.wait_for_phase(s.rr_namespace, s.rr_name, {"RolledBack"}, o.timeout)
+            namespace, kind, name = s.target
+            s.restored = s.cluster.workload(namespace, kind, name)
+            containers = [str(i["container"]) for i in s.chosen]
+            self.n.table(
+                f"{kind} {namespace}/{name}",
+                ["container", "resource", "before", "after apply", "after rollback"],
+                _resources_rows(
+                    s.cluster,
+                    [("before", s.original), ("after", s.applied), ("restored", s.restored)],
+                    containers,
+                ),
+            )
+            if pod_spec(s.restored) != pod_spec(s.original):
+                raise StepFailed("the restored pod template differs from the original")
+            self.n.say("The pod template is identical to the original, field for field.")
+            s.human.run("krr", "audit", "-n", s.rr_namespace, check=False)
+
+    def farewell(self) -> None:
+        s = self.state
+        quoted = shlex.quote(s.kubeconfig)
+        self.n.console.print()
+        self.n.console.rule("[bold]Done", align="left")
+        self.n.say(f"kubeconfig: {s.kubeconfig}")
+        self.n.say(f"  export KUBECONFIG={quoted}")
+        self.n.say("  kubectl get recommendations -A")
+        if s.rr_name:
+            self.n.say(f"  kubectl describe rr {s.rr_name} -n {s.rr_namespace}")
+            self.n.say(f"  kubectl krr show {s.rr_name} -n {s.rr_namespace}")
+
+    async def run(self) -> bool:
+        """All steps; True when the walk-through went to the end (approved or rejected by the user)."""
+        async with self.stack_async:
+            self.cluster()
+            self.prometheus()
+            self.operator()
+            await self.assistant()
+            await self.review()
+            if await self.approve():
+                await self.apply()
+                await self.rollback()
+        return True
+
+
+def _req(item: dict[str, Any], which: str, name: str) -> str:
+    return str(((item.get(which) or {}).get("requests") or {}).get(name) or "-")
+
+
+def _normalized(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: parse_resource_quantity(str(v), k) for k, v in values.items()}
+
+
+def keep_running_message(narrator: Narrator, kubeconfig: str) -> None:
+    narrator.say(
+        f"\nThe sandbox keeps running (pid {os.getpid()}); press Ctrl+C to stop it. "
+        f"Try: KUBECONFIG={shlex.quote(kubeconfig)} kubectl krr list -A"
+    )
