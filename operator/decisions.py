@@ -1,0 +1,384 @@
+"""Pure: what the operator does next with one ResourceRecommendation (RR).
+
+`decide(rr, workload, now, ...)` reads the RR (spec and status, as the API server returns them) and
+the live workload and returns a Decision; it performs nothing. The handlers carry decisions out.
+The order of the checks is the contract:
+
+1. an unparseable RR (unknown kind, invalid spec or status) is refused, never guessed at;
+2. a Pending history entry (the write-ahead record of a change that may or may not have happened
+   before a crash) is resolved first, from the live workload alone;
+3. once a change is in effect: rollback on request, else follow the rollout (auto-rollback on
+   failure unless disabled), else nothing;
+4. before any change: rejected, expired, superseded, workload or container missing, drift (live !=
+   `current`, compared by value), not approved (wait), approval provenance, safety; then apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from .api.resource_recommendation import (
+    ContainerChange,
+    HistoryEntry,
+    Phase,
+    ResourceRecommendationSpec,
+    ResourceRecommendationStatus,
+    SafetyReport,
+)
+from .patches import desired_resources
+from .rollout import rollout_state
+from .workloads import describe, find_container, same_cpu_memory, supported_kinds
+
+OPERATOR_ACTOR = "krr-mcp-operator"
+
+
+class Action(StrEnum):
+    WAIT = "wait"
+    APPLY = "apply"
+    STALE = "stale"
+    EXPIRED = "expired"
+    SUPERSEDE = "supersede"
+    REJECT = "reject"
+    ROLLBACK = "rollback"
+    RESUME = "resume"
+    REFUSE = "refuse"
+    FOLLOW_ROLLOUT = "follow-rollout"
+    NOOP = "noop"
+
+
+# Phases in which nothing more happens unless the spec changes (or, after a change, a rollback is asked).
+TERMINAL_PHASES = {Phase.REJECTED, Phase.EXPIRED, Phase.SUPERSEDED, Phase.ROLLED_BACK}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do, the phase to record, and why (`reason` is a CamelCase condition reason)."""
+
+    action: Action
+    phase: Phase
+    reason: str
+    message: str
+    changes: tuple[ContainerChange, ...] = ()
+    history_action: str | None = None  # apply | rollback | auto-rollback, when `changes` are to be made
+    actor: str | None = None
+    resume_index: int | None = None  # RESUME: the Pending history entry ...
+    resume_outcome: str | None = None  # ... becomes Succeeded (patch happened), Abandoned or Failed
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def changes_workload(self) -> bool:
+        return self.action in (Action.APPLY, Action.ROLLBACK) and bool(self.changes)
+
+
+def _spec_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _succeeded(history: list[HistoryEntry]) -> HistoryEntry | None:
+    """The last change that took effect (a Succeeded apply or rollback), or None."""
+    for entry in reversed(history):
+        if entry.outcome == "Succeeded":
+            return entry
+    return None
+
+
+def _timestamp(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def decide(
+    rr: dict[str, Any],
+    workload: dict[str, Any] | None,
+    now: datetime,
+    *,
+    safety: SafetyReport | None = None,
+    provenance_problem: str | None = None,
+    superseded_by: str | None = None,
+    auto_rollback_enabled: bool = True,
+) -> Decision:
+    """The next step for `rr` given the live `workload` (None: not found) at `now`.
+
+    `safety` (the safety rules' report), `provenance_problem` (why the approval is not a human's) and
+    `superseded_by` (the name of a newer RR for the same workload container) are computed by the
+    caller; pass them when known: apply is refused without a safety report that allows it.
+    """
+    spec_raw = rr.get("spec") or {}
+    meta = rr.get("metadata") or {}
+    kind = str((spec_raw.get("target") or {}).get("kind", ""))
+    try:
+        status = ResourceRecommendationStatus.model_validate(rr.get("status") or {})
+    except ValidationError as exc:
+        return Decision(
+            Action.REFUSE, Phase.FAILED, "InvalidStatus", f"status is unreadable: {_spec_error(exc)}"
+        )
+    settled = status.observedGeneration is not None and status.observedGeneration == meta.get("generation")
+    if status.history and status.history[-1].outcome == "Pending":
+        return _resume(status, len(status.history) - 1, kind, workload)
+    if kind not in supported_kinds():
+        if settled and status.phase == Phase.FAILED:
+            return Decision(Action.NOOP, Phase.FAILED, "UnknownKind", status.message)
+        return Decision(
+            Action.REFUSE,
+            Phase.FAILED,
+            "UnknownKind",
+            f"workload kind {kind!r} is not supported (supported: {', '.join(supported_kinds())})",
+        )
+    try:
+        spec = ResourceRecommendationSpec.model_validate(spec_raw)
+    except ValidationError as exc:
+        return Decision(Action.REFUSE, Phase.FAILED, "InvalidSpec", f"spec is invalid: {_spec_error(exc)}")
+
+    last = _succeeded(status.history)
+    if last is not None:
+        return _after_change(spec, status, last, workload, now, auto_rollback_enabled)
+    if status.phase in TERMINAL_PHASES or (status.phase == Phase.FAILED and settled):
+        return Decision(
+            Action.NOOP, Phase(status.phase), "Settled", status.message or f"{status.phase} is final"
+        )
+    return _before_change(spec, workload, now, safety, provenance_problem, superseded_by)
+
+
+def _resume(
+    status: ResourceRecommendationStatus, index: int, kind: str, workload: dict[str, Any] | None
+) -> Decision:
+    """Resolve the write-ahead entry of a change interrupted by a crash: did the patch happen?"""
+    entry = status.history[index]
+    rollback = entry.action != "apply"
+    in_progress = Phase.ROLLING_BACK if rollback else Phase.APPLYING
+    before_phase = Phase.APPLIED if rollback else Phase.APPROVED
+
+    def resumed(outcome: str, phase: Phase, reason: str, message: str) -> Decision:
+        return Decision(Action.RESUME, phase, reason, message, resume_index=index, resume_outcome=outcome)
+
+    if workload is None or kind not in supported_kinds():
+        return resumed(
+            "Failed", Phase.FAILED, "WorkloadNotFound", f"{entry.action} interrupted; workload is gone"
+        )
+    live: dict[str, dict[str, Any] | None] = {}
+    for change in entry.containers:
+        found = find_container(workload, kind, change.name)
+        live[change.name] = None if found is None else (found[1].get("resources") or {})
+    if all(c.name in live and same_cpu_memory(live[c.name], c.after) for c in entry.containers):
+        return resumed(
+            "Succeeded", in_progress, "Resumed", f"{entry.action} had been patched before a restart"
+        )
+    if all(c.name in live and same_cpu_memory(live[c.name], c.before) for c in entry.containers):
+        return resumed(
+            "Abandoned", before_phase, "Resumed", f"{entry.action} was not patched before a restart"
+        )
+    phase = Phase.FAILED if rollback else Phase.STALE
+    return resumed("Failed", phase, "Drift", f"{entry.action} interrupted and the workload changed meanwhile")
+
+
+def _after_change(
+    spec: ResourceRecommendationSpec,
+    status: ResourceRecommendationStatus,
+    last: HistoryEntry,
+    workload: dict[str, Any] | None,
+    now: datetime,
+    auto_rollback_enabled: bool,
+) -> Decision:
+    """A change is in effect (`last`): rollback on request, or follow its rollout, or nothing."""
+    rolled_back = last.action != "apply"
+    phase = Phase(status.phase)
+    if not rolled_back and spec.rollbackRequested:
+        return _rollback(spec, last, workload, "rollback", spec.approvedBy or "unknown", "RollbackRequested")
+    in_progress = Phase.ROLLING_BACK if rolled_back else Phase.APPLYING
+    if phase != in_progress:
+        return Decision(Action.NOOP, phase, "Settled", status.message or f"{phase} is final")
+    if workload is None:
+        return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "WorkloadNotFound", "the workload disappeared")
+    state = rollout_state(workload, last.workloadGenerationAfter)
+    started = _timestamp(last.at) or now
+    overdue = now - started > timedelta(seconds=spec.rolloutTimeoutSeconds)
+    if state.phase == "complete":
+        done = Phase.ROLLED_BACK if rolled_back else Phase.APPLIED
+        return Decision(Action.FOLLOW_ROLLOUT, done, "RolloutComplete", state.message)
+    if state.phase == "progressing" and not overdue:
+        return Decision(Action.FOLLOW_ROLLOUT, in_progress, "RolloutProgressing", state.message)
+    why = (
+        state.message if state.phase == "failed" else f"rollout not done after {spec.rolloutTimeoutSeconds}s"
+    )
+    if rolled_back:
+        return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "RollbackRolloutFailed", why)
+    if spec.autoRollback and auto_rollback_enabled:
+        return _rollback(spec, last, workload, "auto-rollback", OPERATOR_ACTOR, "RolloutFailed", why)
+    return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "RolloutFailed", f"{why}; automatic rollback is off")
+
+
+def _rollback(
+    spec: ResourceRecommendationSpec,
+    applied: HistoryEntry,
+    workload: dict[str, Any] | None,
+    history_action: str,
+    actor: str,
+    reason: str,
+    why: str = "",
+) -> Decision:
+    """Restore each container's CPU/memory from the snapshot, if the live values are still ours."""
+    kind = spec.target.kind
+    if workload is None:
+        return Decision(
+            Action.REFUSE, Phase.FAILED, "WorkloadNotFound", "cannot roll back: the workload is gone"
+        )
+    changes = []
+    for change in applied.containers:
+        found = find_container(workload, kind, change.name)
+        if found is None:
+            return Decision(
+                Action.REFUSE, Phase.FAILED, "ContainerMissing", f"cannot roll back: {change.name!r} is gone"
+            )
+        live = found[1].get("resources") or {}
+        if not same_cpu_memory(live, change.after):
+            message = (
+                f"cannot roll back {change.name!r}: it was changed after the apply "
+                f"(live {describe(live)}, applied {describe(change.after)})"
+            )
+            return Decision(Action.REFUSE, Phase.FAILED, "RollbackDrift", message)
+        after = desired_resources(live, change.before, keep_empty_sections_of=change.before)
+        changes.append(ContainerChange(name=change.name, before=live, after=after))
+    message = f"restoring the resources from before the apply{': ' + why if why else ''}"
+    return Decision(
+        Action.ROLLBACK,
+        Phase.ROLLING_BACK,
+        reason,
+        message,
+        tuple(changes),
+        history_action=history_action,
+        actor=actor,
+    )
+
+
+def _before_change(
+    spec: ResourceRecommendationSpec,
+    workload: dict[str, Any] | None,
+    now: datetime,
+    safety: SafetyReport | None,
+    provenance_problem: str | None,
+    superseded_by: str | None,
+) -> Decision:
+    """Nothing changed yet: every reason not to apply, in order; else the apply itself."""
+    if spec.rejected:
+        return Decision(Action.REJECT, Phase.REJECTED, "Rejected", "rejected by a reviewer")
+    expires = _timestamp(spec.expiresAt)
+    if expires is not None and now >= expires:
+        return Decision(Action.EXPIRED, Phase.EXPIRED, "Expired", f"expired at {expires.isoformat()}")
+    if superseded_by:
+        return Decision(Action.SUPERSEDE, Phase.SUPERSEDED, "Superseded", f"superseded by {superseded_by}")
+    kind, name = spec.target.kind, spec.target.name
+    if workload is None:
+        return Decision(Action.STALE, Phase.STALE, "WorkloadNotFound", f"{kind} {name!r} not found")
+    drift = []
+    changes = []
+    for container in spec.containers:
+        found = find_container(workload, kind, container.name)
+        if found is None:
+            return Decision(
+                Action.REFUSE,
+                Phase.FAILED,
+                "ContainerMissing",
+                f"{kind} {name!r} has no container {container.name!r}",
+            )
+        live = found[1].get("resources") or {}
+        if not same_cpu_memory(live, container.current):
+            drift.append(
+                f"{container.name}: live {describe(live)}, proposal based on {describe(container.current)}"
+            )
+        after = desired_resources(live, container.proposed)
+        if after != live:
+            changes.append(ContainerChange(name=container.name, before=live, after=after))
+    if drift:
+        return Decision(
+            Action.STALE, Phase.STALE, "Drift", "the workload changed since the proposal: " + "; ".join(drift)
+        )
+    if not spec.approved:
+        risk = f" (risk {safety.risk})" if safety is not None else ""
+        return Decision(
+            Action.WAIT, Phase.PROPOSED, "AwaitingApproval", f"waiting for a human to approve{risk}"
+        )
+    if not spec.approvedBy:
+        provenance_problem = provenance_problem or "approved without approvedBy: no human is named"
+    if provenance_problem:
+        return Decision(Action.REFUSE, Phase.FAILED, "ApprovalProvenance", provenance_problem)
+    if safety is None:
+        return Decision(
+            Action.REFUSE, Phase.FAILED, "SafetyUnavailable", "no safety report: refusing to apply"
+        )
+    if not safety.allowed:
+        refusals = [f.message for f in safety.findings if f.severity == "refuse"]
+        return Decision(
+            Action.REFUSE, Phase.FAILED, "SafetyRefused", "; ".join(refusals) or "refused by safety rules"
+        )
+    actor = spec.approvedBy or "unknown"
+    if not changes:
+        return Decision(
+            Action.NOOP, Phase.APPLIED, "AlreadyApplied", "the workload already has the proposed values"
+        )
+    message = f"applying to {kind} {name!r}: " + ", ".join(c.name for c in changes)
+    return Decision(
+        Action.APPLY, Phase.APPLYING, "Approved", message, tuple(changes), history_action="apply", actor=actor
+    )
+
+
+def summary_columns(spec: dict[str, Any]) -> dict[str, str]:
+    """status.cpuChange / memoryChange / containerNames for the printer columns (requests, current -> new)."""
+    containers = spec.get("containers") or []
+    names = ",".join(str(c.get("name")) for c in containers)
+    columns = {"containerNames": names}
+    for resource, key in (("cpu", "cpuChange"), ("memory", "memoryChange")):
+        parts = []
+        for c in containers:
+            old = ((c.get("current") or {}).get("requests") or {}).get(resource) or "-"
+            new = ((c.get("proposed") or {}).get("requests") or {}).get(resource) or "-"
+            parts.append(f"{old}->{new}" if len(containers) == 1 else f"{c.get('name')}:{old}->{new}")
+        columns[key] = " ".join(parts)
+    return columns
+
+
+def newer_overlapping(rr: dict[str, Any], siblings: list[dict[str, Any]]) -> str | None:
+    """The name of the newest other RR for the same workload and an overlapping container, if it is
+    newer than `rr` (creationTimestamp, then name) and still a live proposal (not rejected/expired)."""
+    spec = rr.get("spec") or {}
+    target = spec.get("target") or {}
+    mine = {c.get("name") for c in spec.get("containers") or []}
+    key = _age_key(rr)
+    best: tuple[str, str] | None = None
+    for other in siblings:
+        meta = other.get("metadata") or {}
+        if meta.get("name") == (rr.get("metadata") or {}).get("name"):
+            continue
+        ospec = other.get("spec") or {}
+        otarget = ospec.get("target") or {}
+        if (otarget.get("kind"), otarget.get("name")) != (target.get("kind"), target.get("name")):
+            continue
+        if not mine & {c.get("name") for c in ospec.get("containers") or []}:
+            continue
+        if ospec.get("rejected") or (other.get("status") or {}).get("phase") in (
+            "Rejected",
+            "Expired",
+            "Superseded",
+        ):
+            continue
+        okey = _age_key(other)
+        if okey > key and (best is None or okey > best):
+            best = okey
+    return best[1] if best else None
+
+
+def _age_key(rr: dict[str, Any]) -> tuple[str, str]:
+    meta = rr.get("metadata") or {}
+    created = meta.get("creationTimestamp") or ""
+    if isinstance(created, datetime):
+        created = created.isoformat()
+    return str(created), str(meta.get("name") or "")

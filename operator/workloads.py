@@ -1,0 +1,102 @@
+"""Pure helpers over workload objects as the API server returns them (plain dicts).
+
+Where each kind keeps its containers, and CPU/memory compared by value (`1000m` == `1`,
+`1Gi` == `1024Mi`): the operator never compares quantity spellings.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from .api.quantities import QuantityError, parse_resource_quantity
+from .api.resource_recommendation import ContainerResources
+
+SECTIONS = ("requests", "limits")
+RESOURCES = ("cpu", "memory")
+
+# Keys from the workload's root to its pod spec. initContainers are never touched.
+_POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+CpuMemory = dict[str, dict[str, Decimal]]
+"""{"requests": {"cpu": Decimal, ...}, "limits": {...}}: only the values that are set."""
+
+
+class UnknownKind(ValueError):
+    """A workload kind the operator does not know how to patch."""
+
+
+def supported_kinds() -> list[str]:
+    return list(_POD_SPEC_PATHS)
+
+
+def pod_spec_path(kind: str) -> tuple[str, ...]:
+    """The keys from the workload's root to its pod spec; UnknownKind when the kind is not supported."""
+    try:
+        return _POD_SPEC_PATHS[kind]
+    except KeyError:
+        raise UnknownKind(
+            f"unsupported workload kind {kind!r}; supported: {', '.join(_POD_SPEC_PATHS)}"
+        ) from None
+
+
+def containers_pointer(kind: str) -> str:
+    """The JSON pointer (RFC 6901) to the pod template's `containers` list for `kind`."""
+    return "/" + "/".join((*pod_spec_path(kind), "containers"))
+
+
+def containers_of(workload: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """The workload's (regular) containers; [] when the template has none."""
+    node: Any = workload
+    for key in pod_spec_path(kind):
+        node = node.get(key) if isinstance(node, dict) else None
+    found = node.get("containers") if isinstance(node, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def find_container(workload: dict[str, Any], kind: str, name: str) -> tuple[int, dict[str, Any]] | None:
+    """(index, container) of the container called `name`, or None."""
+    for index, container in enumerate(containers_of(workload, kind)):
+        if isinstance(container, dict) and container.get("name") == name:
+            return index, container
+    return None
+
+
+def cpu_memory(resources: dict[str, Any] | ContainerResources | None) -> CpuMemory:
+    """The CPU/memory values of a `resources` dict (or model) parsed to Decimal; QuantityError if illegal."""
+    if isinstance(resources, ContainerResources):
+        resources = resources.model_dump(exclude_none=True)
+    out: CpuMemory = {}
+    for section in SECTIONS:
+        values = (resources or {}).get(section) or {}
+        parsed = {r: parse_resource_quantity(values[r], r) for r in RESOURCES if values.get(r) is not None}
+        if parsed:
+            out[section] = parsed
+    return out
+
+
+def same_cpu_memory(
+    a: dict[str, Any] | ContainerResources | None, b: dict[str, Any] | ContainerResources | None
+) -> bool:
+    """True when both set the same CPU/memory requests and limits, compared by value."""
+    try:
+        return cpu_memory(a) == cpu_memory(b)
+    except QuantityError:
+        return False
+
+
+def describe(resources: dict[str, Any] | ContainerResources | None) -> str:
+    """`req cpu=250m memory=256Mi, lim memory=512Mi` (for messages and printer columns)."""
+    if isinstance(resources, ContainerResources):
+        resources = resources.model_dump(exclude_none=True)
+    parts = []
+    for section, short in (("requests", "req"), ("limits", "lim")):
+        values = (resources or {}).get(section) or {}
+        shown = " ".join(f"{r}={values[r]}" for r in RESOURCES if values.get(r) is not None)
+        parts.append(f"{short} {shown or '-'}")
+    return ", ".join(parts)
