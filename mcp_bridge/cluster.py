@@ -83,22 +83,25 @@ class Cluster:
         content_type: str = "application/json",
     ) -> Any:
         try:
-            response = self.api_client.call_api(  # type: ignore[call-arg]
-                path,
+            method_, url, headers, body_, post = self.api_client.param_serialize(
                 method,
+                path,
                 query_params=query or [],
                 header_params={"Accept": "application/json", "Content-Type": content_type},
                 body=body,
                 auth_settings=["BearerToken"],
-                _preload_content=False,
-                _return_http_data_only=True,
             )
+            response = self.api_client.call_api(
+                method_, url, header_params=headers, body=body_, post_params=post
+            )
+            response.read()
         except ApiException as exc:
             raise explain_api_error(exc, what) from None
         except Exception as exc:  # urllib3 connection errors and the like
-            raise ClusterError(
-                f"cannot reach the Kubernetes API server for {what}: {type(exc).__name__}"
-            ) from None
+            unreachable = f"cannot reach the Kubernetes API server for {what}: {type(exc).__name__}"
+            raise ClusterError(unreachable) from None
+        if not 200 <= response.status < 300:
+            raise explain_api_error(ApiException(http_resp=response), what)
         return json.loads(response.data or b"null")
 
     def get_optional(self, what: str, path: str) -> dict[str, Any] | None:
