@@ -143,7 +143,9 @@ def test_one_service_account_per_component(rendered: list[dict[str, Any]]) -> No
 
 def test_bridge_token_comes_from_a_secret_that_never_ships(rendered: list[dict[str, Any]]) -> None:
     container = named(rendered, "Deployment", "krr-mcp-bridge")["spec"]["template"]["spec"]["containers"][0]
-    token = next(e for e in container["env"] if e["name"] == "KRR_MCP_BRIDGE_TOKEN")
+    from krr_mcp_bridge.auth import TOKEN_ENV
+
+    token = next(e for e in container["env"] if e["name"] == TOKEN_ENV)
     ref = token["valueFrom"]["secretKeyRef"]
     assert not ref.get("optional", False), "the bridge must not start without a token"
     shipped = {s["metadata"]["name"] for s in of_kind(rendered, "Secret")}
