@@ -1,11 +1,33 @@
-"""`krr-mcp sandbox`."""
+"""`krr-mcp sandbox`: run the local Kubernetes-compatible API server until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from krr_mcp.sandbox.launch import DEFAULT_KUBECONFIG, run_sandbox
 
-def sandbox() -> None:
-    """Not built yet."""
-    typer.echo("krr-mcp sandbox: not built yet", err=True)
-    raise typer.Exit(2)
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+    kubeconfig: Annotated[
+        Path, typer.Option(help="Where to write the sandbox's kubeconfig.")
+    ] = DEFAULT_KUBECONFIG,
+    seed: Annotated[
+        str, typer.Option(help="default: sample namespaces and workloads; none: empty.")
+    ] = "default",
+    user: Annotated[str | None, typer.Option(help="User name `kubectl auth whoami` reports.")] = None,
+) -> None:
+    """Run the sandbox API server (in memory) and write a kubeconfig for it (context krr-mcp-sandbox)."""
+    if seed not in ("default", "none"):
+        raise typer.BadParameter("must be 'default' or 'none'", param_hint="--seed")
+
+    def ready(url: str, path: Path) -> None:
+        typer.echo(
+            f"krr-mcp sandbox ready: {url} (kubeconfig: {path}; use: kubectl --kubeconfig {path} get ns)"
+        )
+
+    asyncio.run(run_sandbox(port=port, kubeconfig=kubeconfig, seed=seed, user=user, on_ready=ready))  # type: ignore[arg-type]

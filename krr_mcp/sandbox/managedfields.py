@@ -1,0 +1,303 @@
+"""metadata.managedFields bookkeeping: which field manager owns which fields (FieldsV1), updated on every
+write, and the ownership rules of server-side apply (conflicts, removal of fields a manager stops applying).
+
+An approximation of the real structured-merge-diff: leaf paths of maps, lists with a known merge key
+(items as `k:{...}`), lists of scalars merged as sets (`v:...`); any other list is one atomic leaf.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .patching import MERGE_SCALAR_LISTS, merge_key_for
+
+Path = tuple[str, ...]
+
+UNTRACKED_METADATA = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "managedFields",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generateName",
+        "selfLink",
+    }
+)
+
+
+def tracked(obj: dict[str, Any], subresource: str, status_separate: bool) -> dict[str, Any]:
+    """The part of an object a write through `subresource` ("" or "status") can own."""
+    if subresource == "status":
+        return {"status": obj["status"]} if "status" in obj else {}
+    out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    if status_separate:
+        out.pop("status", None)
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in UNTRACKED_METADATA}
+    if meta:
+        out["metadata"] = meta
+    return out
+
+
+def _item_element(item: Any, key: str | None) -> str:
+    if key is not None and isinstance(item, dict):
+        return "k:" + json.dumps({key: item.get(key)}, separators=(",", ":"), sort_keys=True)
+    return "v:" + json.dumps(item, separators=(",", ":"), sort_keys=True)
+
+
+def leaf_paths(node: Any, prefix: Path = ()) -> dict[Path, Any]:
+    """Every owned leaf of `node` with its value."""
+    out: dict[Path, Any] = {}
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            path = (*prefix, f"f:{key}")
+            if isinstance(value, list):
+                out.update(_list_paths(key, value, path))
+            else:
+                out.update(leaf_paths(value, path))
+        return out
+    out[prefix] = node
+    return out
+
+
+def _list_paths(field: str, items: list[Any], path: Path) -> dict[Path, Any]:
+    key = merge_key_for(field, items)
+    if key is not None and all(isinstance(i, dict) for i in items) and items:
+        out: dict[Path, Any] = {}
+        for item in items:
+            out.update(leaf_paths(item, (*path, _item_element(item, key))))
+        return out
+    if field in MERGE_SCALAR_LISTS and items:
+        return {(*path, _item_element(i, None)): True for i in items}
+    return {path: items}
+
+
+def to_fields_v1(paths: set[Path]) -> dict[str, Any]:
+    root: dict[str, Any] = {}
+    for path in sorted(paths):
+        node = root
+        for n, element in enumerate(path):
+            child = node.setdefault(element, {})
+            if n < len(path) - 1 and element.startswith("k:"):
+                child.setdefault(".", {})
+            node = child
+    return root
+
+
+def from_fields_v1(fields: dict[str, Any], prefix: Path = ()) -> set[Path]:
+    out: set[Path] = set()
+    for element, child in (fields or {}).items():
+        if element == ".":
+            continue
+        path = (*prefix, element)
+        children = {k: v for k, v in (child or {}).items() if k != "."}
+        if children:
+            out |= from_fields_v1(children, path)
+        else:
+            out.add(path)
+    return out
+
+
+def changed_paths(old: dict[Path, Any], new: dict[Path, Any]) -> set[Path]:
+    return {p for p in old.keys() | new.keys() if old.get(p, _MISSING) != new.get(p, _MISSING)}
+
+
+_MISSING = object()
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def _minus(owned: set[Path], drop: set[Path]) -> set[Path]:
+    return {p for p in owned if not any(_overlaps(p, d) for d in drop)}
+
+
+def _entries(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return list((obj.get("metadata") or {}).get("managedFields") or [])
+
+
+def _entry_id(entry: dict[str, Any]) -> tuple[str, str, str]:
+    return (entry.get("manager", ""), entry.get("operation", ""), entry.get("subresource", ""))
+
+
+def _rebuild(
+    entries: list[dict[str, Any]],
+    owned: dict[tuple[str, str, str], set[Path]],
+    mine: tuple[str, str, str],
+    api_version: str,
+    now: str,
+) -> list[dict[str, Any]]:
+    out = []
+    seen = set()
+    for entry in entries:
+        ident = _entry_id(entry)
+        seen.add(ident)
+        paths = owned.get(ident, set())
+        if not paths:
+            continue
+        updated = dict(entry, fieldsType="FieldsV1", fieldsV1=to_fields_v1(paths))
+        if ident == mine:
+            updated.update(apiVersion=api_version, time=now)
+        out.append(updated)
+    if mine not in seen and owned.get(mine):
+        manager, operation, subresource = mine
+        entry = {
+            "manager": manager,
+            "operation": operation,
+            "apiVersion": api_version,
+            "time": now,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": to_fields_v1(owned[mine]),
+        }
+        if subresource:
+            entry["subresource"] = subresource
+        out.append(entry)
+    return out
+
+
+def record_update(
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    manager: str,
+    subresource: str,
+    status_separate: bool,
+    api_version: str,
+    now: str,
+    operation: str = "Update",
+) -> list[dict[str, Any]]:
+    """managedFields after a write: `manager` takes every field the write changed (operation "Apply"
+    only for a server-side apply that creates the object)."""
+    old_leaves = leaf_paths(tracked(old, subresource, status_separate)) if old else {}
+    new_leaves = leaf_paths(tracked(new, subresource, status_separate))
+    changed = {p for p in changed_paths(old_leaves, new_leaves) if p in new_leaves and p != ()}
+    entries = _entries(old) if old else []
+    mine = (manager, operation, subresource)
+    owned = {_entry_id(e): from_fields_v1(e.get("fieldsV1") or {}) for e in entries}
+    present = set(new_leaves)
+    for ident, paths in owned.items():
+        if ident != mine:
+            owned[ident] = {p for p in _minus(paths, changed) if _present(p, present)}
+    owned[mine] = {p for p in owned.get(mine, set()) | changed if _present(p, present)}
+    return _rebuild(entries, owned, mine, api_version, now)
+
+
+def _present(path: Path, present: set[Path]) -> bool:
+    return any(_overlaps(path, p) for p in present)
+
+
+class ApplyConflict(Exception):
+    def __init__(self, conflicts: list[tuple[str, Path]]) -> None:
+        self.conflicts = conflicts
+        lines = [f'conflict with "{m}": {render_path(p)}' for m, p in conflicts]
+        super().__init__(f"Apply failed with {len(conflicts)} conflict(s): " + "; ".join(lines))
+
+
+def render_path(path: Path) -> str:
+    parts = []
+    for element in path:
+        if element.startswith("f:"):
+            parts.append("." + element[2:])
+        else:
+            parts.append("[" + element[2:] + "]")
+    return "".join(parts)
+
+
+def plan_apply(
+    live: dict[str, Any],
+    config: dict[str, Any],
+    manager: str,
+    subresource: str,
+    status_separate: bool,
+    force: bool,
+) -> tuple[set[Path], dict[tuple[str, str, str], set[Path]], set[Path]]:
+    """Ownership after applying `config`: (paths to remove from the live object, new owner map, applied
+    paths). Raises ApplyConflict when another manager owns a field the config sets to another value."""
+    applied = leaf_paths(tracked(config, subresource, status_separate))
+    applied.pop((), None)
+    live_leaves = leaf_paths(tracked(live, subresource, status_separate))
+    entries = _entries(live)
+    owned = {_entry_id(e): from_fields_v1(e.get("fieldsV1") or {}) for e in entries}
+    mine = (manager, "Apply", subresource)
+    conflicts: list[tuple[str, Path]] = []
+    forced: set[Path] = set()
+    for path, value in applied.items():
+        if live_leaves.get(path, _MISSING) == value:
+            continue
+        for ident, paths in owned.items():
+            if ident == mine or ident[2] != subresource:
+                continue
+            if any(_overlaps(path, p) for p in paths):
+                conflicts.append((ident[0], path))
+                forced.add(path)
+    if conflicts and not force:
+        raise ApplyConflict(conflicts)
+    others: set[Path] = set()
+    for ident, paths in owned.items():
+        if ident != mine:
+            owned[ident] = _minus(paths, forced)
+            others |= owned[ident]
+    previously = owned.get(mine, set())
+    remove = {p for p in previously - set(applied) if not any(_overlaps(p, o) for o in others)}
+    owned[mine] = set(applied)
+    return remove, owned, set(applied)
+
+
+def apply_entries(
+    live: dict[str, Any],
+    owned: dict[tuple[str, str, str], set[Path]],
+    manager: str,
+    subresource: str,
+    api_version: str,
+    now: str,
+) -> list[dict[str, Any]]:
+    return _rebuild(_entries(live), owned, (manager, "Apply", subresource), api_version, now)
+
+
+def remove_paths(obj: dict[str, Any], paths: set[Path]) -> None:
+    """Delete the given leaf paths from `obj` in place (missing paths are ignored)."""
+    for path in sorted(paths, key=len, reverse=True):
+        _remove(obj, path)
+
+
+def _remove(node: Any, path: Path) -> None:
+    if not path:
+        return
+    element, rest = path[0], path[1:]
+    if isinstance(node, dict) and element.startswith("f:"):
+        key = element[2:]
+        if key not in node:
+            return
+        if rest:
+            _remove(node[key], rest)
+            if node[key] in ({}, []):
+                del node[key]
+        else:
+            del node[key]
+    elif isinstance(node, list) and element[:2] in ("k:", "v:"):
+        for n, item in enumerate(node):
+            if _item_matches(item, element):
+                if rest:
+                    _remove(item, rest)
+                    if isinstance(item, dict) and (not item or set(item) <= _key_fields(element)):
+                        del node[n]
+                else:
+                    del node[n]
+                return
+
+
+def _key_fields(element: str) -> set[str]:
+    return set(json.loads(element[2:])) if element.startswith("k:") else set()
+
+
+def _item_matches(item: Any, element: str) -> bool:
+    wanted = json.loads(element[2:])
+    if element.startswith("k:"):
+        return isinstance(item, dict) and all(item.get(k) == v for k, v in wanted.items())
+    return bool(item == wanted)

@@ -1,0 +1,179 @@
+"""In-memory object storage: one global resourceVersion counter, a bounded event history for watch resume
+and fan-out to watchers with bounded queues.
+
+Everything here runs on the server's event loop (no locks). Stored objects and event snapshots are never
+mutated after they are stored: callers copy (`clone`) before changing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .selectors import Predicate
+
+StorageKey = tuple[str, str]  # (group, plural)
+ObjectKey = tuple[str, str]  # (namespace or "", name)
+
+
+def clone(obj: Any) -> Any:
+    """A deep copy of JSON-like data (faster than copy.deepcopy for plain dicts and lists)."""
+    return json.loads(json.dumps(obj))
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED
+    storage: StorageKey
+    obj: dict[str, Any]
+    rv: int
+
+
+class Watcher:
+    """One open watch stream: a bounded queue of events that match its scope.
+
+    When the client cannot keep up and the queue fills, the watcher is closed (the client reconnects and
+    resumes from its last resourceVersion, as with a real API server)."""
+
+    def __init__(
+        self,
+        storage: StorageKey,
+        namespace: str | None,
+        predicate: Predicate | None,
+        maxsize: int,
+    ) -> None:
+        self.storage = storage
+        self.namespace = namespace
+        self.predicate = predicate
+        self.queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue(maxsize=maxsize)
+        self.closed = False
+        self.overflowed = False
+
+    def matches(self, event: WatchEvent) -> bool:
+        if event.storage != self.storage:
+            return False
+        meta = event.obj.get("metadata") or {}
+        if self.namespace is not None and meta.get("namespace") != self.namespace:
+            return False
+        return self.predicate is None or self.predicate(event.obj)
+
+    def offer(self, event: WatchEvent) -> None:
+        if self.closed or not self.matches(event):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        # Make room for the end marker so the stream loop wakes up and ends.
+        while self.queue.full():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
+
+
+class Store:
+    """Objects by storage key and (namespace, name); a bounded history of events; the watchers."""
+
+    def __init__(self, history_size: int = 5000, watch_queue_size: int = 1000) -> None:
+        self.rv = 1
+        self.watch_queue_size = watch_queue_size
+        self._objects: dict[StorageKey, dict[ObjectKey, dict[str, Any]]] = {}
+        self._history: deque[WatchEvent] = deque(maxlen=history_size)
+        self._watchers: set[Watcher] = set()
+        self.writes = 0
+
+    # -- reads -------------------------------------------------------------------------------------
+    def get(self, storage: StorageKey, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._objects.get(storage, {}).get((namespace, name))
+
+    def list_objects(self, storage: StorageKey, namespace: str | None = None) -> list[dict[str, Any]]:
+        objs = self._objects.get(storage, {})
+        if namespace is None:
+            items = list(objs.items())
+        else:
+            items = [(k, v) for k, v in objs.items() if k[0] == namespace]
+        return [v for _, v in sorted(items, key=lambda kv: kv[0])]
+
+    def count(self, storage: StorageKey) -> int:
+        return len(self._objects.get(storage, {}))
+
+    def storage_keys(self) -> list[StorageKey]:
+        return list(self._objects)
+
+    def namespaced_objects(self, namespace: str) -> Iterator[tuple[StorageKey, dict[str, Any]]]:
+        for storage, objs in list(self._objects.items()):
+            for (ns, _), obj in list(objs.items()):
+                if ns == namespace:
+                    yield storage, obj
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _next_rv(self) -> str:
+        self.rv += 1
+        return str(self.rv)
+
+    def put(self, storage: StorageKey, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store `obj` (owned by the store from now on) with a fresh resourceVersion; emit ADDED/MODIFIED."""
+        meta = obj["metadata"]
+        key = (meta.get("namespace", ""), meta["name"])
+        bucket = self._objects.setdefault(storage, {})
+        event_type = "MODIFIED" if key in bucket else "ADDED"
+        meta["resourceVersion"] = self._next_rv()
+        bucket[key] = obj
+        self._emit(WatchEvent(event_type, storage, obj, self.rv))
+        return obj
+
+    def remove(self, storage: StorageKey, namespace: str, name: str) -> dict[str, Any] | None:
+        """Remove an object for good; the DELETED event carries a new resourceVersion."""
+        bucket = self._objects.get(storage, {})
+        old = bucket.pop((namespace, name), None)
+        if old is None:
+            return None
+        gone = dict(old)
+        gone["metadata"] = dict(old["metadata"], resourceVersion=self._next_rv())
+        self._emit(WatchEvent("DELETED", storage, gone, self.rv))
+        return gone
+
+    def _emit(self, event: WatchEvent) -> None:
+        self.writes += 1
+        self._history.append(event)
+        for watcher in list(self._watchers):
+            watcher.offer(event)
+            if watcher.closed:
+                self._watchers.discard(watcher)
+
+    # -- watches -----------------------------------------------------------------------------------
+    def events_since(self, rv: int) -> list[WatchEvent] | None:
+        """Events after `rv`, or None when the history no longer reaches back that far (410 Gone)."""
+        if rv >= self.rv:
+            return []
+        if not self._history or self._history[0].rv > rv + 1:
+            return None
+        return [e for e in self._history if e.rv > rv]
+
+    def subscribe(self, watcher: Watcher) -> None:
+        self._watchers.add(watcher)
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self._watchers.discard(watcher)
+
+    def close_watchers(self) -> None:
+        for watcher in list(self._watchers):
+            watcher.close()
+        self._watchers.clear()
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)
+
+    @property
+    def history_length(self) -> int:
+        return len(self._history)
