@@ -116,7 +116,7 @@ def test_get_deploy_yaml_and_wide(kubectl) -> None:
     assert doc["status"]["readyReplicas"] == 3
     wide = lines(ok(kubectl("get", "deploy", "-n", "shop", "-o", "wide")))
     assert wide[0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
-    assert ["web", "3/3", "3", "3"] == wide[2][:4]
+    assert wide[2][:4] == ["web", "3/3", "3", "3"]
     assert wide[2][5] == "web,log-shipper"
     listed = json.loads(ok(kubectl("get", "deploy", "-A", "-o", "json")))
     assert {i["metadata"]["name"] for i in listed["items"]} == {"web", "cart", "api"}
