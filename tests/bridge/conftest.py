@@ -1,0 +1,34 @@
+"""Fixtures for the bridge tests: the bridge's MCPServer on a seeded sandbox, and cluster readers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from bridge_support import list_rrs
+from krr_mcp_bridge.server import build_server
+from krr_mcp_bridge.settings import BridgeSettings
+from mcp.server.mcpserver import MCPServer
+
+from krr_mcp.sandbox.testing import SandboxHandle
+
+
+@pytest.fixture
+def cluster(seeded_sandbox: SandboxHandle) -> SandboxHandle:
+    return seeded_sandbox
+
+
+@pytest.fixture
+def settings(cluster: SandboxHandle) -> BridgeSettings:
+    return BridgeSettings(kubeconfig=str(cluster.kubeconfig))
+
+
+@pytest.fixture
+def server(settings: BridgeSettings) -> MCPServer:
+    return build_server(settings)
+
+
+@pytest.fixture
+def rrs(cluster: SandboxHandle) -> Callable[[], list[dict[str, Any]]]:
+    return lambda: list_rrs(cluster)
