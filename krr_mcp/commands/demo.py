@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,6 +46,9 @@ def demo(
             help="stdio: spawn `krr-mcp serve`; in-process: the bridge inside this process.",
         ),
     ] = "stdio",
+    sandbox_kubeconfig: Annotated[
+        Path, typer.Option("--sandbox-kubeconfig", help="Where to write the local sandbox's kubeconfig.")
+    ] = Path(".krr-mcp/demo.kubeconfig"),
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for each operator step.")
     ] = 30.0,
@@ -65,5 +69,6 @@ def demo(
         prometheus=prometheus,
         mcp_transport=mcp_transport,
         timeout=timeout,
+        sandbox_kubeconfig=sandbox_kubeconfig.absolute(),
     )
     raise typer.Exit(run_demo(options))

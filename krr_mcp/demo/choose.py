@@ -7,6 +7,12 @@ from typing import Any
 
 from krr_operator.api.quantities import QuantityError, parse_resource_quantity
 
+# propose_change's evidence fields and the names krr's simple strategy gives the same settings.
+EVIDENCE_SETTINGS = {
+    "history_hours": "history_duration",
+    "cpu_percentile": "cpu_percentile",
+    "memory_buffer_percentage": "memory_buffer_percentage",
+}
 SEVERITY_ORDER = {"CRITICAL": 0, "WARNING": 1, "OK": 2, "GOOD": 3, "UNKNOWN": 4}
 
 
@@ -50,7 +56,9 @@ def _resources_differ(item: dict[str, Any]) -> bool:
 def choose_workload(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> list[dict[str, Any]]:
     """The items (containers) of the one workload worth proposing first: a change, the most severe,
     then the biggest; a Deployment first (its rollout is the easiest to follow). [] when none."""
-    candidates = [i for i in items if _resources_differ(i) and i.get("recommended")]
+    candidates = [
+        i for i in items if i.get("proposable", True) and i.get("recommended") and _resources_differ(i)
+    ]
     if not candidates:
         return []
     best = min(
@@ -85,9 +93,13 @@ def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dic
     usage = [{"container": i["container"], "usage": i["usage"]} for i in chosen if i.get("usage")]
     source = str(scan.get("source") or "native")
     evidence: dict[str, Any] = {"source": source if source in ("krr", "native") else "manual"}
-    for key, value in (scan.get("evidence") or scan.get("request") or {}).items():
-        if key in ("history_hours", "cpu_percentile", "memory_buffer_percentage", "strategy"):
-            evidence[key] = value
+    settings = scan.get("settings") or {}
+    for ours, krr_name in EVIDENCE_SETTINGS.items():
+        value = settings.get(krr_name, settings.get(ours))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            evidence[ours] = int(value) if ours == "history_hours" else value
+    if isinstance(scan.get("strategy"), str):
+        evidence["strategy"] = scan["strategy"]
     return {
         "proposals": [
             {

@@ -6,10 +6,14 @@ running. A component another part of the project has not delivered raises Compon
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import shutil
+import threading
+from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from .narrator import StepFailed
@@ -39,11 +43,36 @@ class LocalCluster:
     url: str
 
 
-def start_sandbox(stack: ExitStack) -> LocalCluster:
-    """The seeded in-process API server (krr_mcp.sandbox), stopped when `stack` closes."""
-    run_sandbox = attribute("krr_mcp.sandbox", "run_sandbox", "the sandbox API server")
-    handle = stack.enter_context(run_sandbox(seed=True))  # type: ignore[operator]
-    return LocalCluster(kubeconfig=str(handle.kubeconfig), url=str(handle.url))
+def start_sandbox(stack: ExitStack, kubeconfig: Path) -> LocalCluster:
+    """The seeded sandbox API server (krr_mcp.sandbox.run_sandbox) on its own loop in a background
+    thread; it writes `kubeconfig` and stops when `stack` closes."""
+    run_sandbox = attribute("krr_mcp.sandbox.launch", "run_sandbox", "the sandbox API server")
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    ready: Future[LocalCluster] = Future()
+
+    def on_ready(url: str, path: Path) -> None:
+        ready.set_result(LocalCluster(kubeconfig=str(path), url=url))
+
+    async def serve() -> None:
+        try:
+            await run_sandbox(kubeconfig=kubeconfig, seed="default", on_ready=on_ready, stop=stop)  # type: ignore[operator]
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            raise
+
+    thread = threading.Thread(
+        target=loop.run_until_complete, args=(serve(),), name="demo-sandbox", daemon=True
+    )
+    thread.start()
+
+    def shutdown() -> None:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)
+
+    stack.callback(shutdown)
+    return ready.result(timeout=30)
 
 
 def prometheus_binary() -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class DemoOptions:
     prometheus: bool = True
     mcp_transport: str = "stdio"  # stdio: spawn `krr-mcp serve`; in-process: the bridge's build_server
     timeout: float = 30.0  # per wait for the operator
+    sandbox_kubeconfig: Path = Path(".krr-mcp/demo.kubeconfig")  # where the local sandbox's kubeconfig goes
 
     @property
     def local(self) -> bool:

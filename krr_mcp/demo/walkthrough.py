@@ -93,7 +93,7 @@ class Walkthrough:
         )
         with self.n.step(title):
             if o.local:
-                local = environment.start_sandbox(self.stack)
+                local = environment.start_sandbox(self.stack, o.sandbox_kubeconfig)
                 s.kubeconfig = local.kubeconfig
                 self.n.say(f"Sandbox API server at {local.url}; kubeconfig {s.kubeconfig}")
             else:

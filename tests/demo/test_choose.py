@@ -36,12 +36,18 @@ def test_picks_the_most_severe_then_biggest_change_and_all_its_containers() -> N
 
 def test_nothing_to_propose_when_every_recommendation_equals_the_current_values() -> None:
     assert choose_workload([item("same", "app", "1", "1000m")]) == []
+    assert choose_workload([item("web", "app", "1", "100m") | {"proposable": False}]) == []
     assert scan_items({"items": [1]}) == [1] and scan_items({}) == []
 
 
 def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
     chosen = [item("web", "app", "1", "100m")]
-    args = propose_arguments(chosen, {"source": "native", "evidence": {"history_hours": 168, "junk": 1}})
+    scan = {
+        "source": "native",
+        "strategy": "simple",
+        "settings": {"history_duration": 168.0, "cpu_percentile": 95, "junk": 1},
+    }
+    args = propose_arguments(chosen, scan)
     assert args["proposals"] == [
         {
             "namespace": "shop",
@@ -52,6 +58,11 @@ def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
             ],
         }
     ]
-    assert args["evidence"] == {"source": "native", "history_hours": 168}
+    assert args["evidence"] == {
+        "source": "native",
+        "history_hours": 168,
+        "cpu_percentile": 95,
+        "strategy": "simple",
+    }
     assert args["usage"] == [{"container": "app", "usage": {"cpuPercentileCores": "10m", "dataPoints": 100}}]
     assert "app: WARNING" in args["reason"]
