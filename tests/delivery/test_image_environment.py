@@ -1,0 +1,122 @@
+"""The image's Python environment, built without Docker: the Dockerfile's own COPY and `uv sync` steps run
+in a temporary folder (offline, from uv's cache), then the commands the manifests start are checked
+against the installed CLI. Catches a stale lock file, a runtime import of a dev-only package, a package
+folder the wheel leaves out, and a manifest flag the CLI does not know."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from .manifests import RENDERINGS, ROOT, of_kind, render
+from .test_dockerfile import _instructions
+
+
+def _builder_stage() -> list[tuple[str, str]]:
+    instructions = _instructions()
+    start = next(
+        i for i, (word, args) in enumerate(instructions) if word == "FROM" and args.endswith("AS builder")
+    )
+    end = next(
+        (i for i in range(start + 1, len(instructions)) if instructions[i][0] == "FROM"), len(instructions)
+    )
+    return instructions[start:end]
+
+
+@pytest.fixture(scope="module")
+def image_env(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """The runtime environment as the builder stage makes it; returns its bin/ folder."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        pytest.fail("uv not found: run the tests through ./uvw")
+    context = tmp_path_factory.mktemp("context")
+    venv = context / "image-venv"
+    env = {
+        **os.environ,
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+        "UV_PYTHON": sys.executable,
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_OFFLINE": "1",  # everything comes from uv's cache, filled by `./uvw sync`
+        "UV_NO_PROGRESS": "1",
+        "UV_COMPILE_BYTECODE": "0",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    for word, args in _builder_stage():
+        if word == "COPY" and "--from=" not in args:
+            *sources, _dest = args.split()
+            for source in sources:
+                origin, target = ROOT / source, context / source
+                if origin.is_dir():
+                    shutil.copytree(origin, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                else:
+                    shutil.copy(origin, target)
+        elif word == "RUN" and "uv sync" in args:
+            command = [
+                uv if token == "uv" else token
+                for token in shlex.split(args)
+                if not token.startswith("--mount")
+            ]
+            done = subprocess.run(
+                command, cwd=context, env=env, capture_output=True, text=True, timeout=300, check=False
+            )
+            assert done.returncode == 0, f"{args}\n{done.stderr}"
+    return venv / "bin"
+
+
+def _help(bin_dir: pathlib.Path, *command: str) -> str:
+    done = subprocess.run(
+        [str(bin_dir / "krr-mcp"), *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    assert done.returncode == 0, (
+        f"krr-mcp {' '.join(command)} --help failed in the image's environment:\n{done.stderr}"
+    )
+    return done.stdout
+
+
+def test_environment_has_no_dev_dependencies(image_env: pathlib.Path) -> None:
+    for tool in ("pytest", "mkdocs", "hadolint", "ruff"):
+        assert not (image_env / tool).exists(), f"{tool} would ship in the image"
+    assert (image_env / "krr-mcp").exists()
+
+
+def test_every_package_imports_without_dev_dependencies(image_env: pathlib.Path) -> None:
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    code = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    done = subprocess.run(
+        [str(image_env / "python"), "-c", code, *packages],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("deployment", ["krr-mcp-operator", "krr-mcp-bridge"])
+def test_manifest_arguments_are_accepted_by_the_cli(image_env: pathlib.Path, deployment: str) -> None:
+    objects = of_kind(render(RENDERINGS["base"]), "Deployment")
+    container = next(d for d in objects if d["metadata"]["name"] == deployment)["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    command, *args = container["args"]
+    text = _help(image_env, command)
+    if "Not built yet" in text:
+        pytest.skip(f"`krr-mcp {command}` is not built yet: its flags cannot be checked")
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        assert re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text), f"`krr-mcp {command}` has no {flag}"
