@@ -182,7 +182,7 @@ def record_update(
     owned = {_entry_id(e): from_fields_v1(e.get("fieldsV1") or {}) for e in entries}
     present = set(new_leaves)
     for ident, paths in owned.items():
-        if ident != mine:
+        if ident != mine and ident[2] == subresource:  # entries of the other endpoint stay as they are
             owned[ident] = {p for p in _minus(paths, changed) if _present(p, present)}
     owned[mine] = {p for p in owned.get(mine, set()) | changed if _present(p, present)}
     return _rebuild(entries, owned, mine, api_version, now)
