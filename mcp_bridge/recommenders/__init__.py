@@ -22,7 +22,7 @@ from .models import (
     ScanStats,
     ScanSummary,
 )
-from .native import PrometheusError
+from .promapi import PartialDataError, PrometheusError
 from .service import ProgressCallback, get_recommendations
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "HpaInfo",
     "KrrCliError",
     "KrrOutputError",
+    "PartialDataError",
     "PodRef",
     "ProgressCallback",
     "PrometheusError",

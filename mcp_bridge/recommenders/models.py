@@ -230,7 +230,7 @@ def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummar
         containers=len(items),
         proposable=sum(1 for i in items if i.proposable),
         missing_data=sum(1 for i in items if i.missing_data),
-        errors=len(errors) + sum(1 for i in items if i.error),
+        errors=len(errors),
         by_severity=by_severity,
         cpu_request_savings_cores=float(cpu),
         memory_request_savings_bytes=float(memory),

@@ -1,17 +1,329 @@
-"""Native engine: krr's simple strategy against Prometheus (filled in next)."""
+"""Native engine: krr's simple strategy against Prometheus, with batched PromQL.
+
+Batched (default): discovery is a dozen cluster-wide kube-state-metrics queries; usage is ONE query per
+(namespace, metric), split client-side by pod and container; queries run concurrently under a bound.
+Per-object (`query_mode="per_object"`, for the benchmark): krr's own pattern, per workload container:
+its load_pods queries (ReplicaSets over the window as a range vector, pod owners, running pods) and the
+four loader queries with `pod=~"<its pods>"` in batches of 50 pods.
+Both compute the same numbers; a namespace (batched) or object (per-object) whose queries fail gets an
+error on each of its containers and no recommendation: nothing is guessed from partial data.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .models import ScanRequest, ScanResult
+from .discovery import Workload, confirm_with_kubernetes, discover, select
+from .models import ContainerScan, PodRef, ScanError, ScanRequest, ScanResult, ScanStats
+from .promapi import PartialDataError, PrometheusApi, PrometheusError, sample_value
+from .promql import (
+    duration_literal,
+    metric_query,
+    pods_period_literal,
+    quote,
+    regex_alternatives,
+    selector,
+    step_literal,
+)
+from .service import ProgressCallback, report
+from .simple_strategy import ContainerHistory, build_scan, resources_from
+
+__all__ = ["PartialDataError", "PrometheusError", "scan_with_prometheus"]
+
+PROMETHEUS_URL_ENV = "KRR_MCP_PROMETHEUS_URL"
+KRR_PODS_BATCH = 50
+KRR_OWNER_BATCH = 100
+HISTORY_FIELDS = {
+    "cpu_percentile": "cpu_percentile",
+    "cpu_points": "cpu_points",
+    "memory_peak": "memory_peak",
+    "memory_points": "memory_points",
+    "oomkill": "oomkill_limit",
+}
+Key = tuple[tuple[str, str, str], str]  # (workload key, container)
 
 
-class PrometheusError(RuntimeError):
-    """Prometheus could not answer (down, slow, error, malformed or oversized response)."""
+def _metrics(request: ScanRequest) -> list[str]:
+    names = ["cpu_percentile", "cpu_points", "memory_peak", "memory_points"]
+    return [*names, "oomkill"] if request.use_oomkill_data else names
+
+
+def _settings(request: ScanRequest) -> dict[str, Any]:
+    return {
+        "history_duration": request.history_hours,
+        "timeframe_duration": request.timeframe_minutes,
+        "cpu_percentile": request.cpu_percentile,
+        "memory_buffer_percentage": request.memory_buffer_pct,
+        "points_required": request.points_required,
+        "allow_hpa": request.allow_hpa,
+        "use_oomkill_data": request.use_oomkill_data,
+        "oom_memory_buffer_percentage": request.oom_memory_buffer_pct,
+    }
+
+
+def split_by_target(result: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """{(pod, container): value}, one series per target: krr's job filter (kubelet, else first job)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for series in result:
+        m = series["metric"]
+        if m.get("pod") and m.get("container"):
+            groups.setdefault((m["pod"], m["container"]), []).append(series)
+    out = {}
+    for target, candidates in groups.items():
+        kubelet = [s for s in candidates if s["metric"].get("job") == "kubelet"]
+        chosen = (
+            kubelet[0]
+            if len(kubelet) == 1
+            else sorted(candidates, key=lambda s: s["metric"].get("job", ""))[0]
+        )
+        out[target] = sample_value(chosen)
+    return out
+
+
+class _Scan:
+    """One native scan's state: the API, the time, the literals, the histories found so far."""
+
+    def __init__(
+        self, api: PrometheusApi, request: ScanRequest, at: datetime, progress: ProgressCallback | None
+    ):
+        self.api = api
+        self.request = request
+        self.at = at
+        self.progress = progress
+        period = timedelta(hours=request.history_hours)
+        self.duration = duration_literal(period)
+        self.step = step_literal(timedelta(minutes=request.timeframe_minutes))
+        self.pods_period = pods_period_literal(period)
+        self.histories: dict[Key, ContainerHistory] = {}
+        self.errors: dict[Key, str] = {}
+        self.pods: dict[tuple[str, str, str], dict[str, bool]] = {}
+        self.done = 0
+
+    def _store(
+        self, w: Workload, metric: str, values: dict[tuple[str, str], float], pods: Iterable[str]
+    ) -> None:
+        wanted = set(pods)
+        for (pod, container), value in values.items():
+            if pod in wanted and container in w.containers:
+                history = self.histories.setdefault((w.key, container), ContainerHistory())
+                getattr(history, HISTORY_FIELDS[metric])[pod] = value
+
+    async def batched(self, workloads: list[Workload], everything: list[Workload]) -> None:
+        by_ns: dict[str, list[Workload]] = {}
+        for w in workloads:
+            by_ns.setdefault(w.namespace, []).append(w)
+        total_in_ns: dict[str, int] = {}
+        for w in everything:
+            total_in_ns[w.namespace] = total_in_ns.get(w.namespace, 0) + 1
+        await asyncio.gather(
+            *(self._namespace(ns, ws, len(ws) < total_in_ns[ns]) for ns, ws in by_ns.items())
+        )
+
+    async def _namespace(self, ns: str, workloads: list[Workload], narrowed: bool) -> None:
+        pods = sorted({p for w in workloads for p in w.pods})
+        for w in workloads:
+            self.pods[w.key] = dict(w.pods)
+        try:
+            if pods or not narrowed:
+                sel = selector(ns, pods if narrowed else None, None)
+                answers = await asyncio.gather(
+                    *(
+                        self._query(
+                            metric_query(m, sel, self.duration, self.step, self.request.cpu_percentile)
+                        )
+                        for m in _metrics(self.request)
+                    )
+                )
+                for metric, result in zip(_metrics(self.request), answers, strict=True):
+                    values = split_by_target(result)
+                    for w in workloads:
+                        self._store(w, metric, values, w.pods)
+        except PrometheusError as exc:
+            for w in workloads:
+                for c in w.containers:
+                    self.errors[(w.key, c)] = f"namespace {ns}: {exc}"
+        self.done += sum(len(w.containers) for w in workloads)
+        await report(self.progress, self.done, None, f"namespace {ns} scanned")
+
+    async def _query(self, promql: str) -> list[dict[str, Any]]:
+        return await self.api.query(promql, self.at)
+
+    async def per_object(self, workloads: list[Workload]) -> None:
+        await asyncio.gather(*(self._object(w, c) for w in workloads for c in w.containers))
+
+    async def _object(self, w: Workload, container: str) -> None:
+        try:
+            pods = await self._krr_load_pods(w)
+            self.pods[w.key] = pods
+            names = sorted(pods)
+            for metric in _metrics(self.request):
+                for lo in range(0, len(names), KRR_PODS_BATCH):
+                    batch = names[lo : lo + KRR_PODS_BATCH]
+                    promql = metric_query(
+                        metric,
+                        selector(w.namespace, batch, container),
+                        self.duration,
+                        self.step,
+                        self.request.cpu_percentile,
+                    )
+                    self._store(w, metric, split_by_target(await self._query(promql)), batch)
+        except PrometheusError as exc:
+            self.errors[(w.key, container)] = str(exc)
+        self.done += 1
+        await report(self.progress, self.done, None, f"{w.kind} {w.namespace}/{w.name} {container} scanned")
+
+    async def _krr_load_pods(self, w: Workload) -> dict[str, bool]:
+        """krr's PrometheusMetricsService.load_pods, query for query: {pod: deleted}."""
+        ns, period = quote(w.namespace), self.pods_period
+        owner_kind: str
+        if w.kind in ("Deployment", "CronJob"):
+            metric, label, owner_kind = (
+                ("kube_replicaset_owner", "replicaset", "ReplicaSet")
+                if w.kind == "Deployment"
+                else ("kube_job_owner", "job_name", "Job")
+            )
+            promql = (
+                f"{metric}{{owner_name={quote(w.name)},owner_kind={quote(w.kind)},namespace={ns}}}[{period}]"
+            )
+            owners = sorted({s["metric"][label] for s in await self._query(promql) if label in s["metric"]})
+        else:
+            owners, owner_kind = [w.name], w.kind
+        related: list[str] = []
+        for lo in range(0, len(owners), KRR_OWNER_BATCH):
+            regex = quote(regex_alternatives(owners[lo : lo + KRR_OWNER_BATCH]))
+            promql = (
+                f"last_over_time(kube_pod_owner{{owner_name=~{regex},owner_kind={quote(owner_kind)},"
+                f"namespace={ns}}}[{period}])"
+            )
+            related += [s["metric"]["pod"] for s in await self._query(promql) if "pod" in s["metric"]]
+        running: set[str] = set()
+        for lo in range(0, len(related), KRR_OWNER_BATCH):
+            regex = quote(regex_alternatives(related[lo : lo + KRR_OWNER_BATCH]))
+            promql = f'kube_pod_status_phase{{phase="Running",pod=~{regex},namespace={ns}}} == 1'
+            running |= {s["metric"]["pod"] for s in await self._query(promql) if "pod" in s["metric"]}
+        return {pod: pod not in running for pod in related}
+
+    def items(self, workloads: list[Workload]) -> list[ContainerScan]:
+        out = []
+        for w in workloads:
+            pods = [PodRef(name=p, deleted=d) for p, d in sorted(self.pods.get(w.key, w.pods).items())]
+            for c in w.containers:
+                current = w.current.get(c) or {"requests": {}, "limits": {}}
+                error = self.errors.get((w.key, c))
+                if error is not None:
+                    out.append(
+                        ContainerScan(
+                            namespace=w.namespace,
+                            kind=w.kind,
+                            name=w.name,
+                            container=c,
+                            pods=pods,
+                            current=resources_from(current),
+                            unknown=["cpu", "memory"],
+                            hpa=w.hpa,
+                            labels=w.labels,
+                            error=error,
+                        )
+                    )
+                    continue
+                history = self.histories.get((w.key, c), ContainerHistory())
+                warnings = []
+                if not history.cpu_percentile:
+                    warnings.append("NoPrometheusCPUMetrics")
+                if not history.memory_peak:
+                    warnings.append("NoPrometheusMemoryMetrics")
+                if not pods:
+                    warnings.append("NoPrometheusPods")
+                out.append(
+                    build_scan(
+                        namespace=w.namespace,
+                        kind=w.kind,
+                        name=w.name,
+                        container=c,
+                        pods=pods,
+                        current=current,
+                        history=history,
+                        hpa=w.hpa,
+                        request=self.request,
+                        labels=w.labels,
+                        warnings=warnings,
+                    )
+                )
+        return out
 
 
 async def scan_with_prometheus(
-    request: ScanRequest, *, progress: Any = None, kube_api: Any = None
+    request: ScanRequest,
+    *,
+    progress: ProgressCallback | None = None,
+    kube_api: Any = None,
+    transport: Any = None,
 ) -> ScanResult:
-    raise PrometheusError("native engine not implemented yet")
+    """Run krr's simple strategy on Prometheus (request.prometheus_url or $KRR_MCP_PROMETHEUS_URL).
+
+    Raises PrometheusError when discovery fails (nothing can be scanned); later failures become
+    per-container errors. `kube_api` (a kubernetes ApiClient) confirms workloads and current resources.
+    """
+    if request.strategy not in ("simple",):
+        raise PrometheusError(
+            f"the native engine implements krr's 'simple' strategy only, not {request.strategy!r}"
+        )
+    url = request.prometheus_url or os.environ.get(PROMETHEUS_URL_ENV)
+    if not url:
+        raise PrometheusError(
+            f"no Prometheus URL: set prometheus_url in the request or ${PROMETHEUS_URL_ENV}"
+        )
+    at = request.end_time or datetime.now(UTC)
+    started = time.perf_counter()
+    async with PrometheusApi(
+        url, timeout=request.timeout_seconds, max_concurrency=request.max_concurrency, transport=transport
+    ) as api:
+        everything = await discover(api, request, at)
+        if kube_api is not None:
+            everything = await confirm_with_kubernetes(everything, kube_api, request)
+        workloads = select(everything, request)
+        total = sum(len(w.containers) for w in workloads)
+        await report(progress, 0, total, f"found {len(workloads)} workloads, {total} containers")
+        scan = _Scan(api, request, at, progress)
+        if request.query_mode == "batched":
+            await scan.batched(workloads, everything)
+        else:
+            await scan.per_object(workloads)
+        items = scan.items(workloads)
+        stats = ScanStats(
+            prometheus_requests=api.requests,
+            prometheus_bytes=api.bytes,
+            duration_seconds=time.perf_counter() - started,
+            query_mode=request.query_mode,
+        )
+    errors = [
+        ScanError(
+            scope="container", message=i.error, namespace=i.namespace, name=i.name, container=i.container
+        )
+        for i in items
+        if i.error
+    ]
+    errors += [
+        ScanError(
+            scope="workload",
+            message="no pods or containers in the kube-state-metrics history",
+            namespace=w.namespace,
+            name=w.name,
+        )
+        for w in workloads
+        if not w.containers
+    ]
+    result = ScanResult(
+        items=items,
+        source="native",
+        strategy="simple",
+        settings=_settings(request),
+        errors=errors,
+        stats=stats,
+    )
+    return result.with_summary()

@@ -177,6 +177,12 @@ def format_amount(value: float, resource: str) -> str:
     return text
 
 
+def usage_cpu(cores: float) -> str:
+    """Observed CPU as millicores with 3 decimals, rounded up (`30.895m`)."""
+    micro = math.ceil(cores * 1_000_000)
+    return f"{micro // 1000}.{micro % 1000:03d}m"
+
+
 def resources_from(values: dict[str, dict[str, float | None]]) -> ContainerResources:
     """{'requests': {'cpu': 0.1, 'memory': None}, 'limits': {...}} -> ContainerResources."""
 
@@ -222,7 +228,7 @@ def build_scan(
         )
     cpu_exp, mem_exp = outcomes["cpu"].explanation, outcomes["memory"].explanation
     usage = ContainerUsage(
-        cpuPercentileCores=format_amount(cpu_exp.observed, "cpu") if cpu_exp.observed is not None else None,
+        cpuPercentileCores=None if cpu_exp.observed is None else usage_cpu(cpu_exp.observed),
         memoryPeak=None if mem_exp.observed is None else format_amount(math.ceil(mem_exp.observed), "memory"),
         dataPoints=min(cpu_exp.data_points or 0, mem_exp.data_points or 0),
         oomKilled=bool(mem_exp.oomkill_bytes),

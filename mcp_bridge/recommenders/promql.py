@@ -1,0 +1,88 @@
+"""The PromQL krr's simple strategy sends, per object and batched.
+
+krr (robusta_krr/core/integrations/prometheus/metrics/{cpu,memory}.py) asks, for ONE container of ONE
+workload, with `pod=~"<its pods>"`:
+  quantile_over_time(q, max(rate(container_cpu_usage_seconds_total{...}[STEP])) by (container, pod, job)
+                     [D:STEP])
+  count_over_time(max(container_cpu_usage_seconds_total{...}) by (container, pod, job)[D:STEP])
+  max_over_time(max(container_memory_working_set_bytes{...}) by (container, pod, job)[D:STEP])
+  count_over_time(max(container_memory_working_set_bytes{...}) by (container, pod, job)[D:STEP])
+The batched form is the same expression with a namespace-wide selector: the result has one series per
+(container, pod, job) either way, so splitting it client-side gives the very same numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+METRICS = ("cpu_percentile", "cpu_points", "memory_peak", "memory_points", "oomkill")
+
+
+def duration_literal(period: timedelta) -> str:
+    """krr's _step_to_string for the history duration: whole days above a day, else minutes."""
+    seconds = int(period.total_seconds())
+    if period.total_seconds() > 86400:
+        return f"{seconds // 86400}d"
+    return f"{seconds // 60}m"
+
+
+def step_literal(step: timedelta) -> str:
+    """krr's step string: whole seconds."""
+    return f"{round(step.total_seconds())}s"
+
+
+def pods_period_literal(period: timedelta) -> str:
+    """krr's load_pods range: hours up to a day (at most 32h), else days (at most 32d)."""
+    seconds = int(period.total_seconds())
+    if seconds <= 86400:
+        return f"{min(seconds // 3600, 32)}h"
+    return f"{min(seconds // 86400, 32)}d"
+
+
+def quote(value: str) -> str:
+    """A PromQL string literal."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def regex_alternatives(values: list[str]) -> str:
+    """A fully-escaped `a|b|c` regex for =~ (RE2 metacharacters escaped)."""
+    special = set(r".^$*+?()[]{}|\\")
+    return "|".join("".join("\\" + ch if ch in special else ch for ch in v) for v in values)
+
+
+def selector(namespace: str, pods: list[str] | None, container: str | None) -> str:
+    parts = [f"namespace={quote(namespace)}"]
+    if pods is not None:
+        parts.append(f"pod=~{quote(regex_alternatives(pods))}")
+    if container is not None:
+        parts.append(f"container={quote(container)}")
+    else:
+        parts.append('container!=""')
+        parts.append('pod!=""')
+    return ",".join(parts)
+
+
+def metric_query(metric: str, sel: str, duration: str, step: str, percentile: float) -> str:
+    """One of krr's four (five with OOMKill) loader queries for selector `sel`."""
+    by = "by (container, pod, job)"
+    if metric == "cpu_percentile":
+        q = round(percentile / 100, 2)
+        inner = f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"
+        return f"quantile_over_time({q}, {inner}[{duration}:{step}])"
+    if metric == "cpu_points":
+        return f"count_over_time(max(container_cpu_usage_seconds_total{{{sel}}}) {by}[{duration}:{step}])"
+    if metric == "memory_peak":
+        return f"max_over_time(max(container_memory_working_set_bytes{{{sel}}}) {by}[{duration}:{step}])"
+    if metric == "memory_points":
+        return f"count_over_time(max(container_memory_working_set_bytes{{{sel}}}) {by}[{duration}:{step}])"
+    if metric == "oomkill":
+        limits = (
+            f'max(kube_pod_container_resource_limits{{resource="memory",{sel}}}) by (pod, container, job)'
+        )
+        reason = (
+            f'max(kube_pod_container_status_last_terminated_reason{{reason="OOMKilled",{sel}}}) '
+            "by (pod, container, job, reason)"
+        )
+        inner = f"max({limits} * on(pod, container, job) group_left(reason) {reason}) {by}"
+        return f"max_over_time({inner}[{duration}:{step}])"
+    raise ValueError(f"unknown metric {metric!r}")

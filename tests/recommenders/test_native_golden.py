@@ -1,0 +1,258 @@
+"""Golden test: the native engine on a real Prometheus equals krr's algorithm computed here, independently,
+from the raw samples written into that Prometheus.
+
+The expectation follows PromQL's semantics step by step (plain Python, no engine code):
+  subquery steps   multiples of STEP in [T - D, T]
+  rate(x[STEP])    samples in [t - STEP, t], Prometheus' extrapolatedRate (needs 2 samples)
+  instant vector   the newest sample in [t - 5m, t] (lookback)
+  quantile         sort, rank = q * (n - 1), linear interpolation
+and krr's rules: max over pods, sum of points >= 100, HPA, x1.15, ceil to 1m / 1MiB, floors 10m / 100Mi.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from conftest import GoldenPrometheus
+from golden_cluster import EVAL_AT
+from krr_mcp_bridge.recommenders import ContainerScan, ScanRequest, explain, get_recommendations
+from krr_operator.api.quantities import parse_resource_quantity
+
+from krr_mcp.metrics_history import container_samples
+from krr_mcp.metrics_history.spec import HistorySpec, WorkloadSpec
+
+STEP = 75  # krr's default timeframe: 1.25 minutes
+LOOKBACK = 300
+MIB = 1024 * 1024
+
+
+def extrapolated_rate(
+    samples: list[tuple[int, float]], range_start: int, range_end: int, range_s: int
+) -> float:
+    """Prometheus 2.x extrapolatedRate for a counter, times in seconds (converted as Prometheus does)."""
+    first_t, first_v = samples[0]
+    last_t, last_v = samples[-1]
+    result = last_v - first_v
+    prev = first_v
+    for _, v in samples[1:]:
+        if v < prev:
+            result += prev
+        prev = v
+    duration_to_start = (first_t - range_start) * 1000 / 1000
+    duration_to_end = (range_end - last_t) * 1000 / 1000
+    sampled = (last_t - first_t) * 1000 / 1000
+    average = sampled / (len(samples) - 1)
+    if result > 0 and first_v >= 0:
+        to_zero = sampled * (first_v / result)
+        if to_zero < duration_to_start:
+            duration_to_start = to_zero
+    threshold = average * 1.1
+    interval = sampled
+    interval += duration_to_start if duration_to_start < threshold else average / 2
+    interval += duration_to_end if duration_to_end < threshold else average / 2
+    return result * (interval / sampled) / float(range_s)
+
+
+def quantile(q: float, values: list[float]) -> float:
+    ordered = sorted(values)
+    rank = q * (len(ordered) - 1)
+    lower = max(0.0, math.floor(rank))
+    upper = min(len(ordered) - 1.0, lower + 1)
+    weight = rank - math.floor(rank)
+    return ordered[int(lower)] * (1 - weight) + ordered[int(upper)] * weight
+
+
+def steps(at: int, duration: int) -> list[int]:
+    first = -(-(at - duration) // STEP) * STEP
+    return list(range(first, at + 1, STEP))
+
+
+def latest(samples: list[tuple[int, float]], t: int) -> float | None:
+    found = [v for ts, v in samples if t - LOOKBACK <= ts <= t]
+    return found[-1] if found else None
+
+
+@dataclass
+class Expected:
+    cpu: Decimal | None  # cores after rounding/floor; None = "?"
+    memory: Decimal | None  # bytes
+    cpu_info: str | None = None
+    memory_info: str | None = None
+    points: int = 0
+
+
+def expected_for(
+    spec: HistorySpec, w: WorkloadSpec, container: str, history_s: int, *, oomkill: bool = False
+) -> Expected:
+    at = EVAL_AT
+    c = next(c for c in w.containers if c.name == container)
+    grid = steps(at, history_s)
+    # krr's load_pods: pods whose kube_pod_owner has a sample in the window (same grid as the usage).
+    pods = [
+        p for p in w.pods if any(at - history_s <= ts <= at for ts in range(p.start, p.end + 1, spec.step))
+    ]
+    cpu_per_pod, peak_per_pod, points = [], [], 0
+    for pod in pods:
+        cpu, memory = container_samples(spec, w, pod, c)
+        rates = []
+        for t in grid:
+            window = [(ts, v) for ts, v in cpu if t - STEP <= ts <= t]
+            if len(window) >= 2:
+                rates.append(extrapolated_rate(window, t - STEP, t, STEP))
+        if rates:
+            cpu_per_pod.append(quantile(0.95, rates))
+        present = [v for v in (latest(memory, t) for t in grid) if v is not None]
+        points += len(present)  # the same for the cpu counter: same timestamps
+        if present:
+            peak_per_pod.append(max(present))
+    out = Expected(cpu=None, memory=None, points=points)
+    if points < 100:
+        out.cpu_info = out.memory_info = "Not enough data"
+        return out
+    if w.hpa is not None and w.hpa.target_cpu_utilization is not None:
+        out.cpu_info = "HPA detected"
+    else:
+        millis = max(math.ceil(max(cpu_per_pod) * 10**3), 10)
+        out.cpu = Decimal(millis) / 1000
+    raw = max(peak_per_pod) * (1 + 15 / 100)
+    if oomkill and c.oom_killed and c.limits.get("memory"):
+        raw = max(raw, (c.limits["memory"] or 0) * (1 + 25 / 100))
+        out.memory_info = "OOMKill detected"
+    out.memory = Decimal(max(math.ceil(raw / MIB), 100) * MIB)
+    return out
+
+
+def _scan_map(items: list[ContainerScan]) -> dict[tuple[str, str, str], ContainerScan]:
+    return {(i.namespace, i.name, i.container): i for i in items}
+
+
+async def _scan(golden: GoldenPrometheus, **kw: object) -> list[ContainerScan]:
+    request = ScanRequest(
+        source="native",
+        prometheus_url=golden.url,
+        history_hours=golden.history_hours,
+        end_time=golden.at,
+        **kw,
+    )  # type: ignore[arg-type]
+    result = await get_recommendations(request)
+    assert result.source == "native"
+    return result.items
+
+
+def _check(golden: GoldenPrometheus, items: list[ContainerScan], *, oomkill: bool = False) -> None:
+    scans = _scan_map(items)
+    expected_keys = {(w.namespace, w.name, c.name) for w in golden.spec.workloads for c in w.containers}
+    assert set(scans) == expected_keys
+    for w in golden.spec.workloads:
+        for c in w.containers:
+            exp = expected_for(golden.spec, w, c.name, golden.history_hours * 3600, oomkill=oomkill)
+            got = scans[(w.namespace, w.name, c.name)]
+            where = f"{w.namespace}/{w.name}/{c.name}"
+            assert got.error is None, where
+            assert got.kind == w.kind, where
+            assert got.usage.dataPoints == exp.points, where
+            assert got.info.get("cpu") == exp.cpu_info, where
+            assert got.info.get("memory") == exp.memory_info, where
+            assert ("cpu" in got.unknown) == (exp.cpu is None), where
+            assert ("memory" in got.unknown) == (exp.memory is None), where
+            cpu_exp = next(e for e in got.explanation if e.resource == "cpu")
+            mem_exp = next(e for e in got.explanation if e.resource == "memory")
+            if exp.cpu is not None:
+                assert Decimal(repr(cpu_exp.final_value)) == exp.cpu, where
+            if exp.memory is not None:
+                assert Decimal(repr(mem_exp.final_value)) == exp.memory, where
+            if exp.cpu is not None and exp.memory is not None:
+                assert got.recommended is not None, where
+                rec = got.recommended
+                assert parse_resource_quantity(rec.requests.cpu or "", "cpu") == exp.cpu, where
+                assert rec.limits.cpu is None, where
+                assert parse_resource_quantity(rec.requests.memory or "", "memory") == exp.memory, where
+                assert rec.limits.memory == rec.requests.memory, where
+            else:
+                assert got.recommended is None and not got.proposable, where
+
+
+async def test_native_engine_matches_krr_algorithm_computed_from_raw_samples(
+    golden_prometheus: GoldenPrometheus,
+) -> None:
+    items = await _scan(golden_prometheus)
+    _check(golden_prometheus, items)
+    scans = _scan_map(items)
+    # The cases the fixture was built for really happened:
+    assert scans["shop", "tiny", "tiny"].info == {"cpu": "Not enough data", "memory": "Not enough data"}
+    assert scans["shop", "frontend", "frontend"].unknown == ["cpu"]
+    assert scans["shop", "frontend", "frontend"].hpa is not None
+    api = scans["billing", "api", "api"]
+    assert [(p.name, p.deleted) for p in api.pods] == [
+        ("api-6d5f7c9b8-zt9k4", True),
+        ("api-7f9c8d6b5-h6v3x", False),
+    ]
+    assert scans["batch", "report", "report"].kind == "CronJob"
+    assert len(scans["batch", "report", "report"].pods) == 2
+    assert scans["monitoring", "agent", "agent"].recommended is not None
+    assert scans["monitoring", "agent", "agent"].recommended.requests.cpu == "10m"  # the floor
+    web = scans["shop", "web", "app"]
+    assert web.current.requests.cpu == "1" and web.current.limits.memory == "1Gi"
+    assert web.labels == {"app": "web", "team": "storefront"}
+    assert scans["shop", "worker", "worker"].current.model_dump(exclude_none=True) == {
+        "requests": {},
+        "limits": {},
+    }
+
+
+async def test_oomkill_bump(golden_prometheus: GoldenPrometheus) -> None:
+    items = await _scan(golden_prometheus, use_oomkill_data=True)
+    _check(golden_prometheus, items, oomkill=True)
+    leaky = _scan_map(items)["oom", "leaky", "leaky"]
+    assert leaky.recommended is not None and leaky.recommended.requests.memory == "320Mi"  # 256Mi x 1.25
+    assert leaky.usage.oomKilled
+    assert leaky.info == {"memory": "OOMKill detected"}
+
+
+async def test_per_object_mode_gives_the_same_numbers_with_more_requests(
+    golden_prometheus: GoldenPrometheus,
+) -> None:
+    base = dict(
+        source="native", prometheus_url=golden_prometheus.url, history_hours=8, end_time=golden_prometheus.at
+    )
+    batched = await get_recommendations(ScanRequest(**base, query_mode="batched"))  # type: ignore[arg-type]
+    per_object = await get_recommendations(ScanRequest(**base, query_mode="per_object"))  # type: ignore[arg-type]
+    strip = {"stats", "scanned_at", "source_reason"}
+    assert batched.model_dump(exclude=strip) == per_object.model_dump(exclude=strip)
+    assert per_object.stats.prometheus_requests > 2 * batched.stats.prometheus_requests
+
+
+async def test_explain_gives_the_numbers(golden_prometheus: GoldenPrometheus) -> None:
+    scans = _scan_map(await _scan(golden_prometheus))
+    web = golden_prometheus.spec.workloads[0]
+    exp = expected_for(golden_prometheus.spec, web, "app", 8 * 3600)
+    text = explain(scans["shop", "web", "app"])
+    assert text.proposable
+    joined = "\n".join(text.lines)
+    assert f"{exp.points} data points over all pods (required: 100)" in joined
+    assert "web-5c7d9f8b6d-4xk2p=" in joined and "web-5c7d9f8b6d-q8wzn=" in joined
+    assert "rounded up to whole MiB" in joined
+    agent = explain(scans["monitoring", "agent", "agent"])
+    assert "cpu: raised to the minimum 10m." in agent.lines
+    tiny = explain(scans["shop", "tiny", "tiny"])
+    assert not tiny.proposable
+    assert "cpu: no value: Not enough data." in tiny.lines
+
+
+@pytest.mark.parametrize("selector, expected", [("team=storefront", {"web", "worker"}), ("app!=web", None)])
+async def test_label_selector_and_kinds(
+    golden_prometheus: GoldenPrometheus, selector: str, expected: set[str] | None
+) -> None:
+    items = await _scan(golden_prometheus, label_selector=selector)
+    names = {i.name for i in items}
+    if expected is not None:
+        assert names == expected
+    else:
+        assert "web" not in names and "worker" in names and "db" in names
+    items = await _scan(golden_prometheus, kinds=["StatefulSet", "DaemonSet"])
+    assert {(i.kind, i.name) for i in items} == {("StatefulSet", "db"), ("DaemonSet", "agent")}
+    items = await _scan(golden_prometheus, namespaces=["billing"])
+    assert {i.name for i in items} == {"api"}
