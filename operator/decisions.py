@@ -141,7 +141,7 @@ def decide(
 
     last = _succeeded(status.history)
     if last is not None:
-        return _after_change(spec, status, last, workload, now, auto_rollback_enabled)
+        return _after_change(spec, status, last, workload, now, auto_rollback_enabled, provenance_problem)
     if status.phase in TERMINAL_PHASES or (status.phase == Phase.FAILED and settled):
         return Decision(
             Action.NOOP, Phase(status.phase), "Settled", status.message or f"{status.phase} is final"
@@ -188,11 +188,14 @@ def _after_change(
     workload: dict[str, Any] | None,
     now: datetime,
     auto_rollback_enabled: bool,
+    provenance_problem: str | None = None,
 ) -> Decision:
     """A change is in effect (`last`): rollback on request, or follow its rollout, or nothing."""
     rolled_back = last.action != "apply"
     phase = Phase(status.phase)
     if not rolled_back and spec.rollbackRequested:
+        if provenance_problem:
+            return Decision(Action.REFUSE, Phase.FAILED, "RollbackProvenance", provenance_problem)
         return _rollback(spec, last, workload, "rollback", spec.approvedBy or "unknown", "RollbackRequested")
     in_progress = Phase.ROLLING_BACK if rolled_back else Phase.APPLYING
     if phase != in_progress:

@@ -23,6 +23,13 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
 }
 
+WORKLOAD_PLURALS: dict[str, str] = {
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+    "CronJob": "cronjobs",
+}
+
 CpuMemory = dict[str, dict[str, Decimal]]
 """{"requests": {"cpu": Decimal, ...}, "limits": {...}}: only the values that are set."""
 

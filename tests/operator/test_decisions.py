@@ -459,6 +459,15 @@ APPLIED_LIVE = workload(containers={"app": PROPOSED}, generation=2)
             "RollbackDrift",
         ),
         (
+            "rollback asked by the bridge is refused",
+            {**_applied("Applied"), "spec": {**_applied()["spec"], "rollbackRequested": True}},
+            APPLIED_LIVE,
+            {"provenance_problem": "managedFields show krr-mcp-bridge wrote spec.rollbackRequested"},
+            Action.REFUSE,
+            "Failed",
+            "RollbackProvenance",
+        ),
+        (
             "rollback refused when the workload is gone",
             {**_applied("Applied"), "spec": {**_applied()["spec"], "rollbackRequested": True}},
             None,

@@ -1,0 +1,53 @@
+"""Thin kopf handlers: every event and timer tick of an RR runs `Reconciler.reconcile` on it.
+
+Errors are mapped precisely: an unreachable server, throttling, a write conflict or a server error
+is a `kopf.TemporaryError` (retried soon; a Pending snapshot is resumed then); anything else the API
+server refused (403, 400, 404 on a write...) and a patch that cannot be built are `kopf.PermanentError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from .api.resource_recommendation import GROUP, PLURAL, VERSION
+from .kube import KubeError
+from .patches import PatchError
+from .reconcile import Reconciler
+
+# Phases in which time alone can change the decision (rollouts, expiry, drift, supersede).
+ACTIVE_PHASES = {"Proposed", "Approved", "Applying", "RollingBack", "Stale", None}
+
+
+def run_once(reconciler: Reconciler, namespace: str, name: str, logger: Any = None) -> None:
+    """Reconcile one RR, raising kopf's retry semantics (nothing returned: kopf would store it in status)."""
+    try:
+        decision = reconciler.reconcile(namespace, name)
+    except KubeError as exc:
+        if exc.transient:
+            raise kopf.TemporaryError(str(exc), delay=1) from exc
+        raise kopf.PermanentError(str(exc)) from exc
+    except PatchError as exc:
+        raise kopf.PermanentError(str(exc)) from exc
+    if decision is not None and logger is not None and decision.action != "noop":
+        logger.debug(f"{decision.action}: {decision.phase} ({decision.reason}) {decision.message}")
+
+
+def register(registry: kopf.OperatorRegistry, reconciler: Reconciler, poll_interval: float) -> None:
+    """Register the RR handlers on `registry`, all calling `reconciler`."""
+    resource = (GROUP, VERSION, PLURAL)
+
+    def on_change(**kwargs: Any) -> None:
+        run_once(reconciler, str(kwargs["namespace"]), str(kwargs["name"]), kwargs.get("logger"))
+
+    def on_tick(**kwargs: Any) -> None:
+        run_once(reconciler, str(kwargs["namespace"]), str(kwargs["name"]), kwargs.get("logger"))
+
+    def is_active(**kwargs: Any) -> bool:
+        return (kwargs.get("status") or {}).get("phase") in ACTIVE_PHASES
+
+    kopf.on.resume(*resource, id="resume", registry=registry)(on_change)
+    kopf.on.create(*resource, id="create", registry=registry)(on_change)
+    kopf.on.update(*resource, id="spec-change", field="spec", registry=registry)(on_change)
+    kopf.timer(*resource, id="follow", interval=poll_interval, when=is_active, registry=registry)(on_tick)

@@ -1,0 +1,243 @@
+"""The one place the operator talks to the API server (the bridge may use it too).
+
+The official `kubernetes` client, sync, with responses kept as plain dicts exactly as the API server
+sent them (camelCase, unknown fields kept) so they go straight into the pydantic models and the pure
+decision functions. Errors become `KubeError` with the HTTP status.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from .api import policy as policy_api
+from .api.policy import PolicySpec, policy_from_objects
+from .api.resource_recommendation import GROUP, PLURAL, VERSION, WORKLOAD_API_VERSIONS
+from .safety import ClusterContext
+from .workloads import WORKLOAD_PLURALS
+
+OPERATOR_FIELD_MANAGER = "krr-mcp-operator"
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class KubeError(Exception):
+    """An API call failed: `status` is the HTTP status (None when the server was not reached)."""
+
+    def __init__(self, message: str, status: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying as it is: unreachable, throttled, server-side trouble or a write conflict."""
+        return self.status is None or self.status in (409, 429) or self.status >= 500
+
+    @property
+    def precondition_failed(self) -> bool:
+        """A JSON patch `test` op or a resourceVersion precondition did not hold."""
+        return self.status in (409, 422)
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
+    """An ApiClient for a kubeconfig/context, or the in-cluster config when neither is given and it exists."""
+    if kubeconfig is None and context is None:
+        try:
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)
+            return client.ApiClient(configuration)
+        except config.ConfigException:
+            pass
+    return config.new_client_from_config(config_file=kubeconfig, context=context)
+
+
+def _error(exc: ApiException, what: str) -> KubeError:
+    message, reason = "", ""
+    try:
+        body = json.loads(exc.body or "{}")
+        message, reason = str(body.get("message") or ""), str(body.get("reason") or "")
+    except (ValueError, AttributeError):
+        pass
+    return KubeError(f"{what}: {exc.status} {message or exc.reason}", exc.status, reason)
+
+
+def workload_path(namespace: str, kind: str, name: str | None = None) -> str:
+    api_version = WORKLOAD_API_VERSIONS[kind]
+    base = f"/apis/{api_version}/namespaces/{namespace}/{WORKLOAD_PLURALS[kind]}"
+    return f"{base}/{name}" if name else base
+
+
+def rr_path(namespace: str | None, name: str | None = None) -> str:
+    base = f"/apis/{GROUP}/{VERSION}" + (f"/namespaces/{namespace}" if namespace else "") + f"/{PLURAL}"
+    return f"{base}/{name}" if name else base
+
+
+@dataclass
+class Kube:
+    """API calls on one ApiClient, writing as `field_manager`."""
+
+    api: client.ApiClient
+    field_manager: str = OPERATOR_FIELD_MANAGER
+
+    def request(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: list[tuple[str, Any]] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One HTTP call; the decoded JSON answer. KubeError on any failure."""
+        try:
+            method_, url, headers, body_, post = self.api.param_serialize(
+                method,
+                path,
+                query_params=query or [],
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self.api.call_api(method_, url, header_params=headers, body=body_, post_params=post)
+            response.read()
+        except ApiException as exc:
+            raise _error(exc, what) from None
+        except Exception as exc:  # connection refused, timeouts, TLS: the server was not reached
+            raise KubeError(f"{what}: API server unreachable ({type(exc).__name__}: {exc})") from None
+        if not 200 <= response.status < 300:
+            raise _error(ApiException(http_resp=response), what)
+        return json.loads(response.data or b"null")
+
+    def _optional(self, what: str, path: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.request(what, "GET", path))
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _items(
+        self, what: str, path: str, query: list[tuple[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        try:
+            return list((self.request(what, "GET", path, query=query) or {}).get("items") or [])
+        except KubeError as exc:
+            if exc.status == 404:  # the kind is not served here (e.g. no HPAs in a minimal server)
+                return []
+            raise
+
+    # -- workloads -------------------------------------------------------------------------------
+    def get_workload(self, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
+        """The workload as stored, or None when it does not exist."""
+        return self._optional(f"get {kind} {namespace}/{name}", workload_path(namespace, kind, name))
+
+    def patch_workload(
+        self, namespace: str, kind: str, name: str, patch: list[dict[str, Any]], *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Apply an RFC 6902 JSON patch; `dry_run`: the server validates and answers, persists nothing."""
+        query: list[tuple[str, Any]] = [("fieldManager", self.field_manager)]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        what = f"{'dry-run ' if dry_run else ''}patch {kind} {namespace}/{name}"
+        path = workload_path(namespace, kind, name)
+        return dict(self.request(what, "PATCH", path, body=patch, query=query, content_type=JSON_PATCH))
+
+    # -- ResourceRecommendations -----------------------------------------------------------------
+    def get_rr(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._optional(f"get rr {namespace}/{name}", rr_path(namespace, name))
+
+    def list_rrs(
+        self, namespace: str | None = None, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """RRs in `namespace` (all namespaces when None)."""
+        query = [("labelSelector", label_selector)] if label_selector else None
+        return self._items(f"list rr in {namespace or 'all namespaces'}", rr_path(namespace), query)
+
+    def create_rr(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        query = [("fieldManager", self.field_manager)]
+        return dict(
+            self.request(f"create rr in {namespace}", "POST", rr_path(namespace), body=body, query=query)
+        )
+
+    def patch_rr_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
+    ) -> dict[str, Any]:
+        """Merge-patch the status subresource; with `resource_version`, only if the RR is unchanged since."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
+        query = [("fieldManager", self.field_manager)]
+        path = rr_path(namespace, name) + "/status"
+        what = f"patch rr {namespace}/{name} status"
+        return dict(self.request(what, "PATCH", path, body=body, query=query, content_type=MERGE_PATCH))
+
+    # -- events ----------------------------------------------------------------------------------
+    def create_event(
+        self,
+        involved: dict[str, Any],
+        reason: str,
+        message: str,
+        *,
+        warning: bool = False,
+        action: str = "",
+    ) -> dict[str, Any]:
+        """A core/v1 Event about `involved` (an object as read), reported by the operator."""
+        meta = involved.get("metadata") or {}
+        namespace = meta.get("namespace") or "default"
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta.get('name', 'object')}.", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion"),
+                "kind": involved.get("kind"),
+                "name": meta.get("name"),
+                "namespace": namespace,
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": reason[:128],
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "action": action[:128],
+            "source": {"component": self.field_manager},
+            "reportingComponent": self.field_manager,
+            "reportingInstance": socket.gethostname()[:128],
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        path = f"/api/v1/namespaces/{namespace}/events"
+        return dict(self.request(f"create event in {namespace}", "POST", path, body=event))
+
+    # -- what the safety rules read ----------------------------------------------------------------
+    def load_cluster_context(self, namespace: str) -> ClusterContext:
+        """The namespace and its LimitRanges, ResourceQuotas, HPAs and PDBs, as the safety rules take them."""
+        ns = f"namespaces/{namespace}"
+        return ClusterContext(
+            namespace=self._optional(f"get namespace {namespace}", f"/api/v1/{ns}"),
+            limit_ranges=tuple(self._items("list limitranges", f"/api/v1/{ns}/limitranges")),
+            resource_quotas=tuple(self._items("list resourcequotas", f"/api/v1/{ns}/resourcequotas")),
+            hpas=tuple(self._items("list hpas", f"/apis/autoscaling/v2/{ns}/horizontalpodautoscalers")),
+            pdbs=tuple(self._items("list pdbs", f"/apis/policy/v1/{ns}/poddisruptionbudgets")),
+        )
+
+    def load_policy(self, namespace: str) -> PolicySpec:
+        """The effective policy: the cluster `default` ClusterRecommendationPolicy merged with the
+        namespace's `default` RecommendationPolicy (either may be absent)."""
+        base = f"/apis/{GROUP}/{VERSION}"
+        name = policy_api.DEFAULT_POLICY_NAME
+        cluster = self._optional("get cluster policy", f"{base}/{policy_api.CLUSTER_PLURAL}/{name}")
+        namespaced = self._optional(
+            "get namespace policy", f"{base}/namespaces/{namespace}/{policy_api.PLURAL}/{name}"
+        )
+        return policy_from_objects(cluster, namespaced)

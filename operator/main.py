@@ -1,0 +1,118 @@
+"""Run the operator: kopf with the project's settings, in-process (tests) or as `krr-mcp operator`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+from kubernetes import client, config
+
+from .handlers import register
+from .kube import OPERATOR_FIELD_MANAGER, Kube, connect
+from .reconcile import Hook, Reconciler, ReconcileSettings
+
+
+@dataclass
+class OperatorConfig:
+    """Where and how the operator runs."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespaces: list[str] = field(default_factory=list)  # empty: all namespaces
+    poll_interval: float = 5.0
+    auto_rollback: bool = True
+    standalone: bool = True  # no peering objects needed; set False with several replicas
+    peering_name: str = "krr-mcp"
+    watch_timeout: int | None = None  # server-side watch timeout in seconds (short in tests)
+    hook: Hook | None = None
+
+
+def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
+    """kopf's credentials from a kubernetes client Configuration (kubeconfig or in-cluster)."""
+    auth = configuration.api_key.get("authorization") or configuration.api_key.get("BearerToken") or ""
+    scheme, _, token = auth.partition(" ") if " " in auth else ("Bearer", "", auth)
+    return kopf.ConnectionInfo(
+        server=configuration.host,
+        ca_path=configuration.ssl_ca_cert,
+        insecure=not configuration.verify_ssl,
+        username=configuration.username or None,
+        password=configuration.password or None,
+        scheme=scheme if token else None,
+        token=token or None,
+        certificate_path=configuration.cert_file,
+        private_key_path=configuration.key_file,
+    )
+
+
+def load_configuration(kubeconfig: str | None, context: str | None) -> client.Configuration:
+    configuration = client.Configuration()
+    if kubeconfig is None and context is None:
+        try:
+            config.load_incluster_config(client_configuration=configuration)
+            return configuration
+        except config.ConfigException:
+            pass
+    config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+    return configuration
+
+
+def settings_for(cfg: OperatorConfig) -> kopf.OperatorSettings:
+    """kopf settings: our own annotation prefix for progress, no status.kopf (the CRD prunes it)."""
+    settings = kopf.OperatorSettings()
+    settings.peering.standalone = cfg.standalone
+    settings.peering.clusterwide = not cfg.namespaces
+    settings.persistence.finalizer = "krr-mcp.io/operator"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.krr-mcp.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="kopf.krr-mcp.io", key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING  # our own Events say what happened
+    settings.posting.reporting_component = OPERATOR_FIELD_MANAGER
+    settings.watching.server_timeout = cfg.watch_timeout
+    settings.watching.client_timeout = cfg.watch_timeout + 5 if cfg.watch_timeout else None
+    settings.queueing.idle_timeout = 1.0
+    settings.queueing.exit_timeout = 1.0
+    return settings
+
+
+def build(cfg: OperatorConfig) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings, Reconciler]:
+    """The registry (handlers + login), settings and reconciler for `cfg`."""
+    configuration = load_configuration(cfg.kubeconfig, cfg.context)
+    kube = Kube(client.ApiClient(configuration) if cfg.kubeconfig or cfg.context else connect())
+    reconciler = Reconciler(kube, ReconcileSettings(auto_rollback=cfg.auto_rollback, hook=cfg.hook))
+    registry = kopf.OperatorRegistry()
+
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return connection_info(configuration)
+
+    kopf.on.login(id="kubeconfig", registry=registry)(login)
+    register(registry, reconciler, cfg.poll_interval)
+    return registry, build_settings(cfg), reconciler
+
+
+def build_settings(cfg: OperatorConfig) -> kopf.OperatorSettings:
+    return settings_for(cfg)
+
+
+async def run(
+    cfg: OperatorConfig,
+    *,
+    stop_flag: asyncio.Event | threading.Event | None = None,
+    ready_flag: asyncio.Event | threading.Event | None = None,
+) -> None:
+    """Run until `stop_flag` is set (or the task is cancelled)."""
+    registry, settings, _ = build(cfg)
+    await kopf.operator(
+        registry=registry,
+        settings=settings,
+        standalone=cfg.standalone,
+        peering_name=None if cfg.standalone else cfg.peering_name,  # a name makes peering mandatory
+        clusterwide=not cfg.namespaces,
+        namespaces=cfg.namespaces,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )

@@ -1,0 +1,261 @@
+"""Carry out one decision for one RR: read, decide (pure), write-ahead, patch, confirm, audit.
+
+The order that makes a crash harmless at any point:
+1. the Pending history entry holding the prior resources is written to the RR's status and confirmed
+   stored (the response shows it) BEFORE the workload is touched;
+2. the workload is JSON-patched with `test` ops against exactly what was decided on;
+3. the entry is marked Succeeded (or Failed when the `test` ops refused the patch).
+A restart after 1 finds the Pending entry and `decisions.decide` settles it from the live workload
+(patched or not); so there is always a way back, and a change is never applied twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from . import safety
+from .api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport
+from .audit import Auditor, next_status, status_differs
+from .decisions import Action, Decision, decide, newer_overlapping, summary_columns
+from .kube import Kube, KubeError
+from .patches import json_patch
+from .workloads import WORKLOAD_PLURALS
+
+log = structlog.get_logger("krr_mcp.operator")
+
+Hook = Callable[[str, dict[str, Any]], None]
+"""Called with a stage name ("snapshot-stored", "workload-patched") and the RR: a seam for crash tests."""
+
+
+@dataclass
+class ReconcileSettings:
+    auto_rollback: bool = True
+    bridge_field_manager: str = "krr-mcp-bridge"
+    hook: Hook | None = None
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _changed_before(status: dict[str, Any]) -> bool:
+    return any(entry.get("outcome") in ("Succeeded", "Pending") for entry in status.get("history") or [])
+
+
+class Reconciler:
+    """One RR at a time: `reconcile(namespace, name)` reads it fresh and carries out its decision.
+
+    kopf runs an object's timer apart from its event handlers, so calls for the same RR are
+    serialized here (one lock per RR); across processes, kopf's peering keeps one operator active.
+    """
+
+    def __init__(self, kube: Kube, settings: ReconcileSettings | None = None) -> None:
+        self.kube = kube
+        self.settings = settings or ReconcileSettings()
+        self.audit = Auditor(kube, self.settings.now)
+        self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+        self._locks_guard = threading.Lock()
+
+    # -- inputs ----------------------------------------------------------------------------------
+    def safety_report(
+        self, rr: dict[str, Any], workload: dict[str, Any], now: datetime
+    ) -> SafetyReport | None:
+        """The safety rules' verdict on applying `rr` to the live workload now (None: spec unreadable)."""
+        try:
+            spec = ResourceRecommendationSpec.model_validate(rr.get("spec") or {})
+        except ValidationError:
+            return None
+        namespace = rr["metadata"]["namespace"]
+        context = self.kube.load_cluster_context(namespace)
+        policy = self.kube.load_policy(namespace)
+        return safety.evaluate(spec, workload, context, policy, now)
+
+    def inputs(self, rr: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The live workload and the keyword inputs of `decide` for `rr`."""
+        namespace = rr["metadata"]["namespace"]
+        target = (rr.get("spec") or {}).get("target") or {}
+        kind, name = str(target.get("kind", "")), str(target.get("name", ""))
+        workload = (
+            self.kube.get_workload(namespace, kind, name) if kind in WORKLOAD_PLURALS and name else None
+        )
+        kwargs: dict[str, Any] = {
+            "provenance_problem": safety.approval_provenance_problem(rr, self.settings.bridge_field_manager),
+            "auto_rollback_enabled": self.settings.auto_rollback,
+        }
+        if not _changed_before(rr.get("status") or {}):
+            kwargs["superseded_by"] = newer_overlapping(rr, self.kube.list_rrs(namespace))
+            if workload is not None:
+                kwargs["safety"] = self.safety_report(rr, workload, now)
+        return workload, kwargs
+
+    # -- the loop body ---------------------------------------------------------------------------
+    def reconcile(self, namespace: str, name: str) -> Decision | None:
+        """Decide and act for the RR `namespace/name`; the decision taken (None: the RR is gone)."""
+        with self._locks_guard:
+            lock = self._locks[(namespace, name)]
+        with lock:
+            return self._reconcile(namespace, name)
+
+    def _reconcile(self, namespace: str, name: str) -> Decision | None:
+        rr = self.kube.get_rr(namespace, name)
+        if rr is None:
+            return None
+        now = self.settings.now()
+        workload, kwargs = self.inputs(rr, now)
+        decision = decide(rr, workload, now, **kwargs)
+        if decision.changes_workload and workload is not None:
+            self._change(rr, workload, decision, now)
+        elif decision.action == Action.RESUME:
+            self._resume(rr, workload, decision, now)
+        else:
+            self._settle(rr, workload, decision, now, kwargs)
+        return decision
+
+    def _extra(
+        self, rr: dict[str, Any], decision: Decision, now: datetime, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        status = rr.get("status") or {}
+        spec = rr.get("spec") or {}
+        extra: dict[str, Any] = {}
+        if isinstance(spec.get("containers"), list):
+            extra.update(summary_columns(spec))
+        report: SafetyReport | None = kwargs.get("safety")
+        if report is not None:
+            old = status.get("safety") or {}
+            fresh = report.model_dump(mode="json", exclude_none=True)
+            same = {k: v for k, v in old.items() if k != "checkedAt"} == {
+                k: v for k, v in fresh.items() if k != "checkedAt"
+            }
+            extra["safety"] = old if same else fresh
+            extra["risk"] = str(report.risk)
+        if decision.action == Action.SUPERSEDE:
+            extra["supersededBy"] = kwargs.get("superseded_by")
+        if spec.get("approved") and not status.get("approvedAt"):
+            extra["approvedAt"] = _iso(now)
+        return extra
+
+    def _settle(
+        self,
+        rr: dict[str, Any],
+        workload: dict[str, Any] | None,
+        decision: Decision,
+        now: datetime,
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Record a decision that does not touch the workload (only when it changes the status)."""
+        status = rr.get("status") or {}
+        generation = rr["metadata"].get("generation")
+        new = next_status(status, decision, now, generation, **self._extra(rr, decision, now, kwargs))
+        if not status_differs(status, new):
+            return
+        self.audit.write_status(rr, new)
+        moved = (status.get("phase"), self._reason(status)) != (str(decision.phase), decision.reason)
+        self.audit.record(rr, decision, str(decision.phase), workload=workload, event=moved)
+
+    @staticmethod
+    def _reason(status: dict[str, Any]) -> str | None:
+        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+        return ready.get("reason") if ready else None
+
+    def _resume(
+        self, rr: dict[str, Any], workload: dict[str, Any] | None, decision: Decision, now: datetime
+    ) -> None:
+        """Settle the Pending entry a crash left behind, as `decide` found it."""
+        status = copy.deepcopy(rr.get("status") or {})
+        history = status.get("history") or []
+        index = decision.resume_index if decision.resume_index is not None else len(history) - 1
+        entry = history[index]
+        entry["outcome"] = decision.resume_outcome
+        entry["message"] = f"{entry.get('message', '')} [{decision.message}]".strip()
+        if decision.resume_outcome == "Succeeded" and workload is not None:
+            entry["workloadGenerationAfter"] = workload["metadata"].get("generation")
+            entry["workloadResourceVersionAfter"] = workload["metadata"].get("resourceVersion")
+        generation = rr["metadata"].get("generation")
+        new = next_status(status, decision, now, generation, history=history)
+        self.audit.write_status(rr, new)
+        self.audit.record(rr, decision, str(decision.resume_outcome), workload=workload)
+
+    def _change(
+        self, rr: dict[str, Any], workload: dict[str, Any], decision: Decision, now: datetime
+    ) -> None:
+        """Write-ahead snapshot, confirmed; then the guarded patch; then the outcome."""
+        meta = rr["metadata"]
+        namespace = meta["namespace"]
+        kind, target = rr["spec"]["target"]["kind"], rr["spec"]["target"]["name"]
+        wmeta = workload.get("metadata") or {}
+        entry: dict[str, Any] = {
+            "action": decision.history_action,
+            "outcome": "Pending",
+            "at": _iso(now),
+            "actor": decision.actor or "unknown",
+            "containers": [c.model_dump(mode="json") for c in decision.changes],
+            "workloadGenerationBefore": wmeta.get("generation"),
+            "workloadResourceVersionBefore": wmeta.get("resourceVersion"),
+            "message": decision.message[:1024],
+        }
+        status = rr.get("status") or {}
+        history = [*copy.deepcopy(status.get("history") or []), entry]
+        extra = self._extra(rr, decision, now, {})
+        pending = next_status(status, decision, now, meta.get("generation"), history=history, **extra)
+
+        def snapshot_stored(stored: dict[str, Any]) -> bool:
+            kept = stored.get("history") or []
+            last = kept[-1] if len(kept) == len(history) else {}
+            return last.get("outcome") == "Pending" and last.get("containers") == entry["containers"]
+
+        stored = self.audit.write_status(rr, pending, confirm=snapshot_stored)
+        self.audit.record(rr, decision, "Pending", workload=workload, event=False)
+        self._hook("snapshot-stored", stored)
+        patch = json_patch(kind, workload, decision.changes)
+        before = {c.name: c.before for c in decision.changes}
+        after = {c.name: c.after for c in decision.changes}
+        try:
+            patched = self.kube.patch_workload(namespace, kind, target, patch)
+        except KubeError as exc:
+            if not exc.precondition_failed:
+                raise  # unreachable or server trouble: the entry stays Pending; the next run resumes it
+            self._refused_patch(stored, workload, decision, now, str(exc))
+            return
+        self._hook("workload-patched", stored)
+        done = copy.deepcopy(stored.get("status") or {})
+        last = done["history"][-1]
+        last["outcome"] = "Succeeded"
+        last["workloadGenerationAfter"] = (patched.get("metadata") or {}).get("generation")
+        last["workloadResourceVersionAfter"] = (patched.get("metadata") or {}).get("resourceVersion")
+        if decision.history_action == "apply":
+            done["appliedAt"] = _iso(now)
+        self.audit.write_status(stored, done)
+        self.audit.record(stored, decision, "Succeeded", workload=patched, before=before, after=after)
+
+    def _refused_patch(
+        self, stored: dict[str, Any], workload: dict[str, Any], decision: Decision, now: datetime, why: str
+    ) -> None:
+        """The API server refused the guarded patch: someone changed the workload meanwhile."""
+        rollback = decision.history_action != "apply"
+        refused = Decision(
+            Action.STALE if not rollback else Action.REFUSE,
+            Phase.FAILED if rollback else Phase.STALE,
+            "ConcurrentChange",
+            f"the workload changed during the {decision.history_action}; nothing was changed ({why})",
+            actor=decision.actor,
+        )
+        status = copy.deepcopy(stored.get("status") or {})
+        status["history"][-1]["outcome"] = "Failed"
+        status["history"][-1]["message"] = refused.message[:1024]
+        new = next_status(status, refused, now, stored["metadata"].get("generation"))
+        self.audit.write_status(stored, new)
+        self.audit.record(stored, refused, "Failed", workload=workload)
+
+    def _hook(self, stage: str, rr: dict[str, Any]) -> None:
+        if self.settings.hook is not None:
+            self.settings.hook(stage, rr)
