@@ -220,3 +220,15 @@ def test_every_kustomization_in_config_is_rendered_somewhere() -> None:
         walk(directory)
     present = {p.parent.resolve() for p in CONFIG.rglob("kustomization.yaml")}
     assert present <= reached, f"not included anywhere: {sorted(str(p) for p in present - reached)}"
+
+
+def test_every_admission_policy_is_bound_to_deny(base: list[dict[str, Any]]) -> None:
+    """A ValidatingAdmissionPolicy without a binding enforces nothing."""
+    policies = {p["metadata"]["name"] for p in of_kind(base, "ValidatingAdmissionPolicy")}
+    assert policies, "config/ installs no admission policy"
+    bindings = of_kind(base, "ValidatingAdmissionPolicyBinding")
+    for name in policies:
+        actions = [
+            b["spec"].get("validationActions", []) for b in bindings if b["spec"]["policyName"] == name
+        ]
+        assert any("Deny" in a for a in actions), f"{name} has no binding that denies"
