@@ -156,10 +156,10 @@ async def test_http_needs_the_bearer_token_and_binds_loopback(cluster: SandboxHa
         assert (missing.status_code, wrong.status_code, other_scheme.status_code) == (401, 401, 401)
         assert missing.headers["www-authenticate"].startswith("Bearer")
         assert right.status_code == 200, right.text
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-            async with Client(streamable_http_client(url, http_client=http)) as client:
-                tools = {t.name for t in (await client.list_tools()).tools}
-                listed = await client.call_tool("list_recommendations", {})
+        authorized = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"})
+        async with authorized as http, Client(streamable_http_client(url, http_client=http)) as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            listed = await client.call_tool("list_recommendations", {})
         assert "propose_change" in tools and not listed.is_error
         async with httpx2.AsyncClient(headers={"Authorization": "Bearer wrong"}) as http:
             with pytest.raises(Exception):  # noqa: B017 (the SDK raises its own transport error type)
