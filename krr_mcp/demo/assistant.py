@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from mcp import Client
 from mcp.client.session import ElicitationFnT
-from mcp.client.stdio import StdioServerParameters
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
 
 from .narrator import StepFailed
@@ -71,6 +72,13 @@ def in_process_server(kubeconfig: str, context: str | None, prometheus_url: str 
     from krr_mcp_bridge.settings import BridgeSettings
 
     return build_server(BridgeSettings(kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url))
+
+
+def stdio_transport(parameters: StdioServerParameters, stack: ExitStack, log: Path) -> Any:
+    """The stdio transport to a spawned server whose stderr goes to `log` (not over the narration)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    errlog = stack.enter_context(log.open("w"))
+    return stdio_client(parameters, errlog=errlog)
 
 
 def open_client(server: StdioServerParameters | Any, confirm: Confirm) -> Client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_operator.api.quantities import QuantityError, format_cpu, format_memory, parse_resource_quantity
 
 # propose_change's evidence fields and the names krr's simple strategy gives the same settings.
 EVIDENCE_SETTINGS = {
@@ -53,26 +53,67 @@ def _resources_differ(item: dict[str, Any]) -> bool:
     )
 
 
-def choose_workload(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> list[dict[str, Any]]:
-    """The items (containers) of the one workload worth proposing first: a change, the most severe,
-    then the biggest; a Deployment first (its rollout is the easiest to follow). [] when none."""
-    candidates = [
+def _preference(item: dict[str, Any], prefer_kind: str) -> tuple[Any, ...]:
+    return (
+        item.get("kind") != prefer_kind,
+        SEVERITY_ORDER.get(str(item.get("severity")).upper(), 5),
+        -relative_change(item),
+        item.get("namespace"),
+        item.get("name"),
+        item.get("container"),
+    )
+
+
+def candidates(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> list[list[dict[str, Any]]]:
+    """Container groups worth proposing, best first: each workload with all its changing containers,
+    then (when it has several) each of them alone. A Deployment first (the easiest rollout to follow),
+    then the most severe, then the biggest change."""
+    changing = [
         i for i in items if i.get("proposable", True) and i.get("recommended") and _resources_differ(i)
     ]
-    if not candidates:
-        return []
-    best = min(
-        candidates,
-        key=lambda i: (
-            i.get("kind") != prefer_kind,
-            SEVERITY_ORDER.get(str(i.get("severity")).upper(), 5),
-            -relative_change(i),
-            i.get("namespace"),
-            i.get("name"),
-        ),
-    )
-    key = (best.get("namespace"), best.get("kind"), best.get("name"))
-    return [i for i in candidates if (i.get("namespace"), i.get("kind"), i.get("name")) == key]
+    by_workload: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for item in sorted(changing, key=lambda i: _preference(i, prefer_kind)):
+        by_workload.setdefault((item.get("namespace"), item.get("kind"), item.get("name")), []).append(item)
+    groups: list[list[dict[str, Any]]] = []
+    for members in by_workload.values():
+        groups.append(members)
+        if len(members) > 1:
+            groups.extend([m] for m in members)
+    return groups
+
+
+def choose_workload(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> list[dict[str, Any]]:
+    """The first of `candidates` ([] when nothing should change)."""
+    found = candidates(items, prefer_kind)
+    return found[0] if found else []
+
+
+def _step_bound(current: Decimal, wanted: Decimal, limit: Any) -> Decimal:
+    if limit is None:
+        return wanted
+    if limit.maxDecreasePercent is not None:
+        wanted = max(wanted, current * (1 - Decimal(str(limit.maxDecreasePercent)) / 100))
+    if limit.maxIncreaseFactor is not None:
+        wanted = min(wanted, current * Decimal(str(limit.maxIncreaseFactor)))
+    return wanted
+
+
+def within_step(item: dict[str, Any], steps: Any) -> dict[str, Any]:
+    """`item` with each recommended request/limit moved at most as far as `steps` (a policy's
+    StepLimits) allows from the current value, as a careful assistant proposes a first step."""
+    recommended: dict[str, dict[str, str]] = {}
+    for section in ("requests", "limits"):
+        values = dict(((item.get("recommended") or {}).get(section)) or {})
+        for name in ("cpu", "memory"):
+            current = _amount(item.get("current"), section, name)
+            wanted = _amount(item.get("recommended"), section, name)
+            if current is None or wanted is None or not current:
+                continue
+            bounded = _step_bound(current, wanted, getattr(steps, name, None) if steps else None)
+            if bounded != wanted:
+                values[name] = format_cpu(bounded) if name == "cpu" else format_memory(bounded)
+        recommended[section] = {k: v for k, v in values.items() if v is not None}
+    return {**item, "recommended": recommended}
 
 
 def _clean(amounts: dict[str, Any] | None) -> dict[str, str]:

@@ -12,6 +12,13 @@ from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 
 from .narrator import StepFailed
 
+WORKLOAD_LISTS = {
+    "Deployment": "/apis/apps/v1/deployments",
+    "StatefulSet": "/apis/apps/v1/statefulsets",
+    "DaemonSet": "/apis/apps/v1/daemonsets",
+    "CronJob": "/apis/batch/v1/cronjobs",
+}
+
 
 class DemoCluster:
     """The cluster the demo talks to (the local sandbox or the user's), through the kubernetes client."""
@@ -27,6 +34,14 @@ class DemoCluster:
     def container_resources(self, workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Each container's full `resources`, by container name."""
         return {c["name"]: c.get("resources") or {} for c in pod_spec(workload).get("containers") or []}
+
+    def workloads(self) -> list[dict[str, Any]]:
+        """Every Deployment, StatefulSet, DaemonSet and CronJob in the cluster."""
+        found = []
+        for kind, path in WORKLOAD_LISTS.items():
+            items = plugin_kube.request(self.conn, "GET", path).get("items") or []
+            found += [{**item, "kind": kind} for item in items]
+        return found
 
     def rr(self, namespace: str, name: str) -> dict[str, Any]:
         return plugin_kube.get_rr(self.conn, namespace, name)

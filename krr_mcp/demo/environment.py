@@ -10,11 +10,13 @@ import asyncio
 import importlib
 import shutil
 import threading
+import time
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .narrator import StepFailed
 
@@ -79,13 +81,13 @@ def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
-def start_prometheus(stack: ExitStack, kubeconfig: str) -> str:
-    """A real Prometheus loaded with generated usage history for the sandbox's workloads; its URL."""
-    history = component("krr_mcp.metrics_history", "the metrics history generator (krr_mcp.metrics_history)")
-    start = getattr(history, "start_demo_prometheus", None)
-    if start is None:
-        raise ComponentMissing("krr_mcp.metrics_history.start_demo_prometheus does not exist")
-    return str(stack.enter_context(start(kubeconfig=kubeconfig)))
+def start_prometheus(stack: ExitStack, workloads: list[dict[str, Any]], cache_dir: Path) -> str:
+    """A real Prometheus loaded with generated usage history for `workloads`; its URL."""
+    component("krr_mcp.metrics_history", "the metrics history generator (krr_mcp.metrics_history)")
+    from .history import demo_prometheus
+
+    end = int(time.time()) // 60 * 60  # up to now: the scan reads which pods run now
+    return str(stack.enter_context(demo_prometheus(workloads, end, cache_dir)))
 
 
 def start_operator(stack: ExitStack, kubeconfig: str, context: str | None) -> None:

@@ -37,8 +37,10 @@ class Human:
         argv = ["kubectl", *args]
         if show:
             self.narrator.command(argv)
+        # kubectl refuses flags before a plugin's name; the plugin takes the same flags after it.
+        full = [*args, *self.base] if args[:1] == ("krr",) else [*self.base, *args]
         result = subprocess.run(
-            [self.kubectl, *self.base, *args],
+            [self.kubectl, *full],
             capture_output=True,
             text=True,
             env=self.env,
@@ -47,6 +49,8 @@ class Human:
         )
         if show and result.stdout:
             self.narrator.output(result.stdout)
+        if show and result.returncode != 0 and result.stderr:
+            self.narrator.output(result.stderr)
         if check and result.returncode != 0:
             raise StepFailed(f"`{' '.join(argv)}` exited {result.returncode}: {result.stderr.strip()}")
         return result

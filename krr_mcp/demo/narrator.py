@@ -6,6 +6,7 @@ both a new user and the end-to-end test that reads the output.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -50,18 +51,18 @@ class Narrator:
         self.console.print(f"[green]ok[/] {escape(title)} [dim]({time.monotonic() - started:.1f}s)[/]")
 
     def say(self, text: str) -> None:
-        self.console.print(text)
+        self.console.print(text, soft_wrap=True)
 
     def note(self, text: str) -> None:
-        self.console.print(f"[dim]{escape(text)}[/]")
+        self.console.print(f"[dim]{escape(text)}[/]", soft_wrap=True)
 
     def command(self, argv: list[str]) -> None:
         """Show a command the way a human would type it."""
-        self.console.print(f"[bold cyan]$[/] {escape(' '.join(argv))}")
+        self.console.print(f"[bold cyan]$[/] {escape(shlex.join(argv))}", soft_wrap=True)
 
     def output(self, text: str) -> None:
         for line in text.rstrip("\n").splitlines():
-            self.console.print(f"  {escape(line)}", highlight=False)
+            self.console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
     def table(self, title: str, columns: list[str], rows: list[list[str]]) -> None:
         table = Table(title=title, title_justify="left", header_style="bold")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -19,6 +19,8 @@ class DemoOptions:
     prometheus: bool = True
     mcp_transport: str = "stdio"  # stdio: spawn `krr-mcp serve`; in-process: the bridge's build_server
     timeout: float = 30.0  # per wait for the operator
+    history_cache: Path = field(default_factory=lambda: Path("~/.cache/krr-mcp/demo-history").expanduser())
+    server_log: Path = Path(".krr-mcp/demo-serve.log")  # stderr of the spawned `krr-mcp serve`
     sandbox_kubeconfig: Path = Path(".krr-mcp/demo.kubeconfig")  # where the local sandbox's kubeconfig goes
 
     @property

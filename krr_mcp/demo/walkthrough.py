@@ -14,19 +14,21 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from krr_operator.api.policy import BUILTIN_POLICY
 from krr_operator.api.quantities import parse_resource_quantity
 from rich.prompt import Confirm
 
 from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 
 from . import assistant, environment
-from .choose import choose_workload, propose_arguments, scan_items
+from .choose import candidates, propose_arguments, scan_items, within_step
 from .cluster import DemoCluster
 from .human import Human, tool_path
 from .narrator import Narrator, StepFailed
 from .options import DemoOptions
 
 STEP_COUNT = 10
+MAX_PREVIEWS = 8
 
 
 @dataclass
@@ -115,7 +117,10 @@ class Walkthrough:
             if not o.prometheus or environment.prometheus_binary() is None:
                 self.n.note("No prometheus binary: the native engine uses recorded usage data instead.")
                 return
-            s.prometheus_url = environment.start_prometheus(self.stack, s.kubeconfig)
+            assert s.cluster
+            workloads = s.cluster.workloads()
+            with self.n.waiting("generating usage history and loading it with promtool..."):
+                s.prometheus_url = environment.start_prometheus(self.stack, workloads, o.history_cache)
             self.n.say(
                 f"Prometheus at {s.prometheus_url}, holding generated history for every sample container."
             )
@@ -145,6 +150,9 @@ class Walkthrough:
             else:
                 self.n.say("The assistant talks to the MCP server inside this process.")
                 server = assistant.in_process_server(s.kubeconfig, s.context, s.prometheus_url)
+            if o.mcp_transport == "stdio":
+                server = assistant.stdio_transport(parameters, self.stack, o.server_log)
+                self.n.note(f"(the server's log goes to {o.server_log})")
             client = await self.stack_async.enter_async_context(assistant.open_client(server, self.confirm))
             tools = await client.list_tools()
             self.n.say("MCP tools the assistant sees: " + ", ".join(sorted(t.name for t in tools.tools)))
@@ -166,9 +174,7 @@ class Walkthrough:
                     for i in items
                 ],
             )
-            s.chosen = choose_workload(items)
-            if not s.chosen:
-                raise StepFailed("the scan found no workload whose resources should change")
+            s.chosen = await self.first_safe_candidate(client, items)
         with self.n.step("The assistant proposes a change (propose_change creates a ResourceRecommendation)"):
             namespace, kind, name = s.target
             self.n.say(f"The assistant picks {kind} {namespace}/{name} and calls propose_change.")
@@ -182,6 +188,28 @@ class Walkthrough:
                 f"Created resourcerecommendation {s.rr_namespace}/{s.rr_name} (approved: false). "
                 "The assistant cannot approve it."
             )
+
+    async def first_safe_candidate(self, client: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Check candidates with preview_change (as the server's instructions ask) until the safety
+        rules and the API server's dry run accept one; each is first limited to the policy's max step."""
+        steps = BUILTIN_POLICY.maxStep
+        for group in candidates(items)[:MAX_PREVIEWS]:
+            group = [within_step(i, steps) for i in group]
+            first = group[0]
+            target = f"{first['kind']} {first['namespace']}/{first['name']}"
+            names = ", ".join(str(i["container"]) for i in group)
+            arguments = propose_arguments(group, self.state.scan)["proposals"][0]
+            preview = await assistant.call(client, "preview_change", arguments)
+            if not preview.get("would_be_refused"):
+                self.n.say(f"preview_change {target} ({names}): accepted, risk {preview['safety']['risk']}")
+                return group
+            refusals = [
+                f["message"] for f in preview["safety"].get("findings") or [] if f["severity"] == "refuse"
+            ]
+            if not (preview.get("dry_run") or {}).get("accepted", True):
+                refusals.append(f"dry run: {preview['dry_run'].get('message')}")
+            self.n.note(f"preview_change {target} ({names}): refused: {'; '.join(refusals)[:300]}")
+        raise StepFailed("the scan found no change the safety rules accept")
 
     async def review(self) -> None:
         s = self.state
@@ -274,18 +302,23 @@ class Walkthrough:
             self.n.say(f"  kubectl describe rr {s.rr_name} -n {s.rr_namespace}")
             self.n.say(f"  kubectl krr show {s.rr_name} -n {s.rr_namespace}")
 
-    async def run(self) -> bool:
-        """All steps; True when the walk-through went to the end (approved or rejected by the user)."""
+    async def run(self) -> None:
+        """All steps in order; raises the first StepFailed (after the MCP client has shut down)."""
+        failure: StepFailed | None = None
         async with self.stack_async:
-            self.cluster()
-            self.prometheus()
-            self.operator()
-            await self.assistant()
-            await self.review()
-            if await self.approve():
-                await self.apply()
-                await self.rollback()
-        return True
+            try:
+                self.cluster()
+                self.prometheus()
+                self.operator()
+                await self.assistant()
+                await self.review()
+                if await self.approve():
+                    await self.apply()
+                    await self.rollback()
+            except StepFailed as exc:
+                failure = exc  # raised outside the MCP client's task group, so it stays a StepFailed
+        if failure is not None:
+            raise failure
 
 
 def _req(item: dict[str, Any], which: str, name: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from krr_mcp.demo.choose import choose_workload, propose_arguments, scan_items
+from krr_operator.api.policy import BUILTIN_POLICY
+
+from krr_mcp.demo.choose import candidates, choose_workload, propose_arguments, scan_items, within_step
 
 
 def item(
@@ -66,3 +68,33 @@ def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
     }
     assert args["usage"] == [{"container": "app", "usage": {"cpuPercentileCores": "10m", "dataPoints": 100}}]
     assert "app: WARNING" in args["reason"]
+
+
+def test_candidates_try_the_whole_workload_then_each_container() -> None:
+    items = [
+        item("web", "app", "1", "100m", "CRITICAL"),
+        item("web", "sidecar", "200m", "50m"),
+        item("api", "api", "1", "900m", "OK"),
+    ]
+    groups = candidates(items)
+    assert [[(i["name"], i["container"]) for i in g] for g in groups] == [
+        [("web", "app"), ("web", "sidecar")],
+        [("web", "app")],
+        [("web", "sidecar")],
+        [("api", "api")],
+    ]
+
+
+def test_within_step_limits_each_value_to_the_policy_step() -> None:
+    steps = BUILTIN_POLICY.maxStep  # cpu and memory: at most -50% or x4 per change
+    big = item("web", "app", "1", "100m")
+    big["current"] = {"requests": {"cpu": "1", "memory": "16Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    big["recommended"] = {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"memory": "380Mi"}}
+    limited = within_step(big, steps)
+    assert limited["recommended"] == {
+        "requests": {"cpu": "500m", "memory": "64Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+    assert big["recommended"]["requests"]["cpu"] == "100m"  # the scan item itself is untouched
+    small = item("web", "app", "1", "600m")
+    assert within_step(small, steps)["recommended"] == small["recommended"]

@@ -1,0 +1,136 @@
+"""Usage history for the demo's workloads, served by a real Prometheus (krr_mcp.metrics_history).
+
+`history_for(workloads, end)` is pure: the cluster's workloads (dicts from the API) in, a HistorySpec out,
+with usage profiles that make the sample workloads worth right-sizing (what the sandbox's seed comments
+say: web and billing-api over-provisioned, the log sidecar short of memory, cart short of CPU). Unknown
+workloads use a third of their requests. Pods are named and owned the way kube-state-metrics reports
+them, so the recommenders find them by owner as krr does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+
+MIB = 1024 * 1024
+DAYS = 2.0
+STEP = 60
+
+# (namespace, workload, container) -> usage as fractions of the requests: (cpu, memory).
+PROFILES: dict[tuple[str, str, str], tuple[float, float]] = {
+    ("shop", "web", "web"): (0.12, 0.30),
+    ("shop", "web", "log-shipper"): (0.5, 1.6),
+    ("shop", "cart", "cart"): (2.2, 1.3),
+    ("billing", "api", "api"): (0.05, 0.10),
+    ("billing", "postgres", "postgres"): (0.7, 0.85),
+    ("shop", "node-agent", "agent"): (0.1, 0.2),
+    ("batch", "nightly-report", "report"): (0.6, 0.5),
+}
+DEFAULT_PROFILE = (0.33, 0.33)
+
+
+def _amount(resources: dict[str, Any], section: str, name: str) -> float | None:
+    value = (resources.get(section) or {}).get(name)
+    if value is None:
+        return None
+    try:
+        return float(parse_resource_quantity(str(value), name))
+    except QuantityError:
+        return None
+
+
+def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
+    spec = workload.get("spec") or {}
+    if workload.get("kind") == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return (spec.get("template") or {}).get("spec") or {}
+
+
+def _suffix(*parts: str, length: int = 5) -> str:
+    digest = hashlib.sha256(":".join(parts).encode()).hexdigest()
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(alphabet[int(digest[i : i + 2], 16) % len(alphabet)] for i in range(0, 2 * length, 2))
+
+
+def _replicas(workload: dict[str, Any]) -> int:
+    if workload.get("kind") == "DaemonSet":
+        return int((workload.get("status") or {}).get("desiredNumberScheduled") or 2)
+    if workload.get("kind") == "CronJob":
+        return 1
+    return max(1, int((workload.get("spec") or {}).get("replicas") or 1))
+
+
+def history_for(workloads: list[dict[str, Any]], end: int, days: float = DAYS, step: int = STEP) -> Any:
+    """A metrics_history.HistorySpec covering `days` before `end` for these workloads."""
+    from krr_mcp.metrics_history import ContainerSpec, HistorySpec, PodSpec, WorkloadSpec
+
+    start = end - int(days * 86400) // step * step
+    specs = []
+    for w in workloads:
+        meta, kind = w.get("metadata") or {}, str(w.get("kind"))
+        ns, name = str(meta.get("namespace")), str(meta.get("name"))
+        containers = []
+        for c in _pod_spec(w).get("containers") or []:
+            res = c.get("resources") or {}
+            cpu_req = _amount(res, "requests", "cpu") or 0.1
+            mem_req = _amount(res, "requests", "memory") or 128 * MIB
+            cpu_f, mem_f = PROFILES.get((ns, name, c["name"]), DEFAULT_PROFILE)
+            containers.append(
+                ContainerSpec(
+                    name=c["name"],
+                    cpu_base=cpu_req * cpu_f * 0.7,
+                    cpu_amp=cpu_req * cpu_f * 0.5,
+                    mem_base=mem_req * mem_f * 0.85,
+                    mem_amp=mem_req * mem_f * 0.2,
+                    requests={
+                        "cpu": _amount(res, "requests", "cpu"),
+                        "memory": _amount(res, "requests", "memory"),
+                    },
+                    limits={"cpu": _amount(res, "limits", "cpu"), "memory": _amount(res, "limits", "memory")},
+                )
+            )
+        controllers: dict[str, tuple[int, int]] = {}
+        if kind == "Deployment":
+            owner_kind, owner = "ReplicaSet", f"{name}-{_suffix(ns, name, length=9)}"
+            controllers[owner] = (start, end)
+        elif kind == "CronJob":
+            owner_kind, owner = "Job", f"{name}-{_suffix(ns, name, 'job', length=8)}"
+            controllers[owner] = (start, end)
+        else:
+            owner_kind, owner = kind, name
+        pods = []
+        for index in range(_replicas(w)):
+            pod_name = (
+                f"{name}-{index}" if kind == "StatefulSet" else f"{owner}-{_suffix(ns, name, str(index))}"
+            )
+            pods.append(PodSpec(name=pod_name, owner_kind=owner_kind, owner_name=owner, start=start, end=end))
+        labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+        specs.append(
+            WorkloadSpec(
+                namespace=ns,
+                kind=kind,
+                name=name,
+                containers=tuple(containers),
+                pods=tuple(pods),
+                controllers=controllers,
+                labels=labels,
+            )
+        )
+    return HistorySpec(workloads=tuple(specs), start=start, end=end, step=step)
+
+
+@contextmanager
+def demo_prometheus(workloads: list[dict[str, Any]], end: int, cache_dir: Path) -> Iterator[str]:
+    """A real Prometheus holding `history_for(workloads, end)`; yields its URL. The TSDB is cached in
+    `cache_dir` (rebuilt when the history differs)."""
+    from krr_mcp.metrics_history import PrometheusProcess, build_tsdb
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tsdb = build_tsdb(history_for(workloads, end), cache_dir)
+    with PrometheusProcess(tsdb) as prometheus:
+        yield prometheus.url
