@@ -56,14 +56,16 @@ class Negotiated:
         for item in media:
             base, *params = [p.strip() for p in item.split(";")]
             opts = dict(p.split("=", 1) for p in params if "=" in p)
-            if base in (JSON, "*/*", "application/*", "application/yaml", "application/json-seq"):
+            if base not in (JSON, "*/*", "application/*"):
+                continue
+            as_kind = opts.get("as", "")
+            if as_kind == "Table":
+                self.table = usable = True
+            elif as_kind.startswith("PartialObjectMetadata"):
+                self.partial = usable = True
+            elif not as_kind:
                 usable = True
-                if opts.get("as") == "Table":
-                    self.table = True
-                elif opts.get("as", "").startswith("PartialObjectMetadata"):
-                    self.partial = True
-                if base == JSON and "as" not in opts:
-                    break
+                break  # plain JSON is acceptable: stop at the first choice we can honour
         if not usable:
             raise ApiError(
                 406,
