@@ -136,18 +136,35 @@ def register(server: MCPServer, bridge: Bridge) -> None:
     @server.tool(title="Scan workloads for right-sizing recommendations", annotations=READ_ONLY_OPEN_WORLD)
     async def scan_recommendations(
         ctx: Context,
-        namespaces: Annotated[list[Namespace], Field(max_length=100)] = [],  # noqa: B006 (never mutated)
-        label_selector: Annotated[str | None, Field(max_length=1024)] = None,
-        kinds: Annotated[list[WorkloadKindName], Field(max_length=4)] = [],  # noqa: B006
-        names: Annotated[list[ObjectName], Field(max_length=100)] = [],  # noqa: B006
+        namespaces: Annotated[
+            list[Namespace],
+            Field(max_length=100, description="Namespaces to scan; empty: all but kube-system."),
+        ] = [],  # noqa: B006 (never mutated)
+        label_selector: Annotated[
+            str | None, Field(max_length=1024, description="Workload label selector (a=b,c!=d).")
+        ] = None,
+        kinds: Annotated[
+            list[WorkloadKindName], Field(max_length=4, description="Workload kinds; empty: all.")
+        ] = [],  # noqa: B006
+        names: Annotated[
+            list[ObjectName], Field(max_length=100, description="Workload names; empty: all.")
+        ] = [],  # noqa: B006
         history_hours: HistoryHours = 336,
         cpu_percentile: CpuPercentile = 95,
         memory_buffer_pct: MemoryBuffer = 15,
         points_required: PointsRequired = 100,
-        source: Source | None = None,
-        min_severity: Severity | None = None,
-        include_missing_data: bool = True,
-        limit: Annotated[int, Field(ge=1, le=5000)] = 500,
+        source: Annotated[
+            Source | None, Field(description="Recommender; default: the server's --source.")
+        ] = None,
+        min_severity: Annotated[
+            Severity | None, Field(description="Only containers at least this severe.")
+        ] = None,
+        include_missing_data: Annotated[
+            bool, Field(description="Include containers without a usable recommendation.")
+        ] = True,
+        limit: Annotated[
+            int, Field(ge=1, le=5000, description="At most this many items are returned.")
+        ] = 500,
     ) -> Annotated[CallToolResult, ScanOutput]:
         """Scan workloads with krr's simple strategy (the krr CLI, or the native engine on Prometheus):
         per container, current vs recommended CPU/memory, severity, usage evidence, and the krr-style
