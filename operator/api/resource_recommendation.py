@@ -120,12 +120,14 @@ class ContainerUsage(_Model):
 
 _LIMITS_NOT_BELOW_REQUESTS: list[JsonValue] = [
     {
-        "rule": "!has(self.requests.cpu) || !has(self.limits.cpu) || "
+        "rule": "!has(self.requests) || !has(self.requests.cpu) || "
+        "!has(self.limits) || !has(self.limits.cpu) || "
         "quantity(self.limits.cpu).compareTo(quantity(self.requests.cpu)) >= 0",
         "message": "limits.cpu must not be below requests.cpu",
     },
     {
-        "rule": "!has(self.requests.memory) || !has(self.limits.memory) || "
+        "rule": "!has(self.requests) || !has(self.requests.memory) || "
+        "!has(self.limits) || !has(self.limits.memory) || "
         "quantity(self.limits.memory).compareTo(quantity(self.requests.memory)) >= 0",
         "message": "limits.memory must not be below requests.memory",
     },
