@@ -46,9 +46,9 @@ def demo(
             help="stdio: spawn `krr-mcp serve`; in-process: the bridge inside this process.",
         ),
     ] = "stdio",
-    sandbox_kubeconfig: Annotated[
-        Path, typer.Option("--sandbox-kubeconfig", help="Where to write the local sandbox's kubeconfig.")
-    ] = Path(".krr-mcp/demo.kubeconfig"),
+    state_dir: Annotated[
+        Path, typer.Option("--state-dir", help="Where the sandbox's kubeconfig and the logs are written.")
+    ] = Path(".krr-mcp"),
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for each operator step.")
     ] = 30.0,
@@ -69,6 +69,6 @@ def demo(
         prometheus=prometheus,
         mcp_transport=mcp_transport,
         timeout=timeout,
-        sandbox_kubeconfig=sandbox_kubeconfig.absolute(),
+        state_dir=state_dir.absolute(),
     )
     raise typer.Exit(run_demo(options))

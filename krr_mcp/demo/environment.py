@@ -90,7 +90,55 @@ def start_prometheus(stack: ExitStack, workloads: list[dict[str, Any]], cache_di
     return str(stack.enter_context(demo_prometheus(workloads, end, cache_dir)))
 
 
-def start_operator(stack: ExitStack, kubeconfig: str, context: str | None) -> None:
-    """The kopf operator in a background thread of this process, stopped when `stack` closes."""
-    run_in_thread = attribute("krr_operator.runner", "operator_in_thread", "the operator (krr_operator)")
-    stack.enter_context(run_in_thread(kubeconfig=kubeconfig, context=context))  # type: ignore[operator]
+def start_operator(stack: ExitStack, kubeconfig: str, context: str | None, log_path: Path) -> None:
+    """The kopf operator (krr_operator.main.run) on its own loop in a background thread, logging to
+    `log_path`; stopped when `stack` closes. StepFailed when it does not come up."""
+    main = component("krr_operator.main", "the operator (krr_operator)")
+    _log_to_file(log_path)
+    cfg = main.OperatorConfig(kubeconfig=kubeconfig, context=context, poll_interval=0.5)
+    stop, ready = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def serve() -> None:
+        try:
+            asyncio.run(main.run(cfg, stop_flag=stop, ready_flag=ready))
+        except BaseException as exc:
+            failures.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=serve, name="demo-operator", daemon=True)
+    thread.start()
+
+    def shutdown() -> None:
+        stop.set()
+        thread.join(timeout=10)
+
+    stack.callback(shutdown)
+    if not ready.wait(timeout=30):
+        raise StepFailed(f"the operator did not become ready within 30s (log: {log_path})")
+    if failures:
+        raise StepFailed(f"the operator failed to start: {failures[0]!r} (log: {log_path})")
+
+
+def _log_to_file(path: Path) -> None:
+    """The operator's structlog JSON lines and kopf's warnings go to `path`, not over the narration."""
+    import logging
+
+    import structlog
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = path.open("a", buffering=1)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("kopf", "krr_operator"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+    )

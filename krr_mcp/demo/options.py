@@ -20,9 +20,22 @@ class DemoOptions:
     mcp_transport: str = "stdio"  # stdio: spawn `krr-mcp serve`; in-process: the bridge's build_server
     timeout: float = 30.0  # per wait for the operator
     history_cache: Path = field(default_factory=lambda: Path("~/.cache/krr-mcp/demo-history").expanduser())
-    server_log: Path = Path(".krr-mcp/demo-serve.log")  # stderr of the spawned `krr-mcp serve`
-    sandbox_kubeconfig: Path = Path(".krr-mcp/demo.kubeconfig")  # where the local sandbox's kubeconfig goes
+    state_dir: Path = Path(".krr-mcp")  # the sandbox's kubeconfig and the logs go here
 
     @property
     def local(self) -> bool:
         return self.kubeconfig is None
+
+    @property
+    def sandbox_kubeconfig(self) -> Path:
+        return self.state_dir.absolute() / "demo.kubeconfig"
+
+    @property
+    def operator_log(self) -> Path:
+        """The in-process operator's log."""
+        return self.state_dir.absolute() / "demo-operator.log"
+
+    @property
+    def server_log(self) -> Path:
+        """The stderr of the spawned `krr-mcp serve`."""
+        return self.state_dir.absolute() / "demo-serve.log"

@@ -129,7 +129,8 @@ class Walkthrough:
         s, o = self.state, self.options
         with self.n.step("Start the krr-mcp operator"):
             if o.local or o.run_operator:
-                environment.start_operator(self.stack, s.kubeconfig, s.context)
+                environment.start_operator(self.stack, s.kubeconfig, s.context, o.operator_log)
+                self.n.note(f"(its log goes to {o.operator_log})")
                 self.n.say("The operator runs in this process (kopf), watching ResourceRecommendations.")
             else:
                 self.n.note(
@@ -301,6 +302,10 @@ class Walkthrough:
         if s.rr_name:
             self.n.say(f"  kubectl describe rr {s.rr_name} -n {s.rr_namespace}")
             self.n.say(f"  kubectl krr show {s.rr_name} -n {s.rr_namespace}")
+        if self.options.local and not self.options.keep_running:
+            self.n.note(
+                "The sandbox stops with the demo; `krr-mcp demo --keep-running` keeps it up for kubectl."
+            )
 
     async def run(self) -> None:
         """All steps in order; raises the first StepFailed (after the MCP client has shut down)."""
