@@ -85,7 +85,7 @@ class AdmissionPolicy:
             annotations = {}
             for annotation in self.spec.get("auditAnnotations", []):
                 value = self._eval(annotation["valueExpression"], data)
-                if value is not None:
+                if value is not None and value != "":  # null or "" omits the annotation
                     annotations[annotation["key"]] = str(value)
         except CelEvaluationError as exc:
             return Verdict(matched=True, allowed=not fail, messages=[f"evaluation error: {exc}"])
