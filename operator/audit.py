@@ -59,7 +59,12 @@ def set_condition(
 def next_status(
     status: dict[str, Any], decision: Decision, now: datetime, generation: int | None, **fields: Any
 ) -> dict[str, Any]:
-    """The whole status after `decision` (phase, message, conditions, observedGeneration, `fields`)."""
+    """The whole status after `decision` (phase, message, conditions, observedGeneration, `fields`).
+
+    A NOOP keeps phase, message and conditions as they are (nothing new happened).
+    """
+    if decision.action == Action.NOOP:
+        return {**status, "observedGeneration": generation, **fields}
     conditions = list(status.get("conditions") or [])
     conditions = set_condition(
         conditions, "Ready", decision.phase in _DONE, decision.reason, decision.message, now, generation

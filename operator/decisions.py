@@ -326,7 +326,7 @@ def _before_change(
     actor = spec.approvedBy or "unknown"
     if not changes:
         return Decision(
-            Action.NOOP, Phase.APPLIED, "AlreadyApplied", "the workload already has the proposed values"
+            Action.APPLY, Phase.APPLIED, "AlreadyApplied", "the workload already has the proposed values"
         )
     message = f"applying to {kind} {name!r}: " + ", ".join(c.name for c in changes)
     return Decision(

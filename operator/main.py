@@ -29,6 +29,7 @@ class OperatorConfig:
     peering_name: str = "krr-mcp"
     watch_timeout: int | None = None  # server-side watch timeout in seconds (short in tests)
     hook: Hook | None = None
+    halted: threading.Event = field(default_factory=threading.Event)  # set: stop acting at once
 
 
 def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
@@ -83,7 +84,8 @@ def build(cfg: OperatorConfig) -> tuple[kopf.OperatorRegistry, kopf.OperatorSett
     """The registry (handlers + login), settings and reconciler for `cfg`."""
     configuration = load_configuration(cfg.kubeconfig, cfg.context)
     kube = Kube(client.ApiClient(configuration) if cfg.kubeconfig or cfg.context else connect())
-    reconciler = Reconciler(kube, ReconcileSettings(auto_rollback=cfg.auto_rollback, hook=cfg.hook))
+    settings = ReconcileSettings(auto_rollback=cfg.auto_rollback, hook=cfg.hook, halted=cfg.halted)
+    reconciler = Reconciler(kube, settings)
     registry = kopf.OperatorRegistry()
 
     def login(**_: Any) -> kopf.ConnectionInfo:
@@ -91,11 +93,7 @@ def build(cfg: OperatorConfig) -> tuple[kopf.OperatorRegistry, kopf.OperatorSett
 
     kopf.on.login(id="kubeconfig", registry=registry)(login)
     register(registry, reconciler, cfg.poll_interval)
-    return registry, build_settings(cfg), reconciler
-
-
-def build_settings(cfg: OperatorConfig) -> kopf.OperatorSettings:
-    return settings_for(cfg)
+    return registry, settings_for(cfg), reconciler
 
 
 async def run(
@@ -106,13 +104,16 @@ async def run(
 ) -> None:
     """Run until `stop_flag` is set (or the task is cancelled)."""
     registry, settings, _ = build(cfg)
-    await kopf.operator(
-        registry=registry,
-        settings=settings,
-        standalone=cfg.standalone,
-        peering_name=None if cfg.standalone else cfg.peering_name,  # a name makes peering mandatory
-        clusterwide=not cfg.namespaces,
-        namespaces=cfg.namespaces,
-        stop_flag=stop_flag,
-        ready_flag=ready_flag,
-    )
+    try:
+        await kopf.operator(
+            registry=registry,
+            settings=settings,
+            standalone=cfg.standalone,
+            peering_name=None if cfg.standalone else cfg.peering_name,  # a name makes peering mandatory
+            clusterwide=not cfg.namespaces,
+            namespaces=cfg.namespaces,
+            stop_flag=stop_flag,
+            ready_flag=ready_flag,
+        )
+    finally:
+        cfg.halted.set()

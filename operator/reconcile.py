@@ -41,6 +41,9 @@ class ReconcileSettings:
     auto_rollback: bool = True
     bridge_field_manager: str = "krr-mcp-bridge"
     hook: Hook | None = None
+    # Once set, reconcile does nothing: set when the operator stops, so that a handler thread still
+    # queued behind an RR's lock cannot act for an operator that is gone.
+    halted: threading.Event = field(default_factory=threading.Event)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -104,6 +107,8 @@ class Reconciler:
         with self._locks_guard:
             lock = self._locks[(namespace, name)]
         with lock:
+            if self.settings.halted.is_set():
+                return None
             return self._reconcile(namespace, name)
 
     def _reconcile(self, namespace: str, name: str) -> Decision | None:

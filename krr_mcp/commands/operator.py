@@ -1,11 +1,65 @@
-"""`krr-mcp operator`."""
+"""`krr-mcp operator`: run the approval-loop operator against a kubeconfig or the in-cluster config."""
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
 
 import typer
 
 
-def operator() -> None:
-    """Not built yet."""
-    typer.echo("krr-mcp operator: not built yet", err=True)
-    raise typer.Exit(2)
+def _configure_logging(verbose: bool) -> None:
+    import structlog
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(sort_keys=True),
+        ],
+        logger_factory=structlog.PrintLoggerFactory(),
+    )
+
+
+def operator(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file (default: in-cluster, then ~/.kube/config).")
+    ] = None,
+    context: Annotated[str | None, typer.Option(help="Kubeconfig context.")] = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Watch only these namespaces.")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace.")
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option(help="Seconds between checks of rollouts and expiries.")
+    ] = 5.0,
+    auto_rollback: Annotated[bool, typer.Option(help="Roll back by itself when a rollout fails.")] = True,
+    peering: Annotated[bool, typer.Option(help="Use kopf peering (several replicas, one active).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the operator: apply ResourceRecommendations a human approved, follow rollouts, roll back."""
+    from krr_operator.main import OperatorConfig, run
+
+    if namespace and all_namespaces:
+        typer.echo("use either --namespace or --all-namespaces", err=True)
+        raise typer.Exit(2)
+    _configure_logging(verbose)
+    cfg = OperatorConfig(
+        kubeconfig=kubeconfig,
+        context=context,
+        namespaces=list(namespace or []),
+        poll_interval=poll_interval,
+        auto_rollback=auto_rollback,
+        standalone=not peering,
+    )
+    try:
+        asyncio.run(run(cfg))
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:  # kubeconfig missing or unreadable: one clear line, not a traceback
+        typer.echo(f"krr-mcp operator: {exc}", err=True)
+        raise typer.Exit(1) from None

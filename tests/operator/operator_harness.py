@@ -57,3 +57,22 @@ def wait_for(what: str, probe: Callable[[], Any], timeout: float = 15, interval:
             return last
         time.sleep(interval)
     raise TimeoutError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class SimulatedCrash(BaseException):
+    """Raised by CrashAt: not an Exception, so no handler code catches it."""
+
+
+class CrashAt:
+    """A reconcile hook that 'kills' the operator at `stage`: halts it, then raises SimulatedCrash."""
+
+    def __init__(self, stage: str, halted: threading.Event) -> None:
+        self.stage = stage
+        self.halted = halted
+        self.reached = threading.Event()
+
+    def __call__(self, stage: str, rr: dict[str, Any]) -> None:
+        if stage == self.stage:
+            self.halted.set()
+            self.reached.set()
+            raise SimulatedCrash(stage)

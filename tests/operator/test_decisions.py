@@ -189,7 +189,7 @@ def _run(body: dict[str, Any], live: dict[str, Any] | None, **kwargs: Any) -> De
             rr(approved=True, containers=[{"name": "app", "current": ORIGINAL, "proposed": ORIGINAL}]),
             workload(),
             {},
-            Action.NOOP,
+            Action.APPLY,
             "Applied",
             "AlreadyApplied",
         ),

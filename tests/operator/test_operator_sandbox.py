@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from krr_operator.main import OperatorConfig
-from operator_harness import OperatorThread, wait_for
+from operator_harness import CrashAt, OperatorThread, wait_for
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
@@ -182,3 +184,157 @@ def test_approval_gate_apply_and_rollback_from_the_outside(
     reasons = {(e["involvedObject"]["kind"], e["reason"]) for e in events}
     assert ("ResourceRecommendation", "Approved") in reasons
     assert ("Deployment", "ResourceRecommendationSucceeded") in reasons
+
+
+def approve(sandbox: SandboxHandle, name: str = "web-rr", who: str = "alice") -> None:
+    patch = json.dumps({"spec": {"approved": True, "approvedBy": who}})
+    kubectl(sandbox, "patch", "rr", name, "-n", "default", "--type", "merge", "-p", patch)
+
+
+def request_rollback(sandbox: SandboxHandle, name: str = "web-rr") -> None:
+    kubectl(
+        sandbox,
+        "patch",
+        "rr",
+        name,
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"rollbackRequested":true}}',
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "patched_before_crash", "outcomes"),
+    [
+        ("snapshot-stored", False, ["Abandoned", "Succeeded"]),
+        ("workload-patched", True, ["Succeeded"]),
+    ],
+)
+def test_crash_between_snapshot_and_patch_then_restart(
+    sandbox: SandboxHandle,
+    operator_config: OperatorConfig,
+    stage: str,
+    patched_before_crash: bool,
+    outcomes: list[str],
+) -> None:
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    original = rolled_out(sandbox)
+    halted = threading.Event()
+    crash = CrashAt(stage, halted)
+    first = OperatorThread(dataclasses.replace(operator_config, hook=crash, halted=halted)).start()
+    try:
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
+        wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+        approve(sandbox)
+        wait_for(f"the crash at {stage}", crash.reached.is_set)
+    finally:
+        first.kill()
+
+    # Dead operator: one of the two legal states, and the snapshot is stored either way.
+    crashed = rr_json(sandbox)
+    (pending,) = crashed["status"]["history"]
+    assert pending["outcome"] == "Pending"
+    assert pending["containers"] == [{"name": "app", "before": ORIGINAL, "after": PROPOSED}]
+    live = deployment_json(sandbox)
+    assert container_resources(live, "app") == (PROPOSED if patched_before_crash else ORIGINAL)
+
+    second = OperatorThread(dataclasses.replace(operator_config, halted=threading.Event())).start()
+    try:
+        applied = wait_for("phase Applied after restart", phase_is(sandbox, "Applied"))
+        assert [h["outcome"] for h in applied["status"]["history"]] == outcomes
+        after = deployment_json(sandbox)
+        assert container_resources(after, "app") == PROPOSED
+        assert (
+            after["metadata"]["generation"] == original["metadata"]["generation"] + 1
+        )  # patched exactly once
+        request_rollback(sandbox)
+        wait_for("phase RolledBack", phase_is(sandbox, "RolledBack"))
+        assert deployment_json(sandbox)["spec"] == original["spec"]
+    finally:
+        second.kill()
+
+
+def test_failed_rollout_rolls_back_automatically(
+    sandbox: SandboxHandle, running_operator: OperatorThread
+) -> None:
+    failing = deployment(annotations={"sandbox.krr-mcp.io/rollout": "fail"})
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(failing))
+    original = deployment_json(sandbox)
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest(rolloutTimeoutSeconds=10)))
+    wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+    approve(sandbox)
+
+    def rolled_back() -> Any:
+        rr = rr_json(sandbox)
+        actions = [(h["action"], h["outcome"]) for h in rr["status"].get("history") or []]
+        return rr if ("auto-rollback", "Succeeded") in actions else None
+
+    rr = wait_for("the automatic rollback", rolled_back, timeout=30)
+    assert rr["status"]["history"][-1]["actor"] == "krr-mcp-operator"
+    assert deployment_json(sandbox)["spec"] == original["spec"]
+
+
+def test_a_concurrent_edit_makes_the_apply_fail_cleanly(
+    sandbox: SandboxHandle, operator_config: OperatorConfig
+) -> None:
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    rolled_out(sandbox)
+    halted = threading.Event()
+
+    def edit_in_between(stage: str, rr: dict[str, Any]) -> None:
+        if stage == "snapshot-stored":  # someone edits the workload after the check, before the patch
+            container = {"name": "app", "resources": {"limits": {"cpu": "3"}}}
+            patch = json.dumps({"spec": {"template": {"spec": {"containers": [container]}}}})
+            kubectl(
+                sandbox, "patch", "deployment", "web", "-n", "default", "--type", "strategic", "-p", patch
+            )
+
+    op = OperatorThread(dataclasses.replace(operator_config, hook=edit_in_between, halted=halted)).start()
+    try:
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
+        wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+        approve(sandbox)
+        stale = wait_for("phase Stale", phase_is(sandbox, "Stale"))
+    finally:
+        op.kill()
+    assert stale["status"]["history"][-1]["outcome"] == "Failed"
+    assert "ConcurrentChange" in {c["reason"] for c in stale["status"]["conditions"]}
+    edited = container_resources(deployment_json(sandbox), "app")
+    assert edited["limits"] == {"memory": "1Gi", "cpu": "3"}
+    assert edited["requests"] == ORIGINAL["requests"]
+
+
+def test_newer_rr_supersedes_the_older(sandbox: SandboxHandle, running_operator: OperatorThread) -> None:
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    rolled_out(sandbox)
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest("older")))
+    wait_for("older Proposed", phase_is(sandbox, "Proposed", "older"))
+    time.sleep(1.1)  # creationTimestamp has second resolution
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest("newer")))
+    older = wait_for("older Superseded", phase_is(sandbox, "Superseded", "older"))
+    assert older["status"]["supersededBy"] == "newer"
+    approve(sandbox, "older")
+    approve(sandbox, "newer")
+    wait_for("newer Applied", phase_is(sandbox, "Applied", "newer"))
+    time.sleep(0.7)
+    assert rr_json(sandbox, "older")["status"]["phase"] == "Superseded"
+    assert not rr_json(sandbox, "older")["status"].get("history")
+
+
+def test_unknown_kind_and_missing_container_are_refused_with_a_condition(
+    sandbox: SandboxHandle, running_operator: OperatorThread
+) -> None:
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    original = rolled_out(sandbox)
+    ghost = rr_manifest("ghost")
+    ghost["spec"]["containers"][0]["name"] = "ghost"
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(ghost))
+    refused = wait_for("ghost Failed", phase_is(sandbox, "Failed", "ghost"))
+    condition = next(c for c in refused["status"]["conditions"] if c["type"] == "Refused")
+    assert condition["status"] == "True" and condition["reason"] == "ContainerMissing"
+    approve(sandbox, "ghost")
+    time.sleep(0.7)
+    assert deployment_json(sandbox)["spec"] == original["spec"]

@@ -1,0 +1,80 @@
+"""Dry run: the exact patch the operator would apply for an RR, and the API server's verdict on it
+(`dryRun=All`: validated and admitted, nothing persisted). Used by the bridge's preview_change.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .api.resource_recommendation import ContainerChange, SafetyReport
+from .decisions import Action, decide
+from .kube import Kube, KubeError
+from .patches import JsonPatch, json_patch
+from .reconcile import Reconciler
+from .workloads import find_container
+
+
+@dataclass
+class DryRunResult:
+    """What applying the RR now would do. `accepted` is the API server's dry-run verdict."""
+
+    accepted: bool
+    message: str
+    action: str
+    patch: JsonPatch = field(default_factory=list)
+    changes: list[ContainerChange] = field(default_factory=list)
+    safety: SafetyReport | None = None
+    result: dict[str, Any] | None = None  # the would-be workload the server returned
+
+    def resulting_resources(self) -> dict[str, dict[str, Any]]:
+        """Per changed container, its `resources` in the object the dry run returned."""
+        if self.result is None:
+            return {}
+        kind = str(self.result.get("kind"))
+        out = {}
+        for change in self.changes:
+            found = find_container(self.result, kind, change.name)
+            if found is not None:
+                out[change.name] = found[1].get("resources") or {}
+        return out
+
+
+def dry_run(
+    kube: Kube, rr: dict[str, Any], namespace: str | None = None, now: datetime | None = None
+) -> DryRunResult:
+    """Decide for `rr` as if a human had approved it now; send the resulting patch with dryRun=All.
+
+    `rr` may be a manifest not yet created (no status); `namespace` defaults to its metadata's.
+    Nothing is written: no status, no Events, no workload change.
+    """
+    now = now or datetime.now(UTC)
+    body = copy.deepcopy(rr)
+    meta = body.setdefault("metadata", {})
+    meta.setdefault("namespace", namespace or "default")
+    meta.setdefault("name", "dry-run")
+    spec = body.setdefault("spec", {})
+    spec["approved"], spec["rejected"], spec["rollbackRequested"] = True, False, False
+    spec["approvedBy"] = spec.get("approvedBy") or "dry-run"
+    body["status"] = {}
+    reconciler = Reconciler(kube)
+    workload, kwargs = reconciler.inputs(body, now)
+    kwargs["superseded_by"] = None
+    kwargs["provenance_problem"] = None
+    decision = decide(body, workload, now, **kwargs)
+    report = kwargs.get("safety")
+    if decision.action != Action.APPLY or workload is None:
+        return DryRunResult(False, decision.message, str(decision.action), safety=report)
+    target = spec["target"]
+    patch = json_patch(target["kind"], workload, decision.changes)
+    changes = list(decision.changes)
+    try:
+        result = kube.patch_workload(meta["namespace"], target["kind"], target["name"], patch, dry_run=True)
+    except KubeError as exc:
+        return DryRunResult(
+            False, f"the API server refused the patch: {exc}", "apply", patch, changes, report
+        )
+    message = "the API server accepted the patch (dryRun=All); nothing was persisted"
+    return DryRunResult(True, message, "apply", patch, changes, report, result)
