@@ -1,0 +1,138 @@
+"""`krr-mcp demo` end to end, as a new user runs it: a subprocess, no kubeconfig, no terminal.
+
+It runs with --keep-running so the final state can be checked through the kubeconfig it leaves: the
+RR was approved by the kubectl user, applied, then rolled back, and the workload is the seed's again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from krr_mcp.sandbox.seed import default_objects
+
+KRR_MCP = Path(sys.executable).parent / "krr-mcp"
+KUBECTL_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def _seed_template(kind: str, namespace: str, name: str) -> dict:
+    for obj in default_objects():
+        meta = obj["metadata"]
+        if (obj["kind"], meta.get("namespace"), meta["name"]) == (kind, namespace, name):
+            return obj["spec"]["template"]
+    raise AssertionError(f"{kind} {namespace}/{name} is not in the seed")
+
+
+class DemoProcess:
+    """The demo subprocess; its stdout is collected by a thread so the test can wait for a line."""
+
+    def __init__(self, state_dir: Path) -> None:
+        env = {**os.environ, "PATH": KUBECTL_PATH, "COLUMNS": "160"}
+        env.pop("KUBECONFIG", None)
+        self.proc = subprocess.Popen(
+            [str(KRR_MCP), "demo", "--non-interactive", "--keep-running", "--state-dir", str(state_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, needle: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.output:
+                return
+            if self.proc.poll() is not None:
+                self.reader.join(timeout=5)
+                pytest.fail(f"the demo exited {self.proc.returncode} before {needle!r}:\n{self.output}")
+            time.sleep(0.2)
+        pytest.fail(f"no {needle!r} within {timeout}s:\n{self.output}")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            self.reader.join(timeout=5)
+
+
+def kubectl(kubeconfig: str, *args: str) -> str:
+    done = subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": KUBECTL_PATH},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_demo_runs_the_whole_loop_and_restores_the_workload(tmp_path: Path) -> None:
+    demo = DemoProcess(tmp_path / "state")
+    try:
+        demo.wait_for("The sandbox keeps running", timeout=240)
+        out = demo.output
+        kubeconfig = str(tmp_path / "state" / "demo.kubeconfig")
+        assert f"kubeconfig: {kubeconfig}" in out
+
+        # Every step ran, in order, and none failed.
+        steps = re.findall(r"^Step (\d+)/(\d+): ", out, flags=re.MULTILINE)
+        assert [int(n) for n, _ in steps] == list(range(1, int(steps[0][1]) + 1))
+        assert "FAILED" not in out
+        assert "identical to the original" in out
+        # The assistant went through the MCP server; the human used kubectl patch.
+        assert "krr-mcp serve --kubeconfig" in out and "scan_recommendations" in out
+        assert "$ kubectl patch resourcerecommendation" in out and '"approved":true' in out
+
+        # The final state, read through the kubeconfig the demo leaves.
+        rrs = json.loads(kubectl(kubeconfig, "get", "recommendations", "-A", "-o", "json"))["items"]
+        assert len(rrs) == 1
+        rr = rrs[0]
+        user = json.loads(kubectl(kubeconfig, "auth", "whoami", "-o", "json"))["status"]["userInfo"][
+            "username"
+        ]
+        assert rr["spec"]["approved"] is True and rr["spec"]["approvedBy"] == user
+        assert rr["spec"]["rollbackRequested"] is True
+        assert rr["status"]["phase"] == "RolledBack"
+        history = [(h["action"], h["outcome"]) for h in rr["status"]["history"]]
+        assert history == [("apply", "Succeeded"), ("rollback", "Succeeded")]
+        apply_entry = rr["status"]["history"][0]
+        for change in apply_entry["containers"]:
+            proposed = next(c["proposed"] for c in rr["spec"]["containers"] if c["name"] == change["name"])
+            assert {k: v for k, v in change["after"].items() if v} == {k: v for k, v in proposed.items() if v}
+
+        target = rr["spec"]["target"]
+        namespace = rr["metadata"]["namespace"]
+        workload = json.loads(
+            kubectl(kubeconfig, "get", target["kind"].lower(), target["name"], "-n", namespace, "-o", "json")
+        )
+        assert workload["spec"]["template"] == _seed_template(target["kind"], namespace, target["name"])
+        assert workload["metadata"]["generation"] == 3  # applied once, restored once
+    finally:
+        code = demo.stop()
+    assert code == 0, demo.output
