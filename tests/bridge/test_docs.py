@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import anyio
-from kubernetes import client
-
 from krr_mcp_bridge.docs import tools_reference_markdown
 from krr_mcp_bridge.server import build_server
 from krr_mcp_bridge.settings import BridgeSettings
+from kubernetes import client
 
 
 def test_reference_lists_every_tool_and_argument() -> None:

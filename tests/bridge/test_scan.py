@@ -1,0 +1,112 @@
+"""scan_recommendations and explain_recommendation on the native engine, against a real Prometheus holding
+generated usage history for the sandbox's workloads; then scan -> preview -> propose with the scan's numbers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bridge_support import assert_nothing_approved
+from krr_mcp_bridge.server import build_server
+from krr_mcp_bridge.settings import BridgeSettings
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+from krr_mcp.sandbox.testing import SandboxHandle
+
+
+@pytest.fixture
+def prometheus_url(cluster: SandboxHandle, tmp_path: Path) -> Iterator[str]:
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (Debian package 'prometheus')")
+    from krr_mcp.demo.history import demo_prometheus
+
+    listed = cluster.kubectl("get", "deployments,statefulsets,daemonsets,cronjobs", "-A", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    workloads = json.loads(listed.stdout)["items"]
+    with demo_prometheus(workloads, int(time.time()) // 60 * 60, tmp_path / "tsdb") as url:
+        yield url
+
+
+@pytest.fixture
+def scanning_server(cluster: SandboxHandle, prometheus_url: str) -> MCPServer:
+    return build_server(
+        BridgeSettings(kubeconfig=str(cluster.kubeconfig), prometheus_url=prometheus_url, source="native")
+    )
+
+
+async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster: SandboxHandle) -> None:
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with Client(scanning_server) as client:
+        scan = await client.call_tool(
+            "scan_recommendations", {"namespaces": ["shop", "billing"]}, progress_callback=on_progress
+        )
+        assert not scan.is_error, scan.content
+        out: Any = scan.structured_content
+        explain = await client.call_tool(
+            "explain_recommendation",
+            {"namespace": "shop", "kind": "Deployment", "name": "web", "container": "web"},
+        )
+        web = next(i for i in out["items"] if (i["name"], i["container"]) == ("web", "web"))
+        proposal = {
+            "namespace": "shop",
+            "kind": "Deployment",
+            "name": "web",
+            "containers": [{"name": "web", **web["recommended"], "usage": web["usage"]}],
+        }
+        preview = await client.call_tool("preview_change", proposal)
+        # The raw recommendation cuts more than the policy's max step (50%) allows: propose the step.
+        stepped = proposal | {
+            "containers": [
+                {
+                    "name": "web",
+                    "requests": {"cpu": "500m", "memory": "512Mi"},
+                    "limits": {"memory": "1Gi"},
+                    "usage": web["usage"],
+                }
+            ]
+        }
+        propose = await client.call_tool(
+            "propose_change",
+            {
+                "proposals": [stepped],
+                "reason": "scan: web uses 12% of its CPU",
+                "evidence": {"source": "native"},
+            },
+        )
+    assert out["source"] == "native" and "native" in out["source_reason"]
+    assert {(i["namespace"], i["name"]) for i in out["items"]} >= {("shop", "web"), ("billing", "api")}
+    assert out["summary"]["containers"] == len(out["items"])
+    assert web["proposable"] is True and web["severity"] in ("WARNING", "CRITICAL")
+    # web is over-provisioned (uses ~12% of 1 core): the recommendation is well below the request.
+    assert web["recommended"]["requests"]["cpu"].endswith("m")
+    assert len(progress) >= 2 and progress[-1][2] == "scan finished"
+    assert not explain.is_error, explain.content
+    lines = explain.structured_content["explanation"]["lines"]  # type: ignore[index]
+    assert any("data points" in line for line in lines) and any("recommended" in line for line in lines)
+    assert not preview.is_error, preview.content
+    refused = preview.structured_content  # type: ignore[assignment]
+    assert refused["would_be_refused"] is True  # type: ignore[index]
+    assert any(f["rule"] == "max-step" for f in refused["safety"]["findings"])  # type: ignore[index]
+    assert not propose.is_error, propose.content
+    [created] = propose.structured_content["created"]  # type: ignore[index]
+    rr = cluster.get("krr-mcp.io/v1alpha1", "ResourceRecommendation", created["name"], "shop")
+    assert rr is not None and rr["spec"]["evidence"]["source"] == "native"
+    assert rr["spec"]["containers"][0]["usage"]["memoryPeak"] == web["usage"]["memoryPeak"]
+    assert_nothing_approved(cluster)
+
+
+async def test_scan_without_a_reachable_source_is_a_clear_error(server: MCPServer) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool("scan_recommendations", {"namespaces": ["shop"], "source": "krr"})
+    assert result.is_error
+    assert "the scan failed" in result.content[0].text  # type: ignore[union-attr]
