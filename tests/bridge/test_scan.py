@@ -1,5 +1,5 @@
-"""scan_recommendations and explain_recommendation on the native engine, against a real Prometheus holding
-generated usage history for the sandbox's workloads; then scan -> preview -> propose with the scan's numbers."""
+"""scan_recommendations and explain_recommendation on the native engine, against a real Prometheus
+holding generated usage history for the sandbox's workloads; then scan -> preview -> propose."""
 
 from __future__ import annotations
 
