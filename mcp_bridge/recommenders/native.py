@@ -284,8 +284,19 @@ async def scan_with_prometheus(
         url, timeout=request.timeout_seconds, max_concurrency=request.max_concurrency, transport=transport
     ) as api:
         everything = await discover(api, request, at)
+        notes: list[ScanError] = []
         if kube_api is not None:
-            everything = await confirm_with_kubernetes(everything, kube_api, request)
+            try:
+                everything = await confirm_with_kubernetes(everything, kube_api, request)
+            except Exception as exc:  # the API is optional: say so and keep the kube-state-metrics view
+                notes.append(
+                    ScanError(
+                        scope="scan",
+                        message=f"could not confirm workloads with the Kubernetes API "
+                        f"({exc.__class__.__name__}: {str(exc)[:300]}); "
+                        "current resources and labels come from kube-state-metrics",
+                    )
+                )
         workloads = select(everything, request)
         total = sum(len(w.containers) for w in workloads)
         await report(progress, 0, total, f"found {len(workloads)} workloads, {total} containers")
@@ -301,7 +312,7 @@ async def scan_with_prometheus(
             duration_seconds=time.perf_counter() - started,
             query_mode=request.query_mode,
         )
-    errors = [
+    errors = notes + [
         ScanError(
             scope="container", message=i.error, namespace=i.namespace, name=i.name, container=i.container
         )
