@@ -13,6 +13,8 @@ def _configure_logging(verbose: bool) -> None:
     import structlog
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s")
+    if not verbose:  # kopf reports every timer tick at INFO; our audit lines say what happened
+        logging.getLogger("kopf").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
