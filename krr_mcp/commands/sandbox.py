@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from krr_mcp.sandbox.launch import DEFAULT_KUBECONFIG, run_sandbox
+DEFAULT_KUBECONFIG = Path(".krr-mcp/sandbox.kubeconfig")
 
 
 def sandbox(
@@ -24,6 +24,7 @@ def sandbox(
     """Run the sandbox API server (in memory) and write a kubeconfig for it (context krr-mcp-sandbox)."""
     if seed not in ("default", "none"):
         raise typer.BadParameter("must be 'default' or 'none'", param_hint="--seed")
+    from krr_mcp.sandbox.launch import run_sandbox  # imported here: aiohttp is slow to import
 
     def ready(url: str, path: Path) -> None:
         typer.echo(

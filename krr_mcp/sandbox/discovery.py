@@ -14,8 +14,8 @@ from .resources import Registry, ResourceType
 
 SERVER_VERSION = {
     "major": "1",
-    "minor": "34",
-    "gitVersion": "v1.34.0-krr-mcp-sandbox",
+    "minor": "36",
+    "gitVersion": "v1.36.0-krr-mcp-sandbox",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-01-01T00:00:00Z",
@@ -23,7 +23,7 @@ SERVER_VERSION = {
     "compiler": "gc",
     "platform": "linux/amd64",
     "emulationMajor": "1",
-    "emulationMinor": "34",
+    "emulationMinor": "36",
 }
 
 

@@ -15,7 +15,7 @@ from .seed import SYSTEM_NAMESPACES, crd_files, default_objects, find_crds_dir, 
 from .server import SandboxServer
 
 Seed = Literal["default", "none"]
-DEFAULT_KUBECONFIG = Path(".krr-mcp/sandbox.kubeconfig")
+DEFAULT_KUBECONFIG = Path(".krr-mcp/sandbox.kubeconfig")  # also in krr_mcp/commands/sandbox.py
 
 
 def _with_ready_status(obj: dict[str, Any]) -> dict[str, Any]:

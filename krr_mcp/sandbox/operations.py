@@ -24,6 +24,32 @@ from .validation import validate_custom
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
 NAMESPACE_KEY = ("", "namespaces")
+# The spec defaults kube-apiserver fills in for workloads (the ones `kubectl describe` shows).
+WORKLOAD_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("apps", "deployments"): {
+        "replicas": 1,
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
+        "revisionHistoryLimit": 10,
+        "progressDeadlineSeconds": 600,
+    },
+    ("apps", "statefulsets"): {
+        "replicas": 1,
+        "podManagementPolicy": "OrderedReady",
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+        "revisionHistoryLimit": 10,
+    },
+    ("apps", "daemonsets"): {
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+        "revisionHistoryLimit": 10,
+    },
+    ("apps", "replicasets"): {"replicas": 1},
+    ("batch", "cronjobs"): {
+        "suspend": False,
+        "concurrencyPolicy": "Allow",
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 1,
+    },
+}
 PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/json-patch+json": "json",
@@ -545,8 +571,10 @@ class Operations:
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             if not meta.get("deletionTimestamp"):
                 obj.setdefault("status", {})["phase"] = "Active"
-        elif rt.storage_key in (("apps", "deployments"), ("apps", "statefulsets"), ("apps", "replicasets")):
-            obj.setdefault("spec", {}).setdefault("replicas", 1)
+        elif rt.storage_key in WORKLOAD_DEFAULTS:
+            spec = obj.setdefault("spec", {})
+            for key, value in WORKLOAD_DEFAULTS[rt.storage_key].items():
+                spec.setdefault(key, clone(value))
         elif rt.storage_key == CRD_KEY:
             names = (obj.get("spec") or {}).get("names") or {}
             obj["status"] = {

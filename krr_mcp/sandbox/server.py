@@ -300,7 +300,9 @@ class SandboxServer:
         if media in REFUSED_MEDIA:
             raise ApiError(
                 415,
-                f"{media} is not supported by the krr-mcp sandbox; send application/json",
+                f"{media} is not supported by the krr-mcp sandbox; send application/json "
+                "(kubectl's imperative generators such as `kubectl create deployment` send protobuf: pipe "
+                "`kubectl create ... --dry-run=client -o yaml` into `kubectl apply -f -` instead)",
                 reason="UnsupportedMediaType",
             )
         raw = await request.read()
