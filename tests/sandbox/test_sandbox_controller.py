@@ -3,6 +3,7 @@ rollout fail the way the operator must detect (ProgressDeadlineExceeded, readyRe
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -38,7 +39,7 @@ def test_a_template_change_rolls_out(sb: SandboxHandle) -> None:
 
 
 def test_the_fail_annotation_makes_a_rollout_fail(sb: SandboxHandle) -> None:
-    patch = '{"spec":{"template":{"metadata":{"annotations":{"%s":"fail"}}}}}' % FAIL_ANNOTATION
+    patch = json.dumps({"spec": {"template": {"metadata": {"annotations": {FAIL_ANNOTATION: "fail"}}}}})
     assert sb.kubectl("patch", "deploy/cart", "-n", "shop", "-p", patch).returncode == 0
     failed = wait_for(
         sb,
