@@ -181,7 +181,7 @@ def diff(
         live = kube.get_workload(conn, rr["metadata"]["namespace"], target["kind"], target["name"])
         wanted = rollback_resources(rr) if rollback else proposed_resources(rr)
         label = f"{target['kind']}.{rr['metadata']['namespace']}.{target['name']}"
-        text = unified_diff(live, with_resources(live, wanted), label)
+        text = unified_diff(live, with_resources(live, wanted, restoring=rollback), label)
         if not text:
             error_console().print(f"no difference: {label} already has these resources")
             return

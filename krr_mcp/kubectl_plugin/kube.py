@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION, WORKLOAD_API_VERSIONS
+from krr_operator.workloads import WORKLOAD_PLURALS
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -22,14 +23,6 @@ from .errors import ExitCode, NotFound, PluginError, Refused
 
 FIELD_MANAGER = "kubectl-krr"
 _TIMEOUT = 30
-
-# Workload kind -> URL plural (the group/version comes from WORKLOAD_API_VERSIONS).
-_WORKLOAD_PLURALS = {
-    "Deployment": "deployments",
-    "StatefulSet": "statefulsets",
-    "DaemonSet": "daemonsets",
-    "CronJob": "cronjobs",
-}
 
 
 @dataclass
@@ -180,10 +173,10 @@ def merge_patch_rr(conn: Connection, namespace: str, name: str, patch: dict[str,
 
 
 def get_workload(conn: Connection, namespace: str, kind: str, name: str) -> dict[str, Any]:
-    if kind not in _WORKLOAD_PLURALS:
+    if kind not in WORKLOAD_PLURALS:
         raise Refused(f"unknown workload kind {kind!r}")
     group_version = WORKLOAD_API_VERSIONS[kind]
-    path = f"/apis/{group_version}/namespaces/{namespace}/{_WORKLOAD_PLURALS[kind]}/{name}"
+    path = f"/apis/{group_version}/namespaces/{namespace}/{WORKLOAD_PLURALS[kind]}/{name}"
     try:
         return dict(request(conn, "GET", path))
     except ApiException as exc:

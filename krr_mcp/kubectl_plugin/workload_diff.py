@@ -7,46 +7,44 @@ import difflib
 from typing import Any
 
 import yaml
+from krr_operator.patches import desired_resources
+from krr_operator.workloads import UnknownKind, containers_of, pod_spec_path
 
 from .errors import Refused
-
-RESOURCES = ("cpu", "memory")
 
 
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
     """The pod spec inside a Deployment/StatefulSet/DaemonSet (spec.template) or CronJob (jobTemplate)."""
-    spec = workload.get("spec") or {}
-    if workload.get("kind") == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    return ((spec.get("template") or {}).get("spec")) or {}
+    node: Any = workload
+    try:
+        path = pod_spec_path(str(workload.get("kind")))
+    except UnknownKind:
+        return {}
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
 
 
-def _set_resources(container: dict[str, Any], wanted: dict[str, Any]) -> None:
-    """Make cpu/memory requests and limits exactly `wanted` (absent = unset); other resources stay."""
-    resources = container.setdefault("resources", {})
-    for section in ("requests", "limits"):
-        values = dict(resources.get(section) or {})
-        for name in RESOURCES:
-            value = (wanted.get(section) or {}).get(name)
-            if value is None:
-                values.pop(name, None)
-            else:
-                values[name] = value
-        if values:
-            resources[section] = values
-        else:
-            resources.pop(section, None)
-
-
-def with_resources(workload: dict[str, Any], per_container: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A copy of `workload` whose named containers get the given cpu/memory requests and limits."""
+def with_resources(
+    workload: dict[str, Any], per_container: dict[str, dict[str, Any]], restoring: bool = False
+) -> dict[str, Any]:
+    """A copy of `workload` whose named containers get exactly these cpu/memory requests and limits,
+    computed as the operator does (other resource names stay; `restoring` keeps the empty sections a
+    rollback snapshot had, so a restore reproduces it exactly)."""
     changed = copy.deepcopy(workload)
-    containers = {c.get("name"): c for c in pod_spec(changed).get("containers") or []}
+    try:
+        containers = {c.get("name"): c for c in containers_of(changed, str(workload.get("kind")))}
+    except UnknownKind as exc:
+        raise Refused(str(exc)) from None
     missing = sorted(set(per_container) - set(containers))
     if missing:
         raise Refused(f"the workload has no container named {', '.join(missing)} (it drifted)")
     for name, wanted in per_container.items():
-        _set_resources(containers[name], wanted)
+        container = containers[name]
+        keep = wanted if restoring else None
+        resources = desired_resources(container.get("resources"), wanted, keep_empty_sections_of=keep)
+        if resources or "resources" in container:
+            container["resources"] = resources
     return changed
 
 
