@@ -18,10 +18,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from .quantities import QuantityError, parse_resource_quantity
-from .resource_recommendation import DNS1123_LABEL, ObjectMeta, Quantity
+from .resource_recommendation import DNS1123_LABEL, ObjectMeta, ResourceAmounts
 
 CLUSTER_KIND = "ClusterRecommendationPolicy"
 CLUSTER_PLURAL = "clusterrecommendationpolicies"
@@ -52,21 +51,8 @@ class HpaMode(StrEnum):
     REFUSE = "refuse"
 
 
-class ResourceBounds(_Model):
+class ResourceBounds(ResourceAmounts):
     """A CPU and/or memory amount (a floor or a ceiling); absent means "inherit"."""
-
-    cpu: Quantity | None = None
-    memory: Quantity | None = None
-
-    @field_validator("cpu", "memory")
-    @classmethod
-    def _sane(cls, value: str | None, info: Any) -> str | None:
-        if value is not None:
-            try:
-                parse_resource_quantity(value, info.field_name)
-            except QuantityError as exc:
-                raise ValueError(str(exc)) from None
-        return value
 
 
 class StepLimit(_Model):
@@ -170,21 +156,21 @@ def effective_policy(cluster: PolicySpec | None = None, namespaced: PolicySpec |
     return _merge(merged, namespaced)
 
 
-class ClusterRecommendationPolicy(BaseModel):
-    """The cluster-wide default policy; only the one named `default` is read."""
-
-    model_config = ConfigDict(
+def _top_level_config(rules: list[JsonValue]) -> ConfigDict:
+    """The config of a policy kind: unknown top-level fields ignored, `rules` on the whole object."""
+    return ConfigDict(
         extra="ignore",
         populate_by_name=True,
         use_enum_values=True,
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.metadata.name == 'default'",
-                    "message": "the cluster policy must be named default",
-                }
-            ]
-        },
+        json_schema_extra={"x-kubernetes-validations": rules},
+    )
+
+
+class ClusterRecommendationPolicy(BaseModel):
+    """The cluster-wide default policy; only the one named `default` is read."""
+
+    model_config = _top_level_config(
+        [{"rule": "self.metadata.name == 'default'", "message": "the cluster policy must be named default"}]
     )
 
     apiVersion: Literal["krr-mcp.io/v1alpha1"] = "krr-mcp.io/v1alpha1"
@@ -197,23 +183,18 @@ class RecommendationPolicy(BaseModel):
     """Per-namespace overrides of the cluster default (cluster-only fields excluded); one per namespace,
     named `default`."""
 
-    model_config = ConfigDict(
-        extra="ignore",
-        populate_by_name=True,
-        use_enum_values=True,
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.metadata.name == 'default'",
-                    "message": "a namespace's policy must be named default (one per namespace)",
-                },
-                {
-                    "rule": "!has(self.spec) || "
-                    "(!has(self.spec.protectedNamespaces) && !has(self.spec.optOutKey))",
-                    "message": "protectedNamespaces and optOutKey are set only in the cluster default policy",
-                },
-            ]
-        },
+    model_config = _top_level_config(
+        [
+            {
+                "rule": "self.metadata.name == 'default'",
+                "message": "a namespace's policy must be named default (one per namespace)",
+            },
+            {
+                "rule": "!has(self.spec) || "
+                "(!has(self.spec.protectedNamespaces) && !has(self.spec.optOutKey))",
+                "message": "protectedNamespaces and optOutKey are set only in the cluster default policy",
+            },
+        ]
     )
 
     apiVersion: Literal["krr-mcp.io/v1alpha1"] = "krr-mcp.io/v1alpha1"

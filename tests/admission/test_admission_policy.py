@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import ResourceRecommendation
+from rr_objects import stored_rr as rr
 from vap import AdmissionPolicy, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,33 +115,6 @@ def policy(documents: list[dict[str, Any]]) -> AdmissionPolicy:
 
     vap = next(d for d in documents if d["kind"] == "ValidatingAdmissionPolicy")
     return AdmissionPolicy(vap, check)
-
-
-def rr(namespace: str = "shop", **spec: Any) -> dict[str, Any]:
-    """An RR as the API server holds it (defaults applied), with spec overrides."""
-    model = ResourceRecommendation.model_validate(
-        {
-            "metadata": {"name": "web-1", "namespace": namespace},
-            "spec": {
-                "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                "containers": [
-                    {
-                        "name": "app",
-                        "current": {"requests": {"cpu": "500m", "memory": "512Mi"}},
-                        "proposed": {
-                            "requests": {"cpu": "250m", "memory": "384Mi"},
-                            "limits": {"memory": "384Mi"},
-                        },
-                    }
-                ],
-                "evidence": {"source": "krr"},
-                "reason": "p95 cpu 120m, peak memory 300Mi over 14 days",
-            },
-        }
-    )
-    body = model.model_dump(mode="json", exclude_none=True, exclude={"status"})
-    body["spec"].update(spec)
-    return body
 
 
 def approved_rr(by: str = "alice", **spec: Any) -> dict[str, Any]:

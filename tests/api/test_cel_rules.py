@@ -18,23 +18,24 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import ResourceRecommendation
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _k8s_cel() -> Any:
-    if "k8s_cel" in sys.modules:
-        return sys.modules["k8s_cel"]
-    spec = importlib.util.spec_from_file_location("k8s_cel", ROOT / "tests" / "admission" / "k8s_cel.py")
+def _load(name: str) -> Any:
+    """A helper module of tests/admission (the CEL environment, stored RR objects) by file path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "admission" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    sys.modules["k8s_cel"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-K8S_CEL = _k8s_cel()
+K8S_CEL = _load("k8s_cel")
+rr = _load("rr_objects").stored_rr
 ENV = K8S_CEL.new_env(["self", "oldSelf"], K8S_CEL.quantity_functions())
 
 
@@ -107,32 +108,6 @@ def violations(plural: str, new: dict[str, Any], old: dict[str, Any] | None = No
 
 
 # Objects -------------------------------------------------------------------------------------------
-
-
-def rr(**spec: Any) -> dict[str, Any]:
-    """An RR as stored (schema defaults applied), with spec overrides."""
-    body = ResourceRecommendation.model_validate(
-        {
-            "metadata": {"name": "web-1", "namespace": "shop"},
-            "spec": {
-                "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                "containers": [
-                    {
-                        "name": "app",
-                        "current": {"requests": {"cpu": "500m", "memory": "512Mi"}},
-                        "proposed": {
-                            "requests": {"cpu": "250m", "memory": "384Mi"},
-                            "limits": {"memory": "384Mi"},
-                        },
-                    }
-                ],
-                "evidence": {"source": "krr"},
-                "reason": "right-size",
-            },
-        }
-    ).model_dump(mode="json", exclude_none=True, exclude={"status"})
-    body["spec"].update(spec)
-    return body
 
 
 def with_proposed(proposed: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
