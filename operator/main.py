@@ -27,6 +27,7 @@ class OperatorConfig:
     auto_rollback: bool = True
     standalone: bool = True  # no peering objects needed; set False with several replicas
     peering_name: str = "krr-mcp"
+    liveness_endpoint: str | None = None  # e.g. http://0.0.0.0:8080/healthz (kopf's probe endpoint)
     watch_timeout: int | None = None  # server-side watch timeout in seconds (short in tests)
     hook: Hook | None = None
     halted: threading.Event = field(default_factory=threading.Event)  # set: stop acting at once
@@ -110,6 +111,7 @@ async def run(
             settings=settings,
             standalone=cfg.standalone,
             peering_name=None if cfg.standalone else cfg.peering_name,  # a name makes peering mandatory
+            liveness_endpoint=cfg.liveness_endpoint,
             clusterwide=not cfg.namespaces,
             namespaces=cfg.namespaces,
             stop_flag=stop_flag,

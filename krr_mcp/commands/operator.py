@@ -41,6 +41,10 @@ def operator(
     ] = 5.0,
     auto_rollback: Annotated[bool, typer.Option(help="Roll back by itself when a rollout fails.")] = True,
     peering: Annotated[bool, typer.Option(help="Use kopf peering (several replicas, one active).")] = False,
+    liveness: Annotated[
+        str | None,
+        typer.Option(help="Serve kopf's liveness endpoint for probes, e.g. http://0.0.0.0:8080/healthz."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator: apply ResourceRecommendations a human approved, follow rollouts, roll back."""
@@ -57,6 +61,7 @@ def operator(
         poll_interval=poll_interval,
         auto_rollback=auto_rollback,
         standalone=not peering,
+        liveness_endpoint=liveness,
     )
     try:
         asyncio.run(run(cfg))
