@@ -1,0 +1,106 @@
+"""A sandbox running in a background thread with its own event loop: what the pytest fixtures, the demo
+and the benchmark use from synchronous code (or from another event loop, such as kopf's)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from .kubeconfig import CONTEXT, write_kubeconfig
+from .launch import Seed, start_sandbox
+from .server import SandboxServer
+
+T = TypeVar("T")
+KUBECTL = os.environ.get("KRR_MCP_KUBECTL", "kubectl")
+
+
+class SandboxHandle:
+    """A running sandbox in a background thread: its URL, kubeconfig and ways to talk to it."""
+
+    def __init__(
+        self, kubeconfig: Path, seed: Seed = "none", crds_dir: Any = "auto", **server_options: Any
+    ) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="krr-mcp-sandbox", daemon=True)
+        self._thread.start()
+        self.server: SandboxServer = self._run(start_sandbox(seed=seed, crds_dir=crds_dir, **server_options))
+        self.url = self.server.url
+        self.kubeconfig = write_kubeconfig(kubeconfig, self.url)
+        self.context = CONTEXT
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run `fn()` on the server's loop (direct access to server.store / server.ops); return its result."""
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._loop.call_soon_threadsafe(run)
+        return future.result(timeout=30)
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._run(self.server.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    # -- clients -----------------------------------------------------------------------------------
+    def api_client(self) -> Any:
+        """A kubernetes.client.ApiClient for this sandbox (close it when done, or use it in `with`)."""
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig), context=CONTEXT)
+
+    def kubectl(
+        self,
+        *args: str,
+        input: str | None = None,
+        binary: str | None = None,
+        timeout: float = 60,
+        check: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real kubectl against this sandbox; stdout/stderr captured as text."""
+        cmd = [binary or KUBECTL, "--kubeconfig", str(self.kubeconfig), *args]
+        return subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, check=check)
+
+    def set_user(self, name: str, groups: Iterable[str] | None = None) -> None:
+        """The identity SelfSubjectReview (`kubectl auth whoami`) reports from now on."""
+        self.call(lambda: self.server.set_user(name, groups))
+
+    def apply(self, *documents: dict[str, Any] | str) -> list[dict[str, Any]]:
+        """Create or replace objects directly (dicts or YAML text), bypassing HTTP."""
+        docs: list[dict[str, Any]] = []
+        for doc in documents:
+            if isinstance(doc, str):
+                docs.extend(d for d in yaml.safe_load_all(doc) if isinstance(d, dict))
+            else:
+                docs.append(doc)
+        return self.call(lambda: self.server.apply_documents(docs))
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str = "") -> dict[str, Any] | None:
+        """The stored object (a copy), or None."""
+
+        def read() -> dict[str, Any] | None:
+            rt = self.server.registry.by_kind(api_version, kind)
+            if rt is None:
+                return None
+            obj = self.server.store.get(rt.storage_key, namespace if rt.namespaced else "", name)
+            return self.server.ops.output(rt, obj) if obj is not None else None
+
+        return self.call(read)

@@ -1,0 +1,55 @@
+"""The shared fixtures other components' tests use: `sandbox` (empty, the repository's CRDs from crds/)
+and `seeded_sandbox` (the default seed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client
+
+from krr_mcp.sandbox.seed import crd_files, find_crds_dir
+from krr_mcp.sandbox.testing import SandboxHandle
+
+CRDS = crd_files(find_crds_dir())
+
+
+def test_sandbox_has_system_namespaces_only(sandbox: SandboxHandle) -> None:
+    with sandbox.api_client() as api:
+        names = {n.metadata.name for n in client.CoreV1Api(api).list_namespace().items}
+    assert {"default", "kube-system"} <= names and "shop" not in names
+    assert sandbox.kubeconfig.is_file() and sandbox.context == "krr-mcp-sandbox"
+
+
+def test_seeded_sandbox_has_the_sample_workloads(seeded_sandbox: SandboxHandle) -> None:
+    with seeded_sandbox.api_client() as api:
+        apps = client.AppsV1Api(api)
+        deployments = {
+            (d.metadata.namespace, d.metadata.name) for d in apps.list_deployment_for_all_namespaces().items
+        }
+        assert deployments == {("shop", "web"), ("shop", "cart"), ("billing", "api")}
+        web = apps.read_namespaced_deployment("web", "shop")
+        assert [c.name for c in web.spec.template.spec.containers] == ["web", "log-shipper"]
+        assert (
+            apps.list_namespaced_stateful_set("billing").items
+            and apps.list_namespaced_daemon_set("shop").items
+        )
+        assert client.BatchV1Api(api).list_namespaced_cron_job("batch").items
+        hpa = client.AutoscalingV2Api(api).read_namespaced_horizontal_pod_autoscaler("cart", "shop")
+        assert hpa.spec.scale_target_ref.name == "cart"
+        assert client.CoreV1Api(api).list_namespaced_limit_range("shop").items
+        assert client.CoreV1Api(api).list_namespaced_resource_quota("billing").items
+
+
+@pytest.mark.skipif(not CRDS, reason="crds/ has no CRD files yet")
+def test_repository_crds_are_served_with_their_names(sandbox: SandboxHandle) -> None:
+    for path in CRDS:
+        crd = yaml.safe_load(Path(path).read_text())
+        names = crd["spec"]["names"]
+        out = sandbox.kubectl("get", names["plural"], "-A")
+        assert out.returncode == 0, out.stderr
+        for short in names.get("shortNames", []):
+            assert sandbox.kubectl("get", short, "-A").returncode == 0
+        for category in names.get("categories", []):
+            assert sandbox.kubectl("get", category, "-A").returncode == 0
