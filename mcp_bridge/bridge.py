@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from krr_operator.api import policy as policy_api
 from krr_operator.api.policy import PolicySpec, policy_from_objects
+from krr_operator.kube import KubeError
 from krr_operator.safety import ClusterContext
 from kubernetes import client
 
-from .cluster import Cluster, api_client_for
+from .cluster import Cluster, api_client_for, explain_error
 from .settings import BridgeSettings
 
 
@@ -43,24 +43,11 @@ class Bridge:
 
     def cluster_context(self, namespace: str) -> ClusterContext:
         """What the safety rules read around a workload: its Namespace, LimitRanges, ResourceQuotas,
-        HPAs and PDBs (plain dicts as the API returns them)."""
-        cluster = self.cluster
-
-        def items(what: str, path: str) -> tuple[dict[str, Any], ...]:
-            return tuple(cluster.list_in_namespace(f"{what} in {namespace}", path))
-
-        return ClusterContext(
-            namespace=cluster.get_optional(f"namespace {namespace}", f"/api/v1/namespaces/{namespace}"),
-            limit_ranges=items("LimitRanges", f"/api/v1/namespaces/{namespace}/limitranges"),
-            resource_quotas=items("ResourceQuotas", f"/api/v1/namespaces/{namespace}/resourcequotas"),
-            hpas=items(
-                "HorizontalPodAutoscalers",
-                f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers",
-            ),
-            pdbs=items(
-                "PodDisruptionBudgets", f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets"
-            ),
-        )
+        HPAs and PDBs (the operator's loader, so both check the same things)."""
+        try:
+            return self.cluster.kube.load_cluster_context(namespace)
+        except KubeError as exc:
+            raise explain_error(exc, f"the surroundings of namespace {namespace}", "") from None
 
     def protected_reason(self, namespace: str, policy: PolicySpec | None = None) -> str | None:
         """Why the bridge may not propose changes in `namespace`, or None when it may."""

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from krr_operator.api.resource_recommendation import ContainerChange, ContainerResources, SafetyReport
-from krr_operator.patches import PatchError, desired_resources, json_patch
+from krr_operator.dry_run import DryRunResult, dry_run
+from krr_operator.kube import KubeError
+from krr_operator.patches import desired_resources
 from krr_operator.safety import workload as workload_shape
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -14,7 +16,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
-from ..cluster import ClusterError
+from ..cluster import explain_error
 from ..inputs import ContainerProposal, Namespace, ObjectName, WorkloadKindName, WorkloadProposal
 from ..proposals import (
     EvidenceInput,
@@ -47,7 +49,8 @@ class PreviewResult(BaseModel):
     target: str
     containers: list[ContainerPreview]
     patch: list[dict[str, Any]] = Field(
-        description="The RFC 6902 JSON patch the operator would apply, `test` preconditions included."
+        description="The RFC 6902 JSON patch the operator would apply, `test` preconditions included "
+        "(empty when the operator would not apply this change; `dry_run.message` says why)."
     )
     dry_run: DryRunOutcome
     safety: SafetyReport
@@ -78,41 +81,40 @@ def container_changes(plan: PlannedRecommendation) -> list[ContainerChange]:
     return changes
 
 
-def dry_run(bridge: Bridge, plan: PlannedRecommendation, patch: list[dict[str, Any]]) -> DryRunOutcome:
+def operator_dry_run(bridge: Bridge, plan: PlannedRecommendation) -> DryRunResult:
+    """The operator's own decision and patch for this proposal as if approved, sent with dryRun=All."""
     try:
-        result = bridge.cluster.dry_run_patch(plan.namespace, plan.kind, plan.name, patch)
-    except ClusterError as exc:
-        if exc.status in (400, 403, 409, 422):
-            return DryRunOutcome(accepted=False, message=str(exc))
-        raise
-    resulting = {c.get("name"): dict(c.get("resources") or {}) for c in workload_shape.containers(result)}
-    wanted = {c.name for c in plan.spec.containers}
-    return DryRunOutcome(
-        accepted=True,
-        message="the API server accepted the patch (dry run: nothing was changed)",
-        resulting_resources={k: v for k, v in resulting.items() if k in wanted},
-    )
+        return dry_run(bridge.cluster.kube, plan.manifest)
+    except KubeError as exc:
+        raise explain_error(exc, f"the dry run of {plan.kind} {plan.namespace}/{plan.name}", "") from None
 
 
 def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
+    """Check the proposal (refusing protected namespaces, unknown targets and containers), then ask
+    the operator's dry run what applying it would do. Writes nothing."""
+    now = datetime.now(UTC)
     try:
         plan = plan_proposal(
             bridge,
             proposal,
             reason="preview",
-            evidence=EvidenceInput().to_evidence(datetime.now(UTC)),
+            evidence=EvidenceInput().to_evidence(now),
             auto_rollback=True,
             expires_in=timedelta(hours=1),
+            now=now,
             refuse_unsafe=False,
         )
     except ProposalRefused as exc:
         raise ToolError(f"preview_change refused: {exc}") from None
-    changes = container_changes(plan)
-    try:
-        patch = json_patch(plan.kind, plan.workload, changes)
-    except PatchError as exc:
-        raise ToolError(f"preview_change failed: {exc}") from None
-    outcome = dry_run(bridge, plan, patch)
+    result = operator_dry_run(bridge, plan)
+    changes = result.changes or container_changes(plan)
+    safety = result.safety or plan.safety
+    outcome = DryRunOutcome(
+        accepted=result.accepted,
+        message=result.message,
+        resulting_resources=result.resulting_resources(),
+    )
+    after = {c.name: c for c in changes}
     return PreviewResult(
         target=f"{plan.kind} {plan.namespace}/{plan.name}",
         containers=[
@@ -120,16 +122,16 @@ def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
                 name=c.name,
                 current=c.current,
                 proposed=c.proposed,
-                resources_before=ch.before,
-                resources_after=ch.after,
+                resources_before=after[c.name].before if c.name in after else {},
+                resources_after=after[c.name].after if c.name in after else {},
             )
-            for c, ch in zip(plan.spec.containers, changes, strict=True)
+            for c in plan.spec.containers
         ],
-        patch=patch,
+        patch=result.patch,
         dry_run=outcome,
-        safety=plan.safety,
+        safety=safety,
         restart_impact=restart_impact(plan.workload),
-        would_be_refused=not plan.safety.allowed or not outcome.accepted,
+        would_be_refused=not safety.allowed or not outcome.accepted,
     )
 
 
