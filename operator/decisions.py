@@ -106,12 +106,14 @@ def decide(
     provenance_problem: str | None = None,
     superseded_by: str | None = None,
     auto_rollback_enabled: bool = True,
+    pods: list[dict[str, Any]] | None = None,
 ) -> Decision:
     """The next step for `rr` given the live `workload` (None: not found) at `now`.
 
     `safety` (the safety rules' report), `provenance_problem` (why the approval is not a human's) and
     `superseded_by` (the name of a newer RR for the same workload container) are computed by the
     caller; pass them when known: apply is refused without a safety report that allows it.
+    `pods` are the workload's pods while a rollout is followed (OOMKilled/crash-looping fails it).
     """
     spec_raw = rr.get("spec") or {}
     meta = rr.get("metadata") or {}
@@ -141,7 +143,9 @@ def decide(
 
     last = _succeeded(status.history)
     if last is not None:
-        return _after_change(spec, status, last, workload, now, auto_rollback_enabled, provenance_problem)
+        return _after_change(
+            spec, status, last, workload, now, auto_rollback_enabled, provenance_problem, pods
+        )
     if status.phase in TERMINAL_PHASES or (status.phase == Phase.FAILED and settled):
         return Decision(
             Action.NOOP, Phase(status.phase), "Settled", status.message or f"{status.phase} is final"
@@ -189,6 +193,7 @@ def _after_change(
     now: datetime,
     auto_rollback_enabled: bool,
     provenance_problem: str | None = None,
+    pods: list[dict[str, Any]] | None = None,
 ) -> Decision:
     """A change is in effect (`last`): rollback on request, or follow its rollout, or nothing."""
     rolled_back = last.action != "apply"
@@ -202,8 +207,8 @@ def _after_change(
         return Decision(Action.NOOP, phase, "Settled", status.message or f"{phase} is final")
     if workload is None:
         return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "WorkloadNotFound", "the workload disappeared")
-    state = rollout_state(workload, last.workloadGenerationAfter)
     started = _timestamp(last.at) or now
+    state = rollout_state(workload, last.workloadGenerationAfter, pods, started)
     overdue = now - started > timedelta(seconds=spec.rolloutTimeoutSeconds)
     if state.phase == "complete":
         done = Phase.ROLLED_BACK if rolled_back else Phase.APPLIED

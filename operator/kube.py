@@ -150,6 +150,11 @@ class Kube:
         path = workload_path(namespace, kind, name)
         return dict(self.request(what, "PATCH", path, body=patch, query=query, content_type=JSON_PATCH))
 
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """Pods in `namespace` matching `label_selector` (a workload's selector)."""
+        query = [("labelSelector", label_selector)]
+        return self._items(f"list pods in {namespace}", f"/api/v1/namespaces/{namespace}/pods", query)
+
     # -- ResourceRecommendations -----------------------------------------------------------------
     def get_rr(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._optional(f"get rr {namespace}/{name}", rr_path(namespace, name))

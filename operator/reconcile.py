@@ -95,11 +95,21 @@ class Reconciler:
             "provenance_problem": safety.approval_provenance_problem(rr, self.settings.bridge_field_manager),
             "auto_rollback_enabled": self.settings.auto_rollback,
         }
+        phase = (rr.get("status") or {}).get("phase")
+        if workload is not None and phase in (Phase.APPLYING, Phase.ROLLING_BACK):
+            kwargs["pods"] = self._pods(namespace, workload)
         if not _changed_before(rr.get("status") or {}):
             kwargs["superseded_by"] = newer_overlapping(rr, self.kube.list_rrs(namespace))
             if workload is not None:
                 kwargs["safety"] = self.safety_report(rr, workload, now)
         return workload, kwargs
+
+    def _pods(self, namespace: str, workload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The workload's pods by its selector's matchLabels (CronJobs: none; followed by status)."""
+        labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if not labels:
+            return []
+        return self.kube.list_pods(namespace, ",".join(f"{k}={v}" for k, v in sorted(labels.items())))
 
     # -- the loop body ---------------------------------------------------------------------------
     def reconcile(self, namespace: str, name: str) -> Decision | None:

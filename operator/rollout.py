@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 RolloutPhase = Literal["progressing", "complete", "failed"]
 
 # Condition reasons that mean the new pods will not become ready by themselves.
 _FAILED_REASONS = {"ProgressDeadlineExceeded", "CrashLoopBackOff", "OOMKilled", "ReplicaFailure"}
+
+
+# Container states that mean a new pod will not become ready by itself.
+_POD_FAILURES = {
+    "CrashLoopBackOff",
+    "OOMKilled",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerConfigError",
+}
 
 
 @dataclass(frozen=True)
@@ -34,11 +45,43 @@ def _failed_condition(status: dict[str, Any]) -> str | None:
     return None
 
 
-def rollout_state(workload: dict[str, Any], min_generation: int | None = None) -> RolloutState:
+def _after(timestamp: Any, since: datetime | None) -> bool:
+    if since is None:
+        return True
+    try:
+        return datetime.fromisoformat(str(timestamp).replace("Z", "+00:00")) >= since
+    except ValueError:
+        return False
+
+
+def pod_failure(pods: list[dict[str, Any]], since: datetime | None = None) -> str | None:
+    """Why the new pods (created at or after `since`) fail: OOMKilled, CrashLoopBackOff...; else None."""
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if not _after(meta.get("creationTimestamp"), since):
+            continue
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            states = [container.get("state") or {}, container.get("lastState") or {}]
+            for state in states:
+                for detail in (state.get("waiting"), state.get("terminated")):
+                    reason = (detail or {}).get("reason")
+                    if reason in _POD_FAILURES:
+                        return f"{reason}: pod {meta.get('name')} container {container.get('name')}"
+    return None
+
+
+def rollout_state(
+    workload: dict[str, Any],
+    min_generation: int | None = None,
+    pods: list[dict[str, Any]] | None = None,
+    since: datetime | None = None,
+) -> RolloutState:
     """Whether the workload's pods run its current template (`complete`), cannot (`failed`), or not yet.
 
     `min_generation` is the generation our patch produced: status about an older one means the
-    controller has not seen the change yet. CronJobs have no rollout: the next Job uses the template.
+    controller has not seen the change yet. `pods` (the workload's, when read) fail the rollout when
+    one created since the change (`since`) is OOMKilled or crash-looping. CronJobs have no rollout:
+    the next Job uses the template.
     """
     kind = workload.get("kind")
     meta = workload.get("metadata") or {}
@@ -48,7 +91,7 @@ def rollout_state(workload: dict[str, Any], min_generation: int | None = None) -
         return RolloutState("complete", "CronJob: the next scheduled Job uses the new template")
     generation = _int(meta.get("generation"), 0)
     wanted_generation = max(generation, min_generation or 0)
-    failure = _failed_condition(status)
+    failure = _failed_condition(status) or pod_failure(pods or [], since)
     if failure:
         return RolloutState("failed", failure)
     observed = _int(status.get("observedGeneration"), -1)

@@ -653,3 +653,17 @@ def test_desired_resources_keeps_other_resource_names() -> None:
         "limits": {},
         "claims": [{"name": "x"}],
     }
+
+
+def test_oomkilled_new_pods_trigger_the_auto_rollback() -> None:
+    progressing = _with_status(APPLIED_LIVE, updatedReplicas=1)
+    oom = {
+        "metadata": {"name": "web-new", "creationTimestamp": (NOW + timedelta(seconds=5)).isoformat()},
+        "status": {
+            "containerStatuses": [{"name": "app", "lastState": {"terminated": {"reason": "OOMKilled"}}}]
+        },
+    }
+    decision = _run(_applied(), progressing, pods=[oom])
+    assert (decision.action, decision.history_action) == (Action.ROLLBACK, "auto-rollback")
+    assert "OOMKilled" in decision.message
+    assert _run(_applied(), progressing, pods=[]).action == Action.FOLLOW_ROLLOUT

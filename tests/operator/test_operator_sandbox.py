@@ -338,3 +338,46 @@ def test_unknown_kind_and_missing_container_are_refused_with_a_condition(
     approve(sandbox, "ghost")
     time.sleep(0.7)
     assert deployment_json(sandbox)["spec"] == original["spec"]
+
+
+def test_oomkilled_new_pod_rolls_back_automatically(
+    sandbox: SandboxHandle, running_operator: OperatorThread
+) -> None:
+    failing = deployment(annotations={"sandbox.krr-mcp.io/rollout": "fail"})  # the rollout never completes
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(failing))
+    original = deployment_json(sandbox)
+    kubectl(
+        sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest())
+    )  # deadline 600 s: not the trigger
+    wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+    approve(sandbox)
+    wait_for("phase Applying", phase_is(sandbox, "Applying"))
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web-new-1", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+        "status": {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "app",
+                    "restartCount": 3,
+                    "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}},
+                }
+            ],
+        },
+    }
+    sandbox.apply(pod)
+
+    def rolled_back() -> Any:
+        history = rr_json(sandbox)["status"].get("history") or []
+        return (
+            history
+            if ("auto-rollback", "Succeeded") in [(h["action"], h["outcome"]) for h in history]
+            else None
+        )
+
+    history = wait_for("the automatic rollback after OOMKilled", rolled_back)
+    assert "OOMKilled" in history[-1]["message"]
+    assert deployment_json(sandbox)["spec"] == original["spec"]

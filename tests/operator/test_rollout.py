@@ -67,3 +67,34 @@ def test_no_status_yet_is_progressing() -> None:
     obj = workload("Deployment")
     del obj["status"]
     assert rollout_state(obj).phase == "progressing"
+
+
+def _pod(name: str, created: str, **container_status: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "creationTimestamp": created},
+        "status": {"containerStatuses": [{"name": "app", **container_status}]},
+    }
+
+
+SINCE = "2026-11-25T10:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("pods", "failed"),
+    [
+        ([_pod("new", "2026-11-25T10:00:05Z", state={"running": {}})], False),
+        ([_pod("new", "2026-11-25T10:00:05Z", state={"waiting": {"reason": "CrashLoopBackOff"}})], True),
+        ([_pod("new", "2026-11-25T10:00:05Z", lastState={"terminated": {"reason": "OOMKilled"}})], True),
+        ([_pod("old", "2026-11-25T09:00:00Z", lastState={"terminated": {"reason": "OOMKilled"}})], False),
+        ([_pod("new", "2026-11-25T10:00:05Z", lastState={"terminated": {"reason": "Completed"}})], False),
+    ],
+)
+def test_new_pods_that_crash_or_oom_fail_the_rollout(pods: list[dict[str, Any]], failed: bool) -> None:
+    from datetime import datetime
+
+    since = datetime.fromisoformat(SINCE.replace("Z", "+00:00"))
+    progressing = _with("Deployment", updatedReplicas=1)
+    state = rollout_state(progressing, None, pods, since)
+    assert (state.phase == "failed") is failed, state.message
+    if failed:
+        assert "pod new" in state.message
