@@ -13,9 +13,7 @@ from krr_mcp_bridge.recommenders import (
     parse_recommendations,
 )
 
-REFERENCE = pathlib.Path("/work/shared/reference/krr")
-if not REFERENCE.is_dir():
-    REFERENCE = pathlib.Path(__file__).parent / "data"
+REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 
 
 @pytest.fixture

@@ -19,9 +19,7 @@ from krr_mcp_bridge.recommenders import (
 )
 from krr_mcp_bridge.recommenders.krr_cli import build_krr_args, run_krr
 
-REFERENCE = pathlib.Path("/work/shared/reference/krr")
-if not REFERENCE.is_dir():
-    REFERENCE = pathlib.Path(__file__).parent / "data"
+REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 
 
 @pytest.fixture

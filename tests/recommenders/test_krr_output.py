@@ -11,9 +11,7 @@ import pytest
 from krr_mcp_bridge.recommenders import KrrOutputError, parse_recommendations
 from krr_mcp_bridge.recommenders.krr_output import MAX_OUTPUT_BYTES
 
-REFERENCE = pathlib.Path("/work/shared/reference/krr")
-if not REFERENCE.is_dir():  # the repository's copy, for machines without the shared folder
-    REFERENCE = pathlib.Path(__file__).parent / "data"
+REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 
 
 def _text(name: str) -> str:
