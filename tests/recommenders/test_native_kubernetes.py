@@ -23,6 +23,10 @@ def _deployment(
     }
 
 
+NGINX = {"requests": {"cpu": "150m", "memory": "200Mi"}}
+APP = {"requests": {"cpu": "2", "memory": "2Gi"}, "limits": {"memory": "2Gi"}}
+
+
 async def test_kubernetes_api_confirms_targets_and_current_resources(
     golden_prometheus: GoldenPrometheus, sandbox: Any
 ) -> None:
@@ -31,9 +35,8 @@ async def test_kubernetes_api_confirms_targets_and_current_resources(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "data"}},
         # web exists with resources that differ from what kube-state-metrics last saw
         _deployment("shop", "web", {"app": "web", "owner": "team-a"}, [
-            {"name": "nginx", "image": "nginx", "resources": {"requests": {"cpu": "150m", "memory": "200Mi"}}},
-            {"name": "app", "image": "app", "resources": {"requests": {"cpu": "2", "memory": "2Gi"},
-                                                          "limits": {"memory": "2Gi"}}},
+            {"name": "nginx", "image": "nginx", "resources": NGINX},
+            {"name": "app", "image": "app", "resources": APP},
         ]),
         {
             "apiVersion": "apps/v1",
