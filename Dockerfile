@@ -23,12 +23,14 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-dev --no-install-project
 # Then the project itself, installed as a wheel (not editable: /src is not copied to the runtime image).
+# --reinstall-package: uv's cache keys a local project's wheel on pyproject.toml alone, so without it a
+# cached wheel of older sources could be installed.
 COPY README.md ./
 COPY operator/ operator/
 COPY mcp_bridge/ mcp_bridge/
 COPY krr_mcp/ krr_mcp/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable
+    uv sync --locked --no-dev --no-editable --reinstall-package krr-mcp
 
 # --- runtime: the slim base, the environment, a non-root numeric user; no build tools, no caches.
 FROM ${PYTHON_IMAGE} AS runtime

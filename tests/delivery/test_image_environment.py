@@ -85,6 +85,24 @@ def _help(bin_dir: pathlib.Path, *command: str) -> str:
     return done.stdout
 
 
+def test_environment_holds_the_current_sources(image_env: pathlib.Path) -> None:
+    """Not a wheel of older sources from uv's cache: every installed module is the working tree's."""
+    import tomllib
+
+    site_packages = next(image_env.parent.glob("lib/python3.*/site-packages"))
+    package_dirs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    checked = 0
+    for import_name, folder in package_dirs.items():
+        for source in (ROOT / folder).rglob("*.py"):
+            if "__pycache__" in source.parts:
+                continue
+            installed = site_packages / import_name / source.relative_to(ROOT / folder)
+            assert installed.exists(), f"{source.relative_to(ROOT)} is not in the image"
+            assert installed.read_bytes() == source.read_bytes(), f"{source.relative_to(ROOT)} is stale"
+            checked += 1
+    assert checked > 10
+
+
 def test_environment_has_no_dev_dependencies(image_env: pathlib.Path) -> None:
     for tool in ("pytest", "mkdocs", "hadolint", "ruff"):
         assert not (image_env / tool).exists(), f"{tool} would ship in the image"
