@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bridge_support import WEB_PROPOSAL
+from bridge_support import WEB_PROPOSAL, list_rrs
+from krr_mcp_bridge.server import build_server
+from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+
+from krr_mcp.sandbox.testing import SandboxHandle
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MCPServer, SandboxHandle]]:
+    """One seeded sandbox for the whole module: every case here must leave it as it was (nothing created)."""
+    handle = SandboxHandle(tmp_path_factory.mktemp("hostile") / "kubeconfig", seed="default")
+    try:
+        yield build_server(BridgeSettings(kubeconfig=str(handle.kubeconfig))), handle
+    finally:
+        handle.close()
 
 
 def web(**container: Any) -> dict[str, Any]:
@@ -67,8 +82,9 @@ PREVIEW_SUCCEEDS = {"smuggled-approved", "limit-below-request"}
 
 @pytest.mark.parametrize(("case", "proposal", "expected"), PROPOSALS, ids=[p[0] for p in PROPOSALS])
 async def test_hostile_proposal_is_a_clear_error_and_creates_nothing(
-    server: MCPServer, rrs: Any, case: str, proposal: Any, expected: str
+    shared: tuple[MCPServer, SandboxHandle], case: str, proposal: Any, expected: str
 ) -> None:
+    server, cluster = shared
     async with Client(server) as client:
         proposed = await client.call_tool("propose_change", {"proposals": [proposal], "reason": "test"})
         previewed = await client.call_tool("preview_change", proposal)
@@ -83,7 +99,7 @@ async def test_hostile_proposal_is_a_clear_error_and_creates_nothing(
         assert expected.lower() in text.lower(), text
         assert "Traceback" not in text and 'File "' not in text
         assert len(text) < 4000
-    assert rrs() == []
+    assert list_rrs(cluster) == []
 
 
 OTHER_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -98,12 +114,6 @@ OTHER_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
     ),
     ("too-many", "propose_change", {"proposals": [WEB_PROPOSAL] * 21, "reason": "x"}, "proposals"),
     ("same-workload-twice", "propose_change", {"proposals": [WEB_PROPOSAL] * 2, "reason": "x"}, "twice"),
-    (
-        "unknown-argument",
-        "propose_change",
-        {"proposals": [WEB_PROPOSAL], "reason": "x", "approved": True},
-        "",
-    ),
     (
         "rollback-missing",
         "request_rollback_proposal",
@@ -142,15 +152,25 @@ OTHER_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
     ("tool", "arguments", "expected"), [c[1:] for c in OTHER_CALLS], ids=[c[0] for c in OTHER_CALLS]
 )
 async def test_hostile_arguments_to_any_tool(
-    server: MCPServer, rrs: Any, tool: str, arguments: dict[str, Any], expected: str
+    shared: tuple[MCPServer, SandboxHandle], tool: str, arguments: dict[str, Any], expected: str
 ) -> None:
+    server, cluster = shared
     async with Client(server) as client:
         result = await client.call_tool(tool, arguments)
     text = result.content[0].text  # type: ignore[union-attr]
-    if expected == "":  # unknown arguments are ignored by the SDK, but can never reach the manifest
-        assert rrs() == [] or all(rr["spec"].get("approved", False) is False for rr in rrs())
-        return
     assert result.is_error, text
     assert expected.lower() in text.lower(), text
     assert "Traceback" not in text
-    assert rrs() == []
+    assert list_rrs(cluster) == []
+
+
+async def test_unknown_top_level_arguments_are_dropped_and_cannot_approve(
+    server: MCPServer, rrs: Any
+) -> None:
+    """The SDK drops arguments a tool does not declare; a smuggled `approved` changes nothing."""
+    arguments = {"proposals": [WEB_PROPOSAL], "reason": "x", "approved": True, "approvedBy": "assistant"}
+    async with Client(server) as client:
+        result = await client.call_tool("propose_change", arguments)
+    assert not result.is_error, result.content
+    [rr] = rrs()
+    assert rr["spec"].get("approved", False) is False and "approvedBy" not in rr["spec"]

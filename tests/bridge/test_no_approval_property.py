@@ -157,7 +157,7 @@ async def _call(server: MCPServer, tool: str, arguments: dict[str, Any]) -> None
         await client.call_tool(tool, arguments)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(calls=st.lists(tool_calls(), min_size=1, max_size=3))
 def test_no_tool_input_can_approve_or_roll_back(
     server: MCPServer, cluster: SandboxHandle, calls: list[tuple[str, dict[str, Any]]]
