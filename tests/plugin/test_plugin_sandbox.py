@@ -1,5 +1,7 @@
-"""`kubectl krr` end to end: the real kubectl binary finds `kubectl-krr` on PATH and runs it against the
-sandbox API server (seeded: Deployment shop/web with containers web and log-shipper)."""
+"""`kubectl krr` end to end against the sandbox API server (seeded: Deployment shop/web with containers
+web and log-shipper). The `kubectl` fixture runs the real kubectl binary, which finds `kubectl-krr` on
+PATH; the `krr` fixture runs the same plugin code in-process (same argv, exit codes, stdout and stderr),
+for the checks that need many calls (each kubectl-krr process spends seconds importing the client)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import pytest
 import yaml
 from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION, ResourceRecommendation
 from kubernetes import client
+from typer.testing import CliRunner
 
+from krr_mcp.kubectl_plugin import app as plugin_app
 from krr_mcp.kubectl_plugin import kube
 from krr_mcp.kubectl_plugin.actions import approve_patch
 from krr_mcp.kubectl_plugin.errors import Refused
@@ -79,6 +83,28 @@ class Kubectl:
         )
 
 
+class InProcess:
+    """`kubectl krr ARGS` without the processes: the plugin's typer app, called in this process."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.kubeconfig = str(kubeconfig)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        assert args[0] == "krr"
+        argv = [*args[1:]]
+        if "--kubeconfig" not in argv:
+            argv += ["--kubeconfig", self.kubeconfig]
+        result = CliRunner().invoke(plugin_app, argv)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def krr(kubectl: Kubectl) -> InProcess:
+    return InProcess(Path(kubectl.kubeconfig))
+
+
 @pytest.fixture
 def kubectl(seeded_sandbox: Any) -> Kubectl:
     run = Kubectl(seeded_sandbox.kubeconfig)
@@ -109,13 +135,13 @@ def test_kubectl_discovers_the_plugin(kubectl: Kubectl) -> None:
     assert kubectl("krr", "--help").returncode == 0
 
 
-def test_list_plain_and_json(kubectl: Kubectl) -> None:
+def test_list_plain_and_json(kubectl: Kubectl, krr: InProcess) -> None:
     plain = kubectl("krr", "list", "-n", "shop")
     assert plain.returncode == 0, plain.stderr
     header, row = plain.stdout.splitlines()
     assert header.split()[:4] == ["NAME", "TARGET", "CONTAINER", "CPU"]
     assert row.split()[:8] == [RR_NAME, "Deployment/web", "web", "1", "->", "250m", "-75%", "1Gi"]
-    rows = json.loads(kubectl("krr", "list", "-A", "-o", "json").stdout)
+    rows = json.loads(krr("krr", "list", "-A", "-o", "json").stdout)
     assert [(r["namespace"], r["name"], r["memory"], r["memory_change"]) for r in rows] == [
         ("shop", RR_NAME, "1Gi -> 640Mi", "-38%")
     ]
@@ -125,7 +151,7 @@ def test_list_plain_and_json(kubectl: Kubectl) -> None:
     assert json.loads(kubectl("krr", "list", "-A", "--target", "cart", "-o", "json").stdout) == []
 
 
-def test_show_has_what_a_reviewer_needs(kubectl: Kubectl, seeded_sandbox: Any) -> None:
+def test_show_has_what_a_reviewer_needs(kubectl: Kubectl, krr: InProcess, seeded_sandbox: Any) -> None:
     shown = kubectl("krr", "show", RR_NAME, "-n", "shop")
     assert shown.returncode == 0, shown.stderr
     for needle in (
@@ -142,7 +168,7 @@ def test_show_has_what_a_reviewer_needs(kubectl: Kubectl, seeded_sandbox: Any) -
         assert needle in shown.stdout
     version = read_rr(seeded_sandbox)["metadata"]["resourceVersion"]
     assert f"--resource-version {version}" in shown.stdout
-    as_yaml = yaml.safe_load(kubectl("krr", "show", RR_NAME, "-n", "shop", "-o", "yaml").stdout)
+    as_yaml = yaml.safe_load(krr("krr", "show", RR_NAME, "-n", "shop", "-o", "yaml").stdout)
     assert as_yaml["spec"]["containers"][0]["proposed"]["requests"]["cpu"] == "250m"
 
 
@@ -162,7 +188,9 @@ def test_diff_shows_the_workload_before_and_after(kubectl: Kubectl) -> None:
     ]
 
 
-def test_approve_stamps_the_callers_identity_once(kubectl: Kubectl, seeded_sandbox: Any) -> None:
+def test_approve_stamps_the_callers_identity_once(
+    kubectl: Kubectl, krr: InProcess, seeded_sandbox: Any
+) -> None:
     approved = kubectl("krr", "approve", RR_NAME, "-n", "shop")
     assert approved.returncode == 0, approved.stderr
     assert f"shop/{RR_NAME} approved by alice" in approved.stdout
@@ -170,7 +198,7 @@ def test_approve_stamps_the_callers_identity_once(kubectl: Kubectl, seeded_sandb
     assert (spec["approved"], spec["approvedBy"]) == (True, "alice")
     managers = {m.get("manager") for m in read_rr(seeded_sandbox)["metadata"].get("managedFields") or []}
     assert "kubectl-krr" in managers
-    again = kubectl("krr", "approve", RR_NAME, "-n", "shop")
+    again = krr("krr", "approve", RR_NAME, "-n", "shop")
     assert again.returncode == 3
     assert "already approved (by alice)" in again.stderr
 
@@ -201,23 +229,23 @@ def before_now() -> Any:
     return datetime.now(UTC)
 
 
-def test_exit_codes_for_scripts(kubectl: Kubectl) -> None:
-    assert kubectl("krr", "show", "nope", "-n", "shop").returncode == 4
-    assert kubectl("krr", "approve", "nope", "-n", "shop").returncode == 4
+def test_exit_codes_for_scripts(kubectl: Kubectl, krr: InProcess) -> None:
+    assert kubectl("krr", "show", "nope", "-n", "shop").returncode == 4  # through kubectl: codes pass through
     assert kubectl("krr", "approve", "-n", "shop").returncode == 2
-    assert kubectl("krr", "approve", "a", "b", "--resource-version", "1").returncode == 2
-    assert kubectl("krr", "list", "-n", "shop", "-A").returncode == 2
-    assert kubectl("krr", "list", "--kubeconfig", "/nonexistent").returncode == 1
-    assert kubectl("krr", "rollback", RR_NAME, "-n", "shop").returncode == 3
+    assert krr("krr", "approve", "nope", "-n", "shop").returncode == 4
+    assert krr("krr", "approve", "a", "b", "--resource-version", "1").returncode == 2
+    assert krr("krr", "list", "-n", "shop", "-A").returncode == 2
+    assert krr("krr", "list", "--kubeconfig", "/nonexistent").returncode == 1
+    assert krr("krr", "rollback", RR_NAME, "-n", "shop").returncode == 3
 
 
-def test_reject_is_final(kubectl: Kubectl, seeded_sandbox: Any) -> None:
-    rejected = kubectl("krr", "reject", RR_NAME, "-n", "shop")
+def test_reject_is_final(krr: InProcess, seeded_sandbox: Any) -> None:
+    rejected = krr("krr", "reject", RR_NAME, "-n", "shop")
     assert rejected.returncode == 0, rejected.stderr
     rr = read_rr(seeded_sandbox)
     assert rr["spec"]["rejected"] is True
     assert rr["metadata"]["annotations"]["krr-mcp.io/rejected-by"] == "alice"
-    assert kubectl("krr", "approve", RR_NAME, "-n", "shop").returncode == 3
+    assert krr("krr", "approve", RR_NAME, "-n", "shop").returncode == 3
 
 
 APPLY = {
@@ -235,21 +263,21 @@ APPLY = {
 }
 
 
-def test_rollback_and_audit_of_an_applied_change(kubectl: Kubectl, seeded_sandbox: Any) -> None:
-    assert kubectl("krr", "approve", RR_NAME, "-n", "shop").returncode == 0
+def test_rollback_and_audit_of_an_applied_change(krr: InProcess, seeded_sandbox: Any) -> None:
+    assert krr("krr", "approve", RR_NAME, "-n", "shop").returncode == 0
     set_status(seeded_sandbox, {"phase": "Applied", "approvedAt": "2026-11-25T09:04:00Z", "history": [APPLY]})
     seeded_sandbox.set_user("bob")
-    rolled = kubectl("krr", "rollback", RR_NAME, "-n", "shop")
+    rolled = krr("krr", "rollback", RR_NAME, "-n", "shop")
     assert rolled.returncode == 0, rolled.stderr
     rr = read_rr(seeded_sandbox)
     assert rr["spec"]["rollbackRequested"] is True
     assert rr["metadata"]["annotations"]["krr-mcp.io/rollback-requested-by"] == "bob"
-    assert kubectl("krr", "rollback", RR_NAME, "-n", "shop").returncode == 3
-    audit = json.loads(kubectl("krr", "audit", "-A", "-o", "json").stdout)
+    assert krr("krr", "rollback", RR_NAME, "-n", "shop").returncode == 3
+    audit = json.loads(krr("krr", "audit", "-A", "-o", "json").stdout)
     assert [(r["event"], r["actor"], r["time"]) for r in audit] == [
         ("approve", "alice", "2026-11-25T09:04:00Z"),
         ("apply", "alice", "2026-11-25T09:05:00Z"),
     ]
-    diff = kubectl("krr", "diff", RR_NAME, "-n", "shop", "--rollback")
+    diff = krr("krr", "diff", RR_NAME, "-n", "shop", "--rollback")
     assert diff.returncode == 0
     assert "no difference" in diff.stderr  # the sandbox workload was never changed by an operator here
