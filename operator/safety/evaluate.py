@@ -12,7 +12,7 @@ from .container_rules import ContainerDelta, check_container
 from .context import ClusterContext
 from .findings import Findings
 from .namespace_rules import check_limit_ranges, check_pod_limit_ranges, check_quotas, surge_pods
-from .resources import Amounts, amounts_of, effective, qos_class
+from .resources import Amounts, amounts_of, container_limit_items, effective, qos_class
 from .workload import containers, init_containers, namespace_of, replicas
 from .workload_rules import (
     check_gitops,
@@ -44,7 +44,8 @@ def evaluate(
     """Every rule's verdict on applying `spec` to the live `workload`; `allowed` is false on any refusal.
 
     `policy` is the effective policy (`effective_policy`/`policy_from_objects`); fields it leaves unset
-    take the built-in defaults. Pure: same inputs, same report (`now` only stamps `checkedAt`).
+    take the built-in defaults. The report's last finding (rule `risk`) names the risk level and the
+    reasons for it. Pure: same inputs, same report (`now` only stamps `checkedAt`).
     """
     policy = effective_policy(policy)
     out = Findings()
@@ -69,10 +70,9 @@ def _check_resources(
     policy: PolicySpec,
     out: Findings,
 ) -> None:
+    limit_items = container_limit_items(context.limit_ranges)
     live = {str(c.get("name")): amounts_of(c.get("resources")) for c in containers(workload)}
-    init = [
-        effective(amounts_of(c.get("resources")), context.limit_ranges) for c in init_containers(workload)
-    ]
+    init = [effective(amounts_of(c.get("resources")), limit_items) for c in init_containers(workload)]
     proposed: dict[str, Amounts] = {}
     for container in spec.containers:
         if container.name not in live:
@@ -86,10 +86,10 @@ def _check_resources(
             policy,
             out,
         )
-    before = {name: effective(amounts, context.limit_ranges) for name, amounts in live.items()}
-    after = {**before, **{name: effective(a, context.limit_ranges) for name, a in proposed.items()}}
+    before = {name: effective(amounts, limit_items) for name, amounts in live.items()}
+    after = {**before, **{name: effective(a, limit_items) for name, a in proposed.items()}}
     for name in proposed:
-        check_limit_ranges(name, after[name], context.limit_ranges, out)
+        check_limit_ranges(name, after[name], limit_items, out)
     if proposed:
         check_pod_limit_ranges(list(after.values()), context.limit_ranges, out)
     count = replicas(workload)

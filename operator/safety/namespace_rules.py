@@ -14,7 +14,7 @@ from typing import Any
 from ..api.quantities import QuantityError, parse_resource_quantity
 from ..api.resource_recommendation import RiskLevel
 from .findings import Findings
-from .resources import RESOURCES, Amounts, container_limit_items, fmt, parse_amounts, pod_total
+from .resources import RESOURCES, Amounts, LimitItem, fmt, parse_amounts, pod_total
 
 # ResourceQuota keys this product can move, and the pod total each one counts.
 QUOTA_KEYS: dict[str, str] = {
@@ -27,9 +27,7 @@ QUOTA_KEYS: dict[str, str] = {
 }
 
 
-def _container_violations(
-    effective: Amounts, item: dict[str, dict[str, Decimal]], resource: str
-) -> list[str]:
+def _container_violations(effective: Amounts, item: LimitItem, resource: str) -> list[str]:
     """Why LimitRanger would refuse these effective amounts for one resource (empty: it admits them)."""
     request, limit = effective.get("requests", resource), effective.get("limits", resource)
     low, high = item["min"].get(resource), item["max"].get(resource)
@@ -61,10 +59,10 @@ def _container_violations(
 
 
 def check_limit_ranges(
-    name: str, effective: Amounts, limit_ranges: Sequence[Mapping[str, Any]], out: Findings
+    name: str, effective: Amounts, limit_items: Sequence[tuple[str, LimitItem]], out: Findings
 ) -> None:
     """A container's effective (defaulted) amounts against every Container-type LimitRange item."""
-    for lr_name, item in container_limit_items(limit_ranges):
+    for lr_name, item in limit_items:
         for resource in RESOURCES:
             for problem in _container_violations(effective, item, resource):
                 out.refuse("limit-range", f"LimitRange {lr_name}: {problem}", container=name)

@@ -64,10 +64,14 @@ def defaulted_limit_range_item(item: Mapping[str, Any]) -> dict[str, dict[str, D
     return out
 
 
+LimitItem = dict[str, dict[str, Decimal]]
+
+
 def container_limit_items(
     limit_ranges: Iterable[Mapping[str, Any]],
-) -> list[tuple[str, dict[str, dict[str, Decimal]]]]:
-    """(LimitRange name, defaulted item) for every `type: Container` item in the namespace."""
+) -> list[tuple[str, LimitItem]]:
+    """(LimitRange name, defaulted item) for every `type: Container` item in the namespace; parse once
+    per evaluation and pass the result to `effective` and the LimitRange rule."""
     items = []
     for lr in limit_ranges:
         name = str((lr.get("metadata") or {}).get("name", "?"))
@@ -77,14 +81,14 @@ def container_limit_items(
     return items
 
 
-def effective(amounts: Amounts, limit_ranges: Iterable[Mapping[str, Any]] = ()) -> Amounts:
+def effective(amounts: Amounts, limit_items: Iterable[tuple[str, LimitItem]] = ()) -> Amounts:
     """What the pod will really get: requests default to limits (pod defaulting), then each LimitRange
     fills missing limits from `default` and missing requests from `defaultRequest` (LimitRanger)."""
     requests = dict(amounts.requests)
     limits = dict(amounts.limits)
     for resource, value in limits.items():
         requests.setdefault(resource, value)
-    for _name, item in container_limit_items(limit_ranges):
+    for _name, item in limit_items:
         for resource, value in item["default"].items():
             limits.setdefault(resource, value)
         for resource, value in item["defaultRequest"].items():
