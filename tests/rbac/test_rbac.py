@@ -222,7 +222,7 @@ def test_the_operator_is_granted_exactly_what_applying_needs(cluster: Cluster) -
     expected = {(g, r, v) for g, r in [*WORKLOADS, RR] for v in (*READ, "patch")}
     expected |= {(g, r, v) for g, r in [*CONTEXT, *POLICIES] for v in READ}
     expected |= {("krr-mcp.io", "resourcerecommendations/status", "patch")}
-    expected |= {("", "events", "create"), ("", "events", "patch")}
+    expected |= {("", "events", "create"), ("", "events", "patch"), ("", "pods", "list")}
     expected |= {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")}
     assert granted(cluster, "krr-mcp-operator") == expected
 
@@ -242,6 +242,8 @@ def test_the_operator_is_granted_exactly_what_applying_needs(cluster: Cluster) -
         Request("patch", "apps", "deployments", subresource="scale", name="web"),
         Request("get", "", "secrets", name="token"),
         Request("get", "", "pods", name="web-1"),
+        Request("delete", "", "pods", name="web-1"),
+        Request("create", "", "pods", subresource="exec", name="web-1"),
         Request("patch", "krr-mcp.io", "recommendationpolicies", name="default"),
     ],
 )
@@ -256,6 +258,7 @@ def test_the_operator_cannot(request_: Request, cluster: Cluster) -> None:
         Request("patch", *RR, name="web-1"),
         Request("patch", *RR, subresource="status", name="web-1"),
         Request("create", "", "events"),
+        Request("list", "", "pods"),
         Request("list", "apiextensions.k8s.io", "customresourcedefinitions", namespace=""),
     ],
 )
