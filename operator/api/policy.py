@@ -18,7 +18,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from .resource_recommendation import DNS1123_LABEL, ObjectMeta, ResourceAmounts
 
@@ -203,10 +203,29 @@ class RecommendationPolicy(BaseModel):
     spec: PolicySpec = Field(default_factory=PolicySpec)
 
 
+class PolicyError(ValueError):
+    """A policy object in the cluster that does not validate; the message names it and the problem."""
+
+
+def _spec_of(
+    model: type[ClusterRecommendationPolicy | RecommendationPolicy], obj: dict[str, Any]
+) -> PolicySpec:
+    try:
+        return model.model_validate(obj).spec
+    except ValidationError as exc:
+        meta = obj.get("metadata") or {}
+        where = "/".join(str(p) for p in (meta.get("namespace"), meta.get("name")) if p)
+        problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise PolicyError(f"{model.__name__} {where or '?'} is invalid: {problems}") from None
+
+
 def policy_from_objects(cluster: dict[str, Any] | None, namespaced: dict[str, Any] | None) -> PolicySpec:
-    """The effective policy from the API objects as read (either may be None: not found)."""
-    cluster_spec = ClusterRecommendationPolicy.model_validate(cluster).spec if cluster else None
-    ns_spec = RecommendationPolicy.model_validate(namespaced).spec if namespaced else None
+    """The effective policy from the API objects as read (either may be None: not found).
+
+    Raises PolicyError (a ValueError) naming the object when one does not validate.
+    """
+    cluster_spec = _spec_of(ClusterRecommendationPolicy, cluster) if cluster else None
+    ns_spec = _spec_of(RecommendationPolicy, namespaced) if namespaced else None
     return effective_policy(cluster_spec, ns_spec)
 
 

@@ -7,6 +7,7 @@ from krr_operator.api.policy import (
     BUILTIN_POLICY,
     DEFAULT_PROTECTED_NAMESPACES,
     HpaMode,
+    PolicyError,
     PolicySpec,
     RecommendationPolicy,
     ResourceBounds,
@@ -103,3 +104,14 @@ def test_bad_policies_are_refused_with_a_message(spec) -> None:
         RecommendationPolicy.model_validate(
             {"metadata": {"name": "default", "namespace": "shop"}, "spec": spec}
         )
+
+
+def test_an_invalid_policy_object_is_named_in_the_error() -> None:
+    bad = {
+        "apiVersion": "krr-mcp.io/v1alpha1",
+        "kind": "RecommendationPolicy",
+        "metadata": {"name": "default", "namespace": "shop"},
+        "spec": {"floors": {"cpu": "lots"}},
+    }
+    with pytest.raises(PolicyError, match=r"RecommendationPolicy shop/default is invalid: spec\.floors\.cpu"):
+        policy_from_objects(None, bad)
