@@ -32,13 +32,13 @@ def demo(
             help="Ask before approving (default: when stdin is a terminal).",
         ),
     ] = None,
-    prometheus: Annotated[
-        bool,
+    prometheus_url: Annotated[
+        str | None,
         typer.Option(
-            "--prometheus/--no-prometheus",
-            help="Start a real Prometheus with generated history when the prometheus binary is installed.",
+            "--prometheus-url",
+            help="Scan with this Prometheus (default: start one with generated history for the sandbox).",
         ),
-    ] = True,
+    ] = None,
     mcp_transport: Annotated[
         str,
         typer.Option(
@@ -66,7 +66,7 @@ def demo(
         run_operator=run_operator,
         keep_running=keep_running,
         interactive=sys.stdin.isatty() if interactive is None else interactive,
-        prometheus=prometheus,
+        prometheus_url=prometheus_url,
         mcp_transport=mcp_transport,
         timeout=timeout,
         state_dir=state_dir.absolute(),

@@ -16,7 +16,7 @@ class DemoOptions:
     run_operator: bool = False
     keep_running: bool = False
     interactive: bool = False
-    prometheus: bool = True
+    prometheus_url: str | None = None  # use this Prometheus instead of starting one
     mcp_transport: str = "stdio"  # stdio: spawn `krr-mcp serve`; in-process: the bridge's build_server
     timeout: float = 30.0  # per wait for the operator
     history_cache: Path = field(default_factory=lambda: Path("~/.cache/krr-mcp/demo-history").expanduser())

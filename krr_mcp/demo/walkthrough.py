@@ -110,25 +110,39 @@ class Walkthrough:
 
     def prometheus(self) -> None:
         s, o = self.state, self.options
-        with self.n.step("Start Prometheus with generated usage history"):
+        title = (
+            "Start Prometheus with generated usage history"
+            if o.local and not o.prometheus_url
+            else "Choose the Prometheus to scan"
+        )
+        with self.n.step(title):
+            if o.prometheus_url:
+                s.prometheus_url = o.prometheus_url
+                self.n.say(f"Using the Prometheus at {o.prometheus_url}.")
+                return
             if not o.local:
-                self.n.note("Using your cluster's Prometheus as krr-mcp serve finds it.")
+                self.n.note("No --prometheus-url: krr-mcp serve uses the krr CLI if it is on PATH.")
                 return
-            if not o.prometheus or environment.prometheus_binary() is None:
-                self.n.note("No prometheus binary: the native engine uses recorded usage data instead.")
-                return
+            if environment.prometheus_binary() is None:
+                raise StepFailed(
+                    "the scan needs Prometheus and no `prometheus` binary is installed "
+                    "(apt-get install prometheus), and no --prometheus-url was given"
+                )
             assert s.cluster
             workloads = s.cluster.workloads()
             with self.n.waiting("generating usage history and loading it with promtool..."):
                 s.prometheus_url = environment.start_prometheus(self.stack, workloads, o.history_cache)
             self.n.say(
-                f"Prometheus at {s.prometheus_url}, holding generated history for every sample container."
+                f"Prometheus at {s.prometheus_url}, holding 2 days of generated usage for every container."
             )
 
     def operator(self) -> None:
         s, o = self.state, self.options
-        with self.n.step("Start the krr-mcp operator"):
-            if o.local or o.run_operator:
+        runs_here = o.local or o.run_operator
+        with self.n.step(
+            "Start the krr-mcp operator" if runs_here else "Use the operator installed in the cluster"
+        ):
+            if runs_here:
                 environment.start_operator(self.stack, s.kubeconfig, s.context, o.operator_log)
                 self.n.note(f"(its log goes to {o.operator_log})")
                 self.n.say("The operator runs in this process (kopf), watching ResourceRecommendations.")
@@ -297,6 +311,8 @@ class Walkthrough:
         self.n.console.print()
         self.n.console.rule("[bold]Done", align="left")
         self.n.say(f"kubeconfig: {s.kubeconfig}")
+        if s.prometheus_url:
+            self.n.say(f"prometheus: {s.prometheus_url}")
         self.n.say(f"  export KUBECONFIG={quoted}")
         self.n.say("  kubectl get recommendations -A")
         if s.rr_name:
