@@ -20,9 +20,10 @@ BRIDGE_TOKEN = "e2e-" + os.urandom(16).hex()  # at least 16 characters, differen
 class E2ECluster:
     """kubectl against one kubeconfig; `as_user` impersonates (the kind admin may impersonate anyone)."""
 
-    def __init__(self, kubeconfig: Path, kubectl: Path) -> None:
-        self.kubeconfig = kubeconfig
-        self.kubectl_path = kubectl
+    def __init__(self, kind: Any) -> None:
+        self.kind = kind  # pytest_kind.KindCluster: port_forward(...) reaches Services
+        self.kubeconfig = Path(kind.kubeconfig_path)
+        self.kubectl_path = Path(kind.kubectl_path)
 
     def kubectl(
         self,
@@ -54,15 +55,17 @@ class E2ECluster:
         return self.kubectl("apply", "-f", "-", stdin=json.dumps(manifest), as_user=as_user)
 
     def install(self) -> None:
-        """config/overlays/dev (server-side apply: the CRDs are too large for the last-applied annotation),
-        the bridge's token Secret, then wait until both components are available."""
-        self.kubectl(
-            "apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "config" / "overlays" / "dev")
-        )
+        """The bridge's token Secret first (the bridge does not start without it), then config/overlays/dev
+        (server-side apply: the CRDs are too large for the last-applied annotation); wait until both
+        components are available."""
+        self.kubectl("create", "namespace", SYSTEM_NAMESPACE)
         self.kubectl(
             "-n", SYSTEM_NAMESPACE, "create", "secret", "generic", "krr-mcp-bridge-token",
             f"--from-literal=token={BRIDGE_TOKEN}",
         )  # fmt: skip
+        self.kubectl(
+            "apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "config" / "overlays" / "dev")
+        )
         for deployment in ("krr-mcp-operator", "krr-mcp-bridge"):
             done = self.kubectl(
                 "-n", SYSTEM_NAMESPACE, "rollout", "status", f"deployment/{deployment}", "--timeout=300s",

@@ -87,7 +87,7 @@ def kind_e2e(request: pytest.FixtureRequest) -> Iterator[E2ECluster]:
     kind_cluster.create()
     try:
         kind_cluster.load_docker_image(IMAGE)
-        cluster = E2ECluster(kind_cluster.kubeconfig_path, kind_cluster.kubectl_path)
+        cluster = E2ECluster(kind_cluster)
         cluster.install()
         yield cluster
     finally:
