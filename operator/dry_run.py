@@ -19,7 +19,11 @@ from .workloads import find_container
 
 @dataclass
 class DryRunResult:
-    """What applying the RR now would do. `accepted` is the API server's dry-run verdict."""
+    """What applying the RR now would do.
+
+    `accepted` is the API server's verdict on the patch (dryRun=All); `action` is the operator's own
+    decision ("apply", or e.g. "refuse" when the safety rules refuse: the patch is shown even then).
+    """
 
     accepted: bool
     message: str
@@ -64,17 +68,24 @@ def dry_run(
     kwargs["superseded_by"] = None
     kwargs["provenance_problem"] = None
     decision = decide(body, workload, now, **kwargs)
-    report = kwargs.get("safety")
-    if decision.action != Action.APPLY or workload is None:
+    report: SafetyReport | None = kwargs.get("safety")
+    refused_by_safety = decision.action == Action.REFUSE and decision.reason == "SafetyRefused"
+    patch_decision = decision
+    if refused_by_safety and report is not None:
+        # Still show the exact patch a reviewer would be refusing, and the server's verdict on it.
+        kwargs["safety"] = report.model_copy(update={"allowed": True})
+        patch_decision = decide(body, workload, now, **kwargs)
+    if patch_decision.action != Action.APPLY or workload is None or not patch_decision.changes:
         return DryRunResult(False, decision.message, str(decision.action), safety=report)
     target = spec["target"]
-    patch = json_patch(target["kind"], workload, decision.changes)
-    changes = list(decision.changes)
+    patch = json_patch(target["kind"], workload, patch_decision.changes)
+    changes = list(patch_decision.changes)
+    action = str(decision.action)
+    refusal = f"; the operator would refuse it: {decision.message}" if refused_by_safety else ""
     try:
         result = kube.patch_workload(meta["namespace"], target["kind"], target["name"], patch, dry_run=True)
     except KubeError as exc:
-        return DryRunResult(
-            False, f"the API server refused the patch: {exc}", "apply", patch, changes, report
-        )
-    message = "the API server accepted the patch (dryRun=All); nothing was persisted"
-    return DryRunResult(True, message, "apply", patch, changes, report, result)
+        message = f"the API server refused the patch: {exc}{refusal}"
+        return DryRunResult(False, message, action, patch, changes, report)
+    message = f"the API server accepted the patch (dryRun=All); nothing was persisted{refusal}"
+    return DryRunResult(True, message, action, patch, changes, report, result)

@@ -151,3 +151,15 @@ def test_status_pruned_by_the_server_stops_before_the_patch(kube: Kube, web: dic
     with pytest.raises(KubeError, match="not stored as sent"):
         Reconciler(kube).reconcile("default", "web-rr")
     assert kube.get_workload("default", "Deployment", "web")["spec"] == web["spec"]  # type: ignore[index]
+
+
+def test_dry_run_shows_the_patch_even_when_safety_refuses(kube: Kube, web: dict[str, Any]) -> None:
+    drastic = rr_manifest()
+    drastic["spec"]["containers"][0]["proposed"] = {"requests": {"cpu": "10m", "memory": "512Mi"}}
+    before = kube.get_workload("default", "Deployment", "web")
+    result = dry_run(kube, drastic)
+    assert result.action == "refuse"
+    assert result.safety is not None and not result.safety.allowed
+    assert result.accepted and "would refuse" in result.message
+    assert result.resulting_resources()["app"]["requests"] == {"cpu": "10m", "memory": "512Mi"}
+    assert kube.get_workload("default", "Deployment", "web") == before
