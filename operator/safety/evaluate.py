@@ -59,7 +59,7 @@ def evaluate(
     try:
         _check_resources(spec, workload, context, policy, out)
     except QuantityError as exc:
-        out.refuse("quantity", f"the live workload has a quantity the rules cannot read: {exc}")
+        out.refuse("quantity", f"a quantity in the workload or its LimitRanges cannot be read: {exc}")
     return out.report(now)
 
 

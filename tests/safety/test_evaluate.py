@@ -105,3 +105,10 @@ def test_empty_policy_means_builtin_defaults() -> None:
 def test_findings_name_the_container() -> None:
     report = run(rr_spec(resources(cpu="5m", memory="512Mi", memory_limit="512Mi")))
     assert [f.container for f in report.findings if f.rule == "floor"] == ["app"]
+
+
+def test_unreadable_limit_range_quantity_is_refused_not_raised() -> None:
+    broken = {"metadata": {"name": "lr"}, "spec": {"limits": [{"type": "Container", "max": {"cpu": "NaN"}}]}}
+    report = run(context=ClusterContext(namespace=namespace_obj(), limit_ranges=[broken]))
+    assert rules(report, "refuse") == ["quantity"]
+    assert "cannot be read" in messages(report, "quantity")[0]
