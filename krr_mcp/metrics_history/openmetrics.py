@@ -39,11 +39,17 @@ def _rng(spec: HistorySpec, *parts: str) -> random.Random:
     return random.Random(":".join((str(spec.seed), *parts)))
 
 
-def cpu_samples(spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSpec) -> Iterator[Sample]:
+def _life(pod: PodSpec, duplicate: bool) -> tuple[int, int]:
+    return ((pod.start + pod.end) // 2, pod.end) if duplicate else (pod.start, pod.end)
+
+
+def cpu_samples(
+    spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSpec, duplicate: bool = False
+) -> Iterator[Sample]:
     """container_cpu_usage_seconds_total: a counter whose rate follows a daily sine, noise and spikes."""
-    rnd = _rng(spec, w.namespace, pod.name, c.name, "cpu")
+    rnd = _rng(spec, w.namespace, pod.name, c.name, "cpu-duplicate" if duplicate else "cpu")
     total = 0.0
-    for t in grid(pod.start, pod.end, spec.start, spec.step):
+    for t in grid(*_life(pod, duplicate), spec.start, spec.step):
         phase = math.sin(2 * math.pi * ((t % 86400) / 86400.0 - 0.25))
         rate = max(0.001, c.cpu_base + c.cpu_amp * (0.5 + 0.5 * phase) * rnd.uniform(0.6, 1.2))
         if rnd.random() < 0.01:
@@ -52,11 +58,13 @@ def cpu_samples(spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSp
         yield t, total
 
 
-def memory_samples(spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSpec) -> Iterator[Sample]:
+def memory_samples(
+    spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSpec, duplicate: bool = False
+) -> Iterator[Sample]:
     """container_memory_working_set_bytes: follows a daily sine with inertia and noise (whole bytes)."""
-    rnd = _rng(spec, w.namespace, pod.name, c.name, "memory")
+    rnd = _rng(spec, w.namespace, pod.name, c.name, "memory-duplicate" if duplicate else "memory")
     mem = c.mem_base
-    for t in grid(pod.start, pod.end, spec.start, spec.step):
+    for t in grid(*_life(pod, duplicate), spec.start, spec.step):
         phase = math.sin(2 * math.pi * ((t % 86400) / 86400.0 - 0.25))
         target = c.mem_base + c.mem_amp * (0.5 + 0.5 * phase)
         mem = mem + 0.2 * (target - mem) + rnd.gauss(0, c.mem_amp * 0.03)
@@ -64,10 +72,15 @@ def memory_samples(spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: Containe
 
 
 def container_samples(
-    spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSpec
+    spec: HistorySpec, w: WorkloadSpec, pod: PodSpec, c: ContainerSpec, duplicate: bool = False
 ) -> tuple[list[Sample], list[Sample]]:
-    """(cpu counter samples, memory samples) of one container in one pod, as written."""
-    return list(cpu_samples(spec, w, pod, c)), list(memory_samples(spec, w, pod, c))
+    """(cpu counter samples, memory samples) of one container in one pod, as written.
+
+    `duplicate=True`: the container's second series (ContainerSpec.duplicate_series), else empty.
+    """
+    if duplicate and not c.duplicate_series:
+        return [], []
+    return list(cpu_samples(spec, w, pod, c, duplicate)), list(memory_samples(spec, w, pod, c, duplicate))
 
 
 def _constant(spec: HistorySpec, start: int, end: int, value: float) -> Callable[[], Iterator[Sample]]:
@@ -114,6 +127,7 @@ FAMILY_ORDER = (
     "kube_statefulset_labels",
     "kube_daemonset_labels",
     "kube_cronjob_labels",
+    "kube_job_labels",
     "kube_horizontalpodautoscaler_info",
     "kube_horizontalpodautoscaler_spec_target_metric",
     "kube_horizontalpodautoscaler_spec_min_replicas",
@@ -129,10 +143,14 @@ def _workload_series(spec: HistorySpec, w: WorkloadSpec) -> Iterator[_Series]:
             cadvisor = _labels(
                 namespace=ns, pod=pod.name, container=c.name, job="kubelet", instance="10.0.0.11:10250"
             )  # fmt: skip
-            yield _Series("container_cpu_usage_seconds_total", cadvisor, _bind(cpu_samples, spec, w, pod, c))
-            yield _Series(
-                "container_memory_working_set_bytes", cadvisor, _bind(memory_samples, spec, w, pod, c)
-            )
+            for duplicate in (False, True) if c.duplicate_series else (False,):
+                labels = cadvisor[:-1] + ',id="/restarted"}' if duplicate else cadvisor
+                cpu, mem = (
+                    _bind(cpu_samples, spec, w, pod, c, duplicate),
+                    _bind(memory_samples, spec, w, pod, c, duplicate),
+                )
+                yield _Series("container_cpu_usage_seconds_total", labels, cpu)
+                yield _Series("container_memory_working_set_bytes", labels, mem)
             per_container = {**ksm, "pod": pod.name, "container": c.name, "uid": f"uid-{pod.name}"}
             life = _constant(spec, pod.start, pod.end, 1)
             yield _Series(
@@ -168,8 +186,8 @@ def _workload_series(spec: HistorySpec, w: WorkloadSpec) -> Iterator[_Series]:
                           owner_is_controller="true")  # fmt: skip
             yield _Series("kube_job_owner", lab, _constant(spec, start, end, 1))
     kind = w.kind.lower()
-    labels = {label_name(k): v for k, v in w.labels.items()}
-    yield _Series(f"kube_{kind}_labels", _labels(**ksm, **{kind: w.name}, **labels),
+    workload_labels = {label_name(k): v for k, v in w.labels.items()}
+    yield _Series(f"kube_{kind}_labels", _labels(**ksm, **{kind: w.name}, **workload_labels),
                   _constant(spec, spec.start, spec.end, 1))  # fmt: skip
     if w.hpa is not None:
         hpa = {**ksm, "horizontalpodautoscaler": w.hpa.name}
@@ -192,13 +210,14 @@ def _workload_series(spec: HistorySpec, w: WorkloadSpec) -> Iterator[_Series]:
 
 
 def _bind(
-    fn: Callable[[HistorySpec, WorkloadSpec, PodSpec, ContainerSpec], Iterator[Sample]],
+    fn: Callable[[HistorySpec, WorkloadSpec, PodSpec, ContainerSpec, bool], Iterator[Sample]],
     spec: HistorySpec,
     w: WorkloadSpec,
     pod: PodSpec,
     c: ContainerSpec,
+    duplicate: bool,
 ) -> Callable[[], Iterator[Sample]]:
-    return lambda: fn(spec, w, pod, c)
+    return lambda: fn(spec, w, pod, c, duplicate)
 
 
 def _format(value: float) -> str:

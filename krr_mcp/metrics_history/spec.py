@@ -23,6 +23,9 @@ class ContainerSpec:
     requests: dict[str, float | None] = field(default_factory=lambda: {"cpu": None, "memory": None})
     limits: dict[str, float | None] = field(default_factory=lambda: {"cpu": None, "memory": None})
     oom_killed: bool = False  # kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}
+    # A second cAdvisor series for the same container (another `id`, as after a restart) over the
+    # second half of each pod's life: krr's `max by (container, pod, job)` then matters.
+    duplicate_series: bool = False
 
 
 @dataclass(frozen=True)

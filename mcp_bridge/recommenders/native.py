@@ -85,6 +85,19 @@ def split_by_target(result: list[dict[str, Any]]) -> dict[tuple[str, str], float
     return out
 
 
+def pods_with_duplicate_series(result: list[dict[str, Any]]) -> set[str]:
+    """Pods where one (container, pod, job) has several series (krr's `max by` would merge them)."""
+    seen: set[tuple[str, str, str]] = set()
+    duplicated: set[str] = set()
+    for series in result:
+        m = series["metric"]
+        key = (m.get("container", ""), m.get("pod", ""), m.get("job", ""))
+        if key in seen:
+            duplicated.add(key[1])
+        seen.add(key)
+    return duplicated
+
+
 class _Scan:
     """One native scan's state: the API, the time, the literals, the histories found so far."""
 
@@ -130,16 +143,18 @@ class _Scan:
             self.pods[w.key] = dict(w.pods)
         try:
             if pods or not narrowed:
+                metrics = _metrics(self.request)
                 sel = selector(ns, pods if narrowed else None, None)
-                answers = await asyncio.gather(
-                    *(
-                        self._query(
-                            metric_query(m, sel, self.duration, self.step, self.request.cpu_percentile)
-                        )
-                        for m in _metrics(self.request)
-                    )
-                )
-                for metric, result in zip(_metrics(self.request), answers, strict=True):
+                answers = await self._ask(metrics, sel, aggregate=False)
+                duplicated = sorted({pod for result in answers for pod in pods_with_duplicate_series(result)})
+                if duplicated:  # krr's exact `max by` for those pods only
+                    exact = await self._ask(metrics, selector(ns, duplicated, None), aggregate=True)
+                    redo = set(duplicated)
+                    answers = [
+                        [s for s in result if s["metric"].get("pod") not in redo] + again
+                        for result, again in zip(answers, exact, strict=True)
+                    ]
+                for metric, result in zip(metrics, answers, strict=True):
                     values = split_by_target(result)
                     for w in workloads:
                         self._store(w, metric, values, w.pods)
@@ -149,6 +164,11 @@ class _Scan:
                     self.errors[(w.key, c)] = f"namespace {ns}: {exc}"
         self.done += sum(len(w.containers) for w in workloads)
         await report(self.progress, self.done, None, f"namespace {ns} scanned")
+
+    async def _ask(self, metrics: list[str], sel: str, aggregate: bool) -> list[list[dict[str, Any]]]:
+        pct = self.request.cpu_percentile
+        queries = [metric_query(m, sel, self.duration, self.step, pct, aggregate) for m in metrics]
+        return list(await asyncio.gather(*(self._query(q) for q in queries)))
 
     async def _query(self, promql: str) -> list[dict[str, Any]]:
         return await self.api.query(promql, self.at)

@@ -9,6 +9,11 @@ workload, with `pod=~"<its pods>"`:
   count_over_time(max(container_memory_working_set_bytes{...}) by (container, pod, job)[D:STEP])
 The batched form is the same expression with a namespace-wide selector: the result has one series per
 (container, pod, job) either way, so splitting it client-side gives the very same numbers.
+
+`max by (container, pod, job)` over many series at every subquery step is what makes a namespace-wide
+query slow in Prometheus (it groups per step), and it changes nothing when a (container, pod, job) has
+one series. So the batched engine first asks WITHOUT it (`aggregate=False`) and re-asks krr's exact
+expression only for the pods where some (container, pod, job) came back with several series.
 """
 
 from __future__ import annotations
@@ -62,9 +67,27 @@ def selector(namespace: str, pods: list[str] | None, container: str | None) -> s
     return ",".join(parts)
 
 
-def metric_query(metric: str, sel: str, duration: str, step: str, percentile: float) -> str:
-    """One of krr's four (five with OOMKill) loader queries for selector `sel`."""
+def metric_query(
+    metric: str, sel: str, duration: str, step: str, percentile: float, aggregate: bool = True
+) -> str:
+    """One of krr's four (five with OOMKill) loader queries for selector `sel`.
+
+    aggregate=False drops krr's per-step `max by (container, pod, job)` (same numbers when every
+    target has one series; the OOMKill join keeps it).
+    """
     by = "by (container, pod, job)"
+    if not aggregate and metric != "oomkill":
+        cpu, memory = (
+            f"container_cpu_usage_seconds_total{{{sel}}}",
+            f"container_memory_working_set_bytes{{{sel}}}",
+        )
+        q = round(percentile / 100, 2)
+        return {
+            "cpu_percentile": f"quantile_over_time({q}, rate({cpu}[{step}])[{duration}:{step}])",
+            "cpu_points": f"count_over_time({cpu}[{duration}:{step}])",
+            "memory_peak": f"max_over_time({memory}[{duration}:{step}])",
+            "memory_points": f"count_over_time({memory}[{duration}:{step}])",
+        }[metric]
     if metric == "cpu_percentile":
         q = round(percentile / 100, 2)
         inner = f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"

@@ -42,7 +42,7 @@ def golden_spec() -> HistorySpec:
         ),
         WorkloadSpec(
             "shop", "Deployment", "worker",
-            containers=(_c("worker", 0.4, 900),),
+            containers=(_c("worker", 0.4, 900, duplicate_series=True),),  # krr's max by matters
             pods=(_pod("worker-7b8c6d5f4-m2r7t", "ReplicaSet", "worker-7b8c6d5f4"),),
             controllers={"worker-7b8c6d5f4": (START, END)},
             labels={"app": "worker", "team": "storefront"},

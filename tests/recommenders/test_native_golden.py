@@ -96,15 +96,25 @@ def expected_for(
     ]
     cpu_per_pod, peak_per_pod, points = [], [], 0
     for pod in pods:
-        cpu, memory = container_samples(spec, w, pod, c)
+        # One or two series (ContainerSpec.duplicate_series); krr takes the max over them at each step.
+        series = [container_samples(spec, w, pod, c, duplicate) for duplicate in (False, True)]
+        series = [(cpu, memory) for cpu, memory in series if cpu]
         rates = []
         for t in grid:
-            window = [(ts, v) for ts, v in cpu if t - STEP <= ts <= t]
-            if len(window) >= 2:
-                rates.append(extrapolated_rate(window, t - STEP, t, STEP))
+            at_t = [
+                extrapolated_rate(window, t - STEP, t, STEP)
+                for window in ([(ts, v) for ts, v in cpu if t - STEP <= ts <= t] for cpu, _ in series)
+                if len(window) >= 2
+            ]
+            if at_t:
+                rates.append(max(at_t))
         if rates:
             cpu_per_pod.append(quantile(0.95, rates))
-        present = [v for v in (latest(memory, t) for t in grid) if v is not None]
+        present = []
+        for t in grid:
+            values = [v for v in (latest(memory, t) for _, memory in series) if v is not None]
+            if values:
+                present.append(max(values))
         points += len(present)  # the same for the cpu counter: same timestamps
         if present:
             peak_per_pod.append(max(present))
@@ -222,7 +232,7 @@ async def test_per_object_mode_gives_the_same_numbers_with_more_requests(
     per_object = await get_recommendations(ScanRequest(**base, query_mode="per_object"))  # type: ignore[arg-type]
     strip = {"stats", "scanned_at", "source_reason"}
     assert batched.model_dump(exclude=strip) == per_object.model_dump(exclude=strip)
-    assert per_object.stats.prometheus_requests > 2 * batched.stats.prometheus_requests
+    assert per_object.stats.prometheus_requests >= 2 * batched.stats.prometheus_requests
 
 
 async def test_explain_gives_the_numbers(golden_prometheus: GoldenPrometheus) -> None:
