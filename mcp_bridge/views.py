@@ -136,15 +136,18 @@ def sort_entries(entries: list[AuditEntry]) -> list[AuditEntry]:
     return sorted(entries, key=lambda e: (e.at is None, e.at.timestamp() if e.at else 0.0))
 
 
-def render_summaries(items: list[RecommendationSummary], total: int) -> str:
+def render_summaries(items: list[RecommendationSummary], total: int, shown: int = 50) -> str:
+    """A short text listing: the first `shown` items (all of them are in the structured result)."""
     if not items:
         return "No ResourceRecommendations found."
-    shown = f" (showing {len(items)})" if total > len(items) else ""
-    lines = [f"{total} ResourceRecommendation(s){shown}:"]
-    for s in items:
+    limit = f" (returned {len(items)})" if total > len(items) else ""
+    lines = [f"{total} ResourceRecommendation(s){limit}:"]
+    for s in items[:shown]:
         who = f", approved by {s.approved_by}" if s.approved else ""
         lines.append(
             f"- {s.namespace}/{s.name}: {s.target_kind} {s.target_name} [{', '.join(s.containers)}] "
             f"phase {s.phase}{who}"
         )
+    if len(items) > shown:
+        lines.append(f"... {len(items) - shown} more in the structured result.")
     return "\n".join(lines)
