@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
-from rr_objects import stored_rr as rr
-from vap import AdmissionPolicy, Verdict
+from .rr_objects import stored_rr as rr
+from .vap import AdmissionPolicy, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILE = ROOT / "config" / "admission" / "recommendation_approval_policy.yaml"

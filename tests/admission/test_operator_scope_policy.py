@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from vap import AdmissionPolicy, Verdict
+from .vap import AdmissionPolicy, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILE = ROOT / "config" / "admission" / "operator_workload_scope_policy.yaml"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from k8s_cel import CelEvaluationError, Check, authorizer_functions, evaluate, new_env
+from .k8s_cel import CelEvaluationError, Check, authorizer_functions, evaluate, new_env
 
 VARIABLES = ["object", "oldObject", "request", "params", "namespaceObject", "authorizer", "variables"]
 

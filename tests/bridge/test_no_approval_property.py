@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bridge_support import WEB_PROPOSAL, list_rrs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .bridge_support import WEB_PROPOSAL, list_rrs
 
 HUMAN_APPROVED = "web-approved-by-alice"
 SMUGGLED: dict[str, Any] = {

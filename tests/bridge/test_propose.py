@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from bridge_support import WEB_PROPOSAL, assert_nothing_approved
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ElicitRequestParams, ElicitResult
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .bridge_support import WEB_PROPOSAL, assert_nothing_approved
 
 
 def kubectl_json(cluster: SandboxHandle, *args: str) -> Any:

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bridge_support import assert_nothing_approved
 from krr_mcp_bridge.server import build_server
 from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .bridge_support import assert_nothing_approved
 
 
 @pytest.fixture

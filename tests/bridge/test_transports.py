@@ -17,12 +17,13 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from bridge_support import WEB_PROPOSAL
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .bridge_support import WEB_PROPOSAL
 
 ROOT = Path(__file__).resolve().parents[2]
 KRR_MCP = ROOT / ".venv" / "bin" / "krr-mcp"

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from bridge_support import WEB_PROPOSAL, assert_nothing_approved
 from kubernetes import client as k8s
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .bridge_support import WEB_PROPOSAL, assert_nothing_approved
 
 BEFORE = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
 AFTER = {"requests": {"cpu": "500m", "memory": "768Mi"}, "limits": {"memory": "1Gi"}}

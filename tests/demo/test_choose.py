@@ -18,7 +18,7 @@ def item(
         "severity": severity,
         "current": {"requests": {"cpu": cpu, "memory": "256Mi"}, "limits": {"memory": "256Mi"}},
         "recommended": {"requests": {"cpu": new_cpu, "memory": "256Mi"}, "limits": {"memory": "256Mi"}},
-        "usage": {"cpuPercentileCores": "10m", "dataPoints": 100},
+        "usage": {"cpuPercentileCores": "10m", "cpuPeakCores": None, "dataPoints": 100},
     }
 
 
@@ -56,7 +56,12 @@ def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
             "kind": "Deployment",
             "name": "web",
             "containers": [
-                {"name": "app", "requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}}
+                {
+                    "name": "app",
+                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                    "limits": {"memory": "256Mi"},
+                    "usage": {"cpuPercentileCores": "10m", "dataPoints": 100},
+                }
             ],
         }
     ]
@@ -66,7 +71,7 @@ def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
         "cpu_percentile": 95,
         "strategy": "simple",
     }
-    assert args["usage"] == [{"container": "app", "usage": {"cpuPercentileCores": "10m", "dataPoints": 100}}]
+    assert set(args) == {"proposals", "reason", "evidence"}  # exactly propose_change's arguments
     assert "app: WARNING" in args["reason"]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from delivery.manifests import RENDERINGS, of_kind, render  # tests/ is on sys.path (pytest rootdir)
+from ..delivery.manifests import RENDERINGS, of_kind, render
 from krr_operator.api.resource_recommendation import (
     ContainerRecommendation,
     ContainerResources,

@@ -10,7 +10,8 @@ import pytest
 from krr_operator.api.resource_recommendation import SafetyFinding, SafetyReport
 from krr_operator.decisions import Action, Decision, decide, newer_overlapping, summary_columns
 from krr_operator.patches import desired_resources
-from operator_builders import rr, workload
+
+from .operator_builders import rr, workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SAFE = SafetyReport(allowed=True, risk="low")

@@ -8,8 +8,13 @@ import subprocess
 import sys
 
 import yaml
-from operator_harness import wait_for
-from test_operator_sandbox import (
+from typer.testing import CliRunner
+
+from krr_mcp.cli import app
+from krr_mcp.sandbox.testing import SandboxHandle
+
+from .operator_harness import wait_for
+from .test_operator_sandbox import (
     PROPOSED,
     approve,
     container_resources,
@@ -20,10 +25,6 @@ from test_operator_sandbox import (
     rolled_out,
     rr_manifest,
 )
-from typer.testing import CliRunner
-
-from krr_mcp.cli import app
-from krr_mcp.sandbox.testing import SandboxHandle
 
 
 def test_operator_command_applies_an_approved_rr(sandbox: SandboxHandle) -> None:

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 from krr_operator.main import OperatorConfig
-from operator_harness import CrashAt, OperatorThread, wait_for
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .operator_harness import CrashAt, OperatorThread, wait_for
 
 ORIGINAL = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 PROPOSED = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}

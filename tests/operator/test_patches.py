@@ -12,7 +12,8 @@ from krr_operator.api.resource_recommendation import ContainerChange, SafetyRepo
 from krr_operator.decisions import decide
 from krr_operator.patches import PatchError, changes_only, json_patch
 from krr_operator.workloads import UnknownKind, containers_pointer
-from operator_builders import rr, workload
+
+from .operator_builders import rr, workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ORIGINAL = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,12 @@ from krr_operator.dry_run import dry_run
 from krr_operator.handlers import run_once
 from krr_operator.kube import Kube, KubeError
 from krr_operator.reconcile import Reconciler
+from krr_operator.workloads import containers_of
 from kubernetes import client
-from test_operator_sandbox import ORIGINAL, PROPOSED, deployment, kubectl, rolled_out, rr_manifest
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .test_operator_sandbox import ORIGINAL, PROPOSED, deployment, kubectl, rolled_out, rr_manifest
 
 
 @pytest.fixture
@@ -163,3 +166,59 @@ def test_dry_run_shows_the_patch_even_when_safety_refuses(kube: Kube, web: dict[
     assert result.accepted and "would refuse" in result.message
     assert result.resulting_resources()["app"]["requests"] == {"cpu": "10m", "memory": "512Mi"}
     assert kube.get_workload("default", "Deployment", "web") == before
+
+
+def _workload_of(kind: str) -> dict[str, Any]:
+    pod_spec = {"containers": [{"name": "app", "image": "nginx", "resources": copy.deepcopy(ORIGINAL)}]}
+    template = {"metadata": {"labels": {"app": "w"}}, "spec": pod_spec}
+    api_version = "batch/v1" if kind == "CronJob" else "apps/v1"
+    if kind == "CronJob":
+        spec: dict[str, Any] = {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}}
+    else:
+        spec = {"selector": {"matchLabels": {"app": "w"}}, "template": template}
+        if kind == "StatefulSet":
+            spec |= {"serviceName": "w", "replicas": 2}
+    meta = {"name": "w", "namespace": "default"}
+    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
+
+
+def _until(reconciler: Reconciler, kube: Kube, phase: str, tries: int = 60) -> dict[str, Any]:
+    for _ in range(tries):
+        reconciler.reconcile("default", "w-rr")
+        rr = kube.get_rr("default", "w-rr") or {}
+        if (rr.get("status") or {}).get("phase") == phase:
+            return rr
+        time.sleep(0.1)
+    raise AssertionError(f"never reached {phase}: {rr.get('status')}")
+
+
+@pytest.mark.parametrize("kind", ["StatefulSet", "DaemonSet", "CronJob"])
+def test_every_kind_is_applied_and_rolled_back_over_http(
+    sandbox: SandboxHandle, kube: Kube, kind: str
+) -> None:
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(_workload_of(kind)))
+    before = kube.get_workload("default", kind, "w")
+    assert before is not None
+    body = rr_manifest("w-rr", target="w", approved=True, approvedBy="alice")
+    body["spec"]["target"] = {"apiVersion": _workload_of(kind)["apiVersion"], "kind": kind, "name": "w"}
+    kube.create_rr("default", body)
+    reconciler = Reconciler(kube)
+    _until(reconciler, kube, "Applied")
+    live = kube.get_workload("default", kind, "w")
+    assert live is not None
+    (container,) = containers_of(live, kind)
+    assert container["resources"] == PROPOSED
+    kubectl(
+        sandbox,
+        "patch",
+        "rr",
+        "w-rr",
+        "-n",
+        "default",
+        "--type",
+        "merge",
+        "-p",
+        '{"spec":{"rollbackRequested":true}}',
+    )
+    _until(reconciler, kube, "RolledBack")
+    assert kube.get_workload("default", kind, "w")["spec"] == before["spec"]  # type: ignore[index]

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from krr_operator.rollout import rollout_state
-from operator_builders import workload
+
+from .operator_builders import workload
 
 
 def _with(kind: str, generation: int = 2, **status: Any) -> dict[str, Any]:

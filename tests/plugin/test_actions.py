@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from plugin_samples import APPLY_ENTRY, make_rr
 
 from krr_mcp.kubectl_plugin.actions import approve_patch, reject_patch, rollback_patch
 from krr_mcp.kubectl_plugin.errors import ExitCode, Refused
+
+from .plugin_samples import APPLY_ENTRY, make_rr
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

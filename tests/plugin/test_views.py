@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from plugin_samples import APPLY_ENTRY, make_rr
 
 from krr_mcp.kubectl_plugin.describe import describe
 from krr_mcp.kubectl_plugin.errors import Refused
@@ -16,6 +15,8 @@ from krr_mcp.kubectl_plugin.workload_diff import (
     unified_diff,
     with_resources,
 )
+
+from .plugin_samples import APPLY_ENTRY, make_rr
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -89,6 +90,7 @@ def test_describe_has_every_reviewer_section() -> None:
         "Reason",
         "Proposed change",
         "Evidence",
+        "Observed usage",
         "Safety",
         "History",
         "Conditions",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from aiohttp import web
-from conftest import GoldenPrometheus
+from .conftest import GoldenPrometheus
 from krr_mcp_bridge.recommenders import PrometheusError, ScanRequest, get_recommendations
 
 Rule = Callable[[str], "web.Response | float | None"]
@@ -26,6 +26,7 @@ class FaultyProxy:
     url: str
     rules: list[Rule] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
+    on_done: Callable[[], None] | None = None
 
 
 @pytest.fixture
@@ -43,7 +44,11 @@ async def proxy(golden_prometheus: GoldenPrometheus) -> AsyncIterator[FaultyProx
                 return outcome
             if isinstance(outcome, float):
                 await asyncio.sleep(outcome)
-        answer = await upstream.post(request.path, data=form)
+        try:
+            answer = await upstream.post(request.path, data=form)
+        finally:
+            if state.on_done is not None:
+                state.on_done()
         return web.Response(body=answer.content, status=answer.status_code, content_type="application/json")
 
     app = web.Application()
@@ -173,3 +178,42 @@ async def test_per_object_mode_failure_is_per_container(
     by_container = {i.container: i for i in result.items}
     assert by_container["nginx"].recommended is None and "boom" in (by_container["nginx"].error or "")
     assert by_container["app"].proposable  # the same workload's other container is unaffected
+
+
+async def test_concurrency_is_bounded(golden_prometheus: GoldenPrometheus, proxy: FaultyProxy) -> None:
+    in_flight = {"now": 0, "max": 0}
+
+    def count(q: str) -> None:  # runs when a request arrives; on_done when it has been answered
+        in_flight["now"] += 1
+        in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        return None
+
+    proxy.rules.append(count)
+    proxy.rules.append(lambda q: 0.05)  # hold each request a little so they overlap
+    proxy.on_done = lambda: in_flight.__setitem__("now", in_flight["now"] - 1)
+    result = await get_recommendations(_request(golden_prometheus, proxy.url, max_concurrency=2))
+    assert result.summary.containers > 0
+    assert 1 <= in_flight["max"] <= 2
+
+
+async def test_oversized_answer_is_refused(golden_prometheus: GoldenPrometheus) -> None:
+    from krr_mcp_bridge.recommenders.promapi import PrometheusApi
+
+    async with PrometheusApi(golden_prometheus.url, max_response_bytes=200) as api:
+        with pytest.raises(PrometheusError, match="exceeds 200 bytes"):
+            await api.query("kube_pod_owner", golden_prometheus.at)
+        assert api.requests == 1
+
+
+async def test_progress_is_reported(golden_prometheus: GoldenPrometheus) -> None:
+    calls: list[tuple[int, int | None, str]] = []
+
+    async def progress(done: int, total: int | None, message: str) -> None:
+        calls.append((done, total, message))
+
+    result = await get_recommendations(_request(golden_prometheus, golden_prometheus.url), progress=progress)
+    messages = [m for _, _, m in calls]
+    assert messages[0].startswith("scanning with native")
+    assert any(m.startswith("found 9 workloads") for m in messages)
+    assert any(m == "namespace shop scanned" for m in messages)
+    assert calls[-1] == (result.summary.containers, result.summary.containers, "scan finished")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from conftest import GoldenPrometheus
-from golden_cluster import EVAL_AT
+from .conftest import GoldenPrometheus
+from .golden_cluster import EVAL_AT
 from krr_mcp_bridge.recommenders import ContainerScan, ScanRequest, explain, get_recommendations
 from krr_operator.api.quantities import parse_resource_quantity
 

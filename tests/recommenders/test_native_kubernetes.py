@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import GoldenPrometheus
+from .conftest import GoldenPrometheus
 from krr_mcp_bridge.recommenders import ScanRequest, get_recommendations
 
 

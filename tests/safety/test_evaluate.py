@@ -7,7 +7,7 @@ import copy
 import pytest
 from krr_operator.api.policy import BUILTIN_POLICY, PolicySpec
 from krr_operator.safety import ClusterContext, evaluate
-from safety_builders import NOW, messages, namespace_obj, resources, rr_spec, rules, run, workload
+from .safety_builders import NOW, messages, namespace_obj, resources, rr_spec, rules, run, workload
 
 
 def test_a_plain_increase_is_low_risk_and_allowed() -> None:

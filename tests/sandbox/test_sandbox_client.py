@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
+from .conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 

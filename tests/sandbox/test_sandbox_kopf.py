@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import kopf
-from conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
+from .conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
 from kubernetes import client
 
 from krr_mcp.sandbox.kubeconfig import TOKEN

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import API_VERSION, rr
+from .conftest import API_VERSION, rr
 from kubernetes import client
 
 from krr_mcp.sandbox.testing import SandboxHandle

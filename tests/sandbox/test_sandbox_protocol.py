@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import rr
+from .conftest import rr
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
