@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from .rr_objects import stored_rr as rr
 from .vap import AdmissionPolicy, Verdict
 

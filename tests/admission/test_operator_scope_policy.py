@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from .vap import AdmissionPolicy, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from ..delivery.manifests import RENDERINGS, of_kind, render
 from krr_operator.api.resource_recommendation import (
     ContainerRecommendation,
     ContainerResources,
@@ -25,6 +24,7 @@ from krr_operator.api.resource_recommendation import (
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from ..delivery.manifests import RENDERINGS, of_kind, render
 from .cluster import BRIDGE_TOKEN, BRIDGE_USER, IMAGE, SYSTEM_NAMESPACE, E2ECluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from .rbac_evaluator import Cluster, Request, Subject, rule_allows
 
 ROOT = Path(__file__).resolve().parents[2]

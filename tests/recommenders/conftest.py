@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from .golden_cluster import EVAL_AT, HISTORY_HOURS, golden_spec
 
 from krr_mcp.metrics_history import HistorySpec, PrometheusProcess, build_tsdb
+
+from .golden_cluster import EVAL_AT, HISTORY_HOURS, golden_spec
 
 
 @dataclass

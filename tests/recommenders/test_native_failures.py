@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from aiohttp import web
-from .conftest import GoldenPrometheus
 from krr_mcp_bridge.recommenders import PrometheusError, ScanRequest, get_recommendations
+
+from .conftest import GoldenPrometheus
 
 Rule = Callable[[str], "web.Response | float | None"]
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from .conftest import GoldenPrometheus
-from .golden_cluster import EVAL_AT
 from krr_mcp_bridge.recommenders import ContainerScan, ScanRequest, explain, get_recommendations
 from krr_operator.api.quantities import parse_resource_quantity
 
 from krr_mcp.metrics_history import container_samples
 from krr_mcp.metrics_history.spec import HistorySpec, WorkloadSpec
+
+from .conftest import GoldenPrometheus
+from .golden_cluster import EVAL_AT
 
 STEP = 75  # krr's default timeframe: 1.25 minutes
 LOOKBACK = 300

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import GoldenPrometheus
 from krr_mcp_bridge.recommenders import ScanRequest, get_recommendations
+
+from .conftest import GoldenPrometheus
 
 
 def _deployment(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from krr_operator.api.policy import PolicySpec, ResourceBounds, StepLimit, StepLimits
+
 from .safety_builders import messages, resources, rr_spec, rules, run, workload
 
 MI = 1024 * 1024

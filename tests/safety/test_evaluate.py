@@ -7,6 +7,7 @@ import copy
 import pytest
 from krr_operator.api.policy import BUILTIN_POLICY, PolicySpec
 from krr_operator.safety import ClusterContext, evaluate
+
 from .safety_builders import NOW, messages, namespace_obj, resources, rr_spec, rules, run, workload
 
 

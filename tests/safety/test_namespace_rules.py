@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from krr_operator.safety import ClusterContext
+
 from .safety_builders import messages, namespace_obj, resources, rr_spec, rules, run, workload
 
 MI = 1024 * 1024

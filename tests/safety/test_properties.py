@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from .safety_builders import resources, rr_spec, run, workload
 
 MI = 1024 * 1024

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from krr_operator.api.policy import HpaMode, PolicySpec
 from krr_operator.safety import ClusterContext
+
 from .safety_builders import messages, namespace_obj, resources, rr_spec, rules, run, workload
 
 GROW = resources(cpu="600m", memory="600Mi", memory_limit="600Mi")  # an increase: no other rule fires

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from .conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import kopf
-from .conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
 from kubernetes import client
 
 from krr_mcp.sandbox.kubeconfig import TOKEN
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .conftest import API_VERSION, GROUP, PLURAL, VERSION, rr
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:

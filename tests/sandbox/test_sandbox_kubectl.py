@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from .conftest import API_VERSION, rr
 from kubernetes import client
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .conftest import API_VERSION, rr
 
 CANDIDATES = [Path(sys.prefix) / "bin" / "kubectl", Path("/usr/bin/kubectl")]
 KUBECTLS = [str(p) for p in CANDIDATES if p.exists()] or [shutil.which("kubectl") or "kubectl"]

@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from .conftest import rr
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .conftest import rr
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 RR_PATH = "/apis/test.krr-mcp.io/v1alpha1/namespaces/shop/resourcerecommendations"
