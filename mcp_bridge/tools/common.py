@@ -3,6 +3,7 @@ conversion of anticipated failures into clear tool errors, and the kubectl comma
 
 from __future__ import annotations
 
+import logging
 import shlex
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from ..cluster import ClusterError
+
+logger = logging.getLogger("krr_mcp_bridge")
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -58,6 +61,11 @@ def tool_errors(action: str) -> Iterator[None]:
         raise ToolError(f"{action} failed: {exc}") from None
     except ValidationError as exc:
         raise ToolError(f"{action} failed: invalid values: {_validation_summary(exc)}") from None
+    except Exception as exc:  # a bug, not the caller's mistake: traceback to the server log only
+        logger.exception("%s failed unexpectedly", action)
+        raise ToolError(
+            f"{action} failed unexpectedly ({type(exc).__name__}); the server log has details"
+        ) from None
 
 
 async def in_thread[T](fn: Callable[..., T], *args: Any) -> T:
