@@ -86,5 +86,22 @@ def open_client(server: StdioServerParameters | Any, confirm: Confirm) -> Client
     return Client(server, elicitation_callback=make_elicitation_callback(confirm), read_timeout_seconds=60)
 
 
-async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-    return structured(await client.call_tool(tool, arguments), tool)
+class Tools:
+    """The server's tools as listed; calls check their arguments against the declared ones first
+    (a server drops undeclared top-level arguments silently, so a typo would lose evidence)."""
+
+    def __init__(self, client: Client, listed: Any) -> None:
+        self.client = client
+        self.declared = {t.name: set((t.input_schema or {}).get("properties", {})) for t in listed.tools}
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.declared)
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        if tool not in self.declared:
+            raise StepFailed(f"the MCP server has no tool {tool} (it has: {', '.join(self.names)})")
+        unknown = sorted(set(arguments) - self.declared[tool])
+        if unknown:
+            raise StepFailed(f"{tool} does not declare the argument(s) {', '.join(unknown)}")
+        return structured(await self.client.call_tool(tool, arguments), tool)

@@ -120,6 +120,11 @@ def _clean(amounts: dict[str, Any] | None) -> dict[str, str]:
     return {k: str(v) for k, v in (amounts or {}).items() if k in ("cpu", "memory") and v is not None}
 
 
+def _usage(usage: dict[str, Any]) -> dict[str, Any]:
+    """The scan's usage evidence as propose_change takes it (unset fields left out)."""
+    return {k: v for k, v in usage.items() if v is not None}
+
+
 def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dict[str, Any]:
     """propose_change arguments that carry the scan's numbers and evidence unchanged."""
     first = chosen[0]
@@ -128,10 +133,10 @@ def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dic
             "name": i["container"],
             "requests": _clean((i.get("recommended") or {}).get("requests")),
             "limits": _clean((i.get("recommended") or {}).get("limits")),
+            **({"usage": _usage(i["usage"])} if i.get("usage") else {}),
         }
         for i in chosen
     ]
-    usage = [{"container": i["container"], "usage": i["usage"]} for i in chosen if i.get("usage")]
     source = str(scan.get("source") or "native")
     evidence: dict[str, Any] = {"source": source if source in ("krr", "native") else "manual"}
     settings = scan.get("settings") or {}
@@ -152,7 +157,6 @@ def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dic
         ],
         "reason": "Observed usage over the history window is far from the current requests "
         f"({', '.join(f'{i["container"]}: {i.get("severity", "?")}' for i in chosen)}); "
-        "krr's simple strategy recommends these values.",
+        "these are krr's simple-strategy recommendations, limited to the policy's largest step per change.",
         "evidence": evidence,
-        "usage": usage,
     }

@@ -152,7 +152,7 @@ class Walkthrough:
                     "pass --run-operator to run it here instead."
                 )
 
-    async def assistant(self) -> None:
+    async def assistant_steps(self) -> None:
         s, o = self.state, self.options
         parameters = assistant.serve_parameters(
             s.kubeconfig, s.context, s.prometheus_url, {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig}
@@ -169,11 +169,11 @@ class Walkthrough:
                 server = assistant.stdio_transport(parameters, self.stack, o.server_log)
                 self.n.note(f"(the server's log goes to {o.server_log})")
             client = await self.stack_async.enter_async_context(assistant.open_client(server, self.confirm))
-            tools = await client.list_tools()
-            self.n.say("MCP tools the assistant sees: " + ", ".join(sorted(t.name for t in tools.tools)))
+            tools = assistant.Tools(client, await client.list_tools())
+            self.n.say("MCP tools the assistant sees: " + ", ".join(tools.names))
             scan_args: dict[str, Any] = {"namespaces": [o.namespace]} if o.namespace else {}
             with self.n.waiting("scanning..."):
-                s.scan = await assistant.call(client, "scan_recommendations", scan_args)
+                s.scan = await tools.call("scan_recommendations", scan_args)
             items = scan_items(s.scan)
             self.n.table(
                 "scan_recommendations",
@@ -189,12 +189,12 @@ class Walkthrough:
                     for i in items
                 ],
             )
-            s.chosen = await self.first_safe_candidate(client, items)
+            s.chosen = await self.first_safe_candidate(tools, items)
         with self.n.step("The assistant proposes a change (propose_change creates a ResourceRecommendation)"):
             namespace, kind, name = s.target
             self.n.say(f"The assistant picks {kind} {namespace}/{name} and calls propose_change.")
             s.original = s.cluster.workload(namespace, kind, name) if s.cluster else {}
-            result = await assistant.call(client, "propose_change", propose_arguments(s.chosen, s.scan))
+            result = await tools.call("propose_change", propose_arguments(s.chosen, s.scan))
             created = result.get("created") or []
             if not created:
                 raise StepFailed(f"propose_change created nothing: {result.get('message')}")
@@ -204,7 +204,9 @@ class Walkthrough:
                 "The assistant cannot approve it."
             )
 
-    async def first_safe_candidate(self, client: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def first_safe_candidate(
+        self, tools: assistant.Tools, items: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         """Check candidates with preview_change (as the server's instructions ask) until the safety
         rules and the API server's dry run accept one; each is first limited to the policy's max step."""
         steps = BUILTIN_POLICY.maxStep
@@ -214,7 +216,7 @@ class Walkthrough:
             target = f"{first['kind']} {first['namespace']}/{first['name']}"
             names = ", ".join(str(i["container"]) for i in group)
             arguments = propose_arguments(group, self.state.scan)["proposals"][0]
-            preview = await assistant.call(client, "preview_change", arguments)
+            preview = await tools.call("preview_change", arguments)
             if not preview.get("would_be_refused"):
                 self.n.say(f"preview_change {target} ({names}): accepted, risk {preview['safety']['risk']}")
                 return group
@@ -331,7 +333,7 @@ class Walkthrough:
                 self.cluster()
                 self.prometheus()
                 self.operator()
-                await self.assistant()
+                await self.assistant_steps()
                 await self.review()
                 if await self.approve():
                     await self.apply()

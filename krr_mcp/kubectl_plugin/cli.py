@@ -20,7 +20,16 @@ from rich.text import Text
 from . import actions, kube, views
 from .describe import Section, describe
 from .errors import ExitCode, PluginError, UsageError
-from .output import PHASE_STYLES, Format, console, default_format, dump, error_console, print_rows
+from .output import (
+    PHASE_STYLES,
+    Format,
+    console,
+    default_format,
+    dump,
+    error_console,
+    plain_table,
+    print_rows,
+)
 from .workload_diff import proposed_resources, rollback_resources, unified_diff, with_resources
 
 app = typer.Typer(
@@ -120,6 +129,9 @@ def _print_sections(sections: list[Section], fmt: Format) -> None:
             if not section.rows:
                 out.print("  <none>")
                 continue
+            if not rich:
+                out.file.write(plain_table([c.upper() for c in section.columns], section.rows, indent="  "))
+                continue
             table = Table(
                 *[c.upper() for c in section.columns],
                 box=None,
@@ -130,6 +142,21 @@ def _print_sections(sections: list[Section], fmt: Format) -> None:
             for row in section.rows:
                 table.add_row(*row)
             out.print(table)
+
+
+def next_step(rr: dict[str, Any]) -> str | None:
+    """The command a reviewer most likely wants next, for this RR's state."""
+    meta, spec = rr["metadata"], rr.get("spec") or {}
+    where = f"{meta.get('name')} -n {meta.get('namespace')}"
+    phase = views.phase_of(rr)
+    if not spec.get("approved") and not spec.get("rejected") and phase == "Proposed":
+        return (
+            f"To approve exactly what you just read: kubectl krr approve {where} "
+            f"--resource-version {meta.get('resourceVersion')}"
+        )
+    if phase in actions.ROLLBACKABLE_PHASES and not spec.get("rollbackRequested"):
+        return f"To restore the previous resources: kubectl krr rollback {where}"
+    return None
 
 
 @app.command()
@@ -149,15 +176,9 @@ def show(
             sys.stdout.write(dump(rr, fmt))
             return
         _print_sections(describe(rr, _now()), fmt)
-        version = rr["metadata"].get("resourceVersion")
-        out = console()
-        out.print(
-            Text(
-                f"\nTo approve exactly what you just read: kubectl krr approve {name} "
-                f"-n {rr['metadata'].get('namespace')} --resource-version {version}",
-                style="dim",
-            )
-        )
+        hint = next_step(rr)
+        if hint:
+            console().print(Text(f"\n{hint}", style="dim"))
 
 
 @app.command()

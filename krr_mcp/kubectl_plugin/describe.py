@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+
 from .views import age, change_percent, phase_of, target_of
 
 
@@ -41,6 +43,17 @@ def _container_rows(spec: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _memory(value: Any) -> str:
+    """A memory amount for reading: `1.07Gi`, `330Mi` (the RR stores exact bytes)."""
+    if value is None:
+        return "-"
+    try:
+        amount = float(parse_resource_quantity(str(value), "memory"))
+    except QuantityError:
+        return str(value)
+    return f"{amount / 2**30:.2f}Gi" if amount >= 2**30 else f"{amount / 2**20:.0f}Mi"
+
+
 def _usage_rows(spec: dict[str, Any]) -> list[list[str]]:
     rows = []
     for container in spec.get("containers") or []:
@@ -51,7 +64,7 @@ def _usage_rows(spec: dict[str, Any]) -> list[list[str]]:
                     str(container.get("name")),
                     str(usage.get("cpuPercentileCores") or "-"),
                     str(usage.get("cpuPeakCores") or "-"),
-                    str(usage.get("memoryPeak") or "-"),
+                    _memory(usage.get("memoryPeak")),
                     str(usage.get("dataPoints") if usage.get("dataPoints") is not None else "-"),
                     "yes" if usage.get("oomKilled") else "no",
                     str(container.get("severity") or "-"),
@@ -110,6 +123,11 @@ def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
                 ("Memory buffer", f"{evidence.get('memoryBufferPercentage', '?')}%"),
                 ("Scanned at", str(evidence.get("scannedAt") or "?")),
             ],
+        )
+    )
+    sections.append(
+        Section(
+            "Observed usage",
             columns=["container", "cpu pXX", "cpu peak", "memory peak", "points", "oomkilled", "severity"],
             rows=_usage_rows(spec),
         )

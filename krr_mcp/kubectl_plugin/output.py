@@ -73,6 +73,16 @@ def dump(data: Any, fmt: Format) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 
+def plain_table(headers: list[str], rows: list[list[str]], indent: str = "") -> str:
+    """kubectl-style columns: left-aligned, three spaces apart, nothing cut or wrapped."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = [headers, *rows]
+    return "".join(
+        indent + "   ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n"
+        for line in lines
+    )
+
+
 def print_rows(rows: list[dict[str, str]], columns: list[str], fmt: Format, empty: str) -> None:
     """Rows as a rich table, kubectl-like plain columns, or JSON/YAML (a list of objects)."""
     if fmt in (Format.JSON, Format.YAML):
@@ -82,13 +92,7 @@ def print_rows(rows: list[dict[str, str]], columns: list[str], fmt: Format, empt
         error_console().print(empty)
         return
     if fmt is Format.PLAIN:
-        headers = [_header(c) for c in columns]
-        widths = [max(len(h), *(len(r[c]) for r in rows)) for h, c in zip(headers, columns, strict=True)]
-        lines = ["   ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-        for row in rows:
-            cells = (row[c].ljust(w) for c, w in zip(columns, widths, strict=True))
-            lines.append("   ".join(cells).rstrip())
-        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write(plain_table([_header(c) for c in columns], [[r[c] for c in columns] for r in rows]))
         return
     table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False)
     for column in columns:
