@@ -7,6 +7,7 @@ It does what an AI assistant would: list the tools, scan for recommendations, pi
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
@@ -71,7 +72,13 @@ def in_process_server(kubeconfig: str, context: str | None, prometheus_url: str 
     from krr_mcp_bridge.server import build_server
     from krr_mcp_bridge.settings import BridgeSettings
 
-    return build_server(BridgeSettings(kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url))
+    server = build_server(
+        BridgeSettings(kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url)
+    )
+    logging.getLogger().setLevel(
+        logging.WARNING
+    )  # the SDK sets INFO on the root logger: keep the narration clean
+    return server
 
 
 def stdio_transport(parameters: StdioServerParameters, stack: ExitStack, log: Path) -> Any:

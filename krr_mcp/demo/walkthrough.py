@@ -244,11 +244,22 @@ class Walkthrough:
     async def approve(self) -> bool:
         s = self.state
         assert s.cluster and s.human
-        with self.n.step("A human approves with kubectl patch"):
+        with self.n.step("A human approves (or rejects) with kubectl patch"):
             user = s.human.whoami()
             if not await self.confirm(f"Approve {s.rr_namespace}/{s.rr_name} as {user}?"):
                 s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": {"rejected": True}})
-                self.n.say("Rejected: the operator will never apply it. The workload stays as it is.")
+                if self.options.local or self.options.run_operator:
+                    await s.cluster.wait_for_phase(
+                        s.rr_namespace,
+                        s.rr_name,
+                        {"Rejected"},
+                        self.options.timeout,
+                        fail_phases=frozenset({"Applied", "Applying", "Failed"}),
+                    )
+                namespace, kind, name = s.target
+                if pod_spec(s.cluster.workload(namespace, kind, name)) != pod_spec(s.original):
+                    raise StepFailed(f"{kind} {namespace}/{name} changed although the proposal was rejected")
+                self.n.say("Rejected: the operator will never apply it, and the workload is unchanged.")
                 return False
             s.human.merge_patch_rr(
                 s.rr_namespace, s.rr_name, {"spec": {"approved": True, "approvedBy": user}}

@@ -136,3 +136,36 @@ def test_the_demo_runs_the_whole_loop_and_restores_the_workload(tmp_path: Path) 
     finally:
         code = demo.stop()
     assert code == 0, demo.output
+
+
+def run_demo(*args: str, stdin: str = "", timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": KUBECTL_PATH, "COLUMNS": "160"}
+    env.pop("KUBECONFIG", None)
+    return subprocess.run(
+        [str(KRR_MCP), "demo", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_a_human_who_says_no_leaves_the_workload_alone(tmp_path: Path) -> None:
+    """Interactive: the user lets the assistant create the proposal (y), then refuses to approve (n)."""
+    done = run_demo(
+        "--interactive", "--mcp-transport", "in-process", "--state-dir", str(tmp_path), stdin="y\nn\n"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Create 1 ResourceRecommendation(s) for human review?" in done.stdout
+    assert '"rejected":true' in done.stdout
+    assert "the workload is unchanged" in done.stdout
+    assert "Step 8/" not in done.stdout  # nothing was applied, so nothing to roll back
+
+
+def test_a_failing_step_is_named_and_exits_non_zero(tmp_path: Path) -> None:
+    done = run_demo("--non-interactive", "--kubeconfig", str(tmp_path / "missing"), timeout=60)
+    assert done.returncode == 1
+    assert "The demo stopped at step 1/10: Connect to the cluster" in done.stdout
+    assert "does not exist" in done.stdout
