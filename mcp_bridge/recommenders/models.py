@@ -50,7 +50,9 @@ class ScanRequest(_Model):
     memory_min_mib: int = Field(default=100, ge=0, le=1_000_000)
     source: Literal["auto", "krr", "native"] = "auto"
     prometheus_url: str | None = None
-    timeout_seconds: float = Field(default=600.0, gt=0, le=3600)
+    timeout_seconds: float = Field(
+        default=600.0, gt=0, le=3600, description="krr: the whole run; native: each Prometheus query."
+    )
     max_concurrency: int = Field(
         default=8, ge=1, le=64, description="Concurrent Prometheus queries (native)."
     )
