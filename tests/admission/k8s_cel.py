@@ -6,6 +6,8 @@ admission policies and CRD validation rules, as far as the library lets us rebui
   (`authorizer.group(g).resource(r).subresource(s).namespace(n).name(n).check(verb).allowed()`),
   whose `check` calls a test-provided function (user, groups, attributes, verb) -> bool. The library
   cannot carry opaque Python objects as CEL values, so each step is a map of the attributes so far.
+- `request` typed as the API server declares it (a message with typed fields), so an expression that
+  would not type-check there (say `cond ? request.userInfo.username : null`) fails here too.
 - `quantity(string)` and `Quantity.compareTo/isGreaterThan/isLessThan`, Kubernetes' quantity library,
   rebuilt over `kubernetes.utils.parse_quantity` (exact Decimal) with the quantity kept as a map.
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_optional, ext_strings
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 from kubernetes.utils.quantity import parse_quantity
 
 MAP = cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
@@ -98,10 +101,74 @@ def _checked(text: str) -> str:
     return text
 
 
-def new_env(variables: list[str], functions: list[Any] | None = None) -> Any:
-    """A CEL environment with dynamically typed `variables` and Kubernetes' extensions."""
+ADMISSION_REQUEST = "kubernetes.AdmissionRequest"
+
+
+def _admission_pool() -> descriptor_pool.DescriptorPool:
+    """Protobuf descriptors shaped like the `request` the API server declares to admission CEL (its
+    fields typed, camelCase names), so expressions type-check against strings, bools and lists."""
+    fdp = descriptor_pb2.FileDescriptorProto(name="krr_mcp_test_admission.proto", package="kubernetes")
+    fdp.syntax = "proto3"
+    field = descriptor_pb2.FieldDescriptorProto
+    string, boolean, message = field.TYPE_STRING, field.TYPE_BOOL, field.TYPE_MESSAGE
+    one, many = field.LABEL_OPTIONAL, field.LABEL_REPEATED
+
+    def add(name: str, fields: list[tuple[str, int, int, str]]) -> None:
+        described = fdp.message_type.add(name=name)
+        for number, (field_name, kind, label, type_name) in enumerate(fields, 1):
+            entry = described.field.add(
+                name=field_name, number=number, type=kind, label=label, json_name=field_name
+            )
+            if type_name:
+                entry.type_name = type_name
+
+    add("GroupVersionKind", [(n, string, one, "") for n in ("group", "version", "kind")])
+    add("GroupVersionResource", [(n, string, one, "") for n in ("group", "version", "resource")])
+    add("UserInfo", [("username", string, one, ""), ("uid", string, one, ""), ("groups", string, many, "")])
+    gvk, gvr = ".kubernetes.GroupVersionKind", ".kubernetes.GroupVersionResource"
+    add(
+        "AdmissionRequest",
+        [
+            ("uid", string, one, ""),
+            ("kind", message, one, gvk),
+            ("resource", message, one, gvr),
+            ("subResource", string, one, ""),
+            ("requestKind", message, one, gvk),
+            ("requestResource", message, one, gvr),
+            ("requestSubResource", string, one, ""),
+            ("name", string, one, ""),
+            ("namespace", string, one, ""),
+            ("operation", string, one, ""),
+            ("userInfo", message, one, ".kubernetes.UserInfo"),
+            ("dryRun", boolean, one, ""),
+        ],
+    )
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fdp)
+    return pool
+
+
+POOL = _admission_pool()
+
+
+def admission_request(request: dict[str, Any]) -> Any:
+    """The typed `request` value from an AdmissionReview request dict (object/oldObject/options left out)."""
+    cls = message_factory.GetMessageClass(POOL.FindMessageTypeByName(ADMISSION_REQUEST))
+    return json_format.ParseDict(request, cls(), ignore_unknown_fields=True)
+
+
+def new_env(
+    variables: list[str], functions: list[Any] | None = None, typed: dict[str, str] | None = None
+) -> Any:
+    """A CEL environment with Kubernetes' extensions; `variables` are dynamically typed, except those
+    `typed` maps to a message name (e.g. `request` -> ADMISSION_REQUEST)."""
+    declared = {
+        name: cel.Type((typed or {}).get(name)) if name in (typed or {}) else cel.Type.DYN
+        for name in variables
+    }
     return cel.NewEnv(
-        variables=dict.fromkeys(variables, cel.Type.DYN),
+        POOL,
+        variables=declared,
         extensions=[ext_optional.ExtOptional(), ext_strings.ExtStrings()],
         functions=functions or [],
     )

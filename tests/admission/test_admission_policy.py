@@ -11,16 +11,15 @@ server side.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from ..rbac import rbac_evaluator as rbac
 from .rr_objects import stored_rr as rr
 from .vap import AdmissionPolicy, Verdict
 
@@ -29,19 +28,6 @@ POLICY_FILE = ROOT / "config" / "admission" / "recommendation_approval_policy.ya
 BRIDGE = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
 OPERATOR = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
 SA_GROUPS = ["system:serviceaccounts", "system:serviceaccounts:krr-mcp-system", "system:authenticated"]
-
-
-def _rbac_evaluator() -> Any:
-    if "rbac_evaluator" in sys.modules:
-        return sys.modules["rbac_evaluator"]
-    spec = importlib.util.spec_from_file_location(
-        "rbac_evaluator", ROOT / "tests" / "rbac" / "rbac_evaluator.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rbac_evaluator"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _binding(kind: str, user: str, role: str, namespace: str | None = None) -> dict[str, Any]:
@@ -93,7 +79,6 @@ def policy(documents: list[dict[str, Any]]) -> AdmissionPolicy:
     kubectl = shutil.which("kubectl", path=str(ROOT / ".venv" / "bin")) or shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed: cannot render config/rbac for the authorizer")
-    rbac = _rbac_evaluator()
     rendered = subprocess.run(
         [kubectl, "kustomize", str(ROOT / "config" / "rbac")],
         capture_output=True,

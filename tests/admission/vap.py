@@ -2,7 +2,8 @@
 matchConstraints, matchConditions, variables, validations (message/messageExpression), auditAnnotations.
 
 No fake API server here runs admission (the sandbox server does not), so this evaluates the policy's
-own CEL expressions, unchanged, with cel-expr-python. Variables are evaluated in order before the
+own CEL expressions, unchanged, with cel-expr-python (`object`/`oldObject` dynamic as the API server
+declares them, `request` typed like its AdmissionRequest). Variables are evaluated in order before the
 validations (Kubernetes evaluates them lazily; every variable here is guarded, so the order is moot).
 """
 
@@ -11,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .k8s_cel import CelEvaluationError, Check, authorizer_functions, evaluate, new_env
+from .k8s_cel import (
+    ADMISSION_REQUEST,
+    CelEvaluationError,
+    Check,
+    admission_request,
+    authorizer_functions,
+    evaluate,
+    new_env,
+)
 
 VARIABLES = ["object", "oldObject", "request", "params", "namespaceObject", "authorizer", "variables"]
 
@@ -45,7 +54,7 @@ class AdmissionPolicy:
     def __init__(self, policy: dict[str, Any], check: Check) -> None:
         assert policy["kind"] == "ValidatingAdmissionPolicy"
         self.spec = policy["spec"]
-        self.env = new_env(VARIABLES, authorizer_functions(check))
+        self.env = new_env(VARIABLES, authorizer_functions(check), typed={"request": ADMISSION_REQUEST})
 
     def _eval(self, expression: str, data: dict[str, Any]) -> Any:
         return evaluate(self.env, expression, data)
@@ -58,7 +67,7 @@ class AdmissionPolicy:
         data: dict[str, Any] = {
             "object": request.get("object"),
             "oldObject": request.get("oldObject"),
-            "request": {k: v for k, v in request.items() if k not in ("object", "oldObject")},
+            "request": admission_request(request),
             "params": None,
             "namespaceObject": None,
             "authorizer": {"user": user["username"], "groups": user.get("groups", [])},

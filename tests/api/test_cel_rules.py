@@ -10,8 +10,6 @@ provide it (tests/admission/k8s_cel.py, exact Decimal comparison).
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,24 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
+from ..admission.k8s_cel import CelEvaluationError, evaluate, new_env, quantity_functions
+from ..admission.rr_objects import stored_rr as rr
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(name: str) -> Any:
-    """A helper module of tests/admission (the CEL environment, stored RR objects) by file path."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "admission" / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-K8S_CEL = _load("k8s_cel")
-rr = _load("rr_objects").stored_rr
-ENV = K8S_CEL.new_env(["self", "oldSelf"], K8S_CEL.quantity_functions())
+ENV = new_env(["self", "oldSelf"], quantity_functions())
 
 
 def _crd(plural: str) -> dict[str, Any]:
@@ -98,8 +85,8 @@ def violations(plural: str, new: dict[str, Any], old: dict[str, Any] | None = No
             if transition and old_value is None:
                 continue  # transition rules run only on updates where the old value exists
             try:
-                ok = K8S_CEL.evaluate(ENV, rule["rule"], {"self": value, "oldSelf": old_value})
-            except K8S_CEL.CelEvaluationError as exc:
+                ok = evaluate(ENV, rule["rule"], {"self": value, "oldSelf": old_value})
+            except CelEvaluationError as exc:
                 found.append(f"{rule['message']} (error: {exc})")
                 continue
             if ok is not True:
