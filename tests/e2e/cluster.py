@@ -58,11 +58,11 @@ class E2ECluster:
         """The bridge's token Secret first (the bridge does not start without it), then config/overlays/dev
         (server-side apply: the CRDs are too large for the last-applied annotation); wait until both
         components are available."""
-        self.kubectl("create", "namespace", SYSTEM_NAMESPACE)
-        self.kubectl(
-            "-n", SYSTEM_NAMESPACE, "create", "secret", "generic", "krr-mcp-bridge-token",
-            f"--from-literal=token={BRIDGE_TOKEN}",
-        )  # fmt: skip
+        self.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}})
+        secret = {"name": "krr-mcp-bridge-token", "namespace": SYSTEM_NAMESPACE}
+        self.apply(
+            {"apiVersion": "v1", "kind": "Secret", "metadata": secret, "stringData": {"token": BRIDGE_TOKEN}}
+        )
         self.kubectl(
             "apply", "--server-side", "--force-conflicts", "-k", str(ROOT / "config" / "overlays" / "dev")
         )
@@ -75,6 +75,17 @@ class E2ECluster:
                 raise AssertionError(
                     f"{deployment} did not become available:\n{done.stderr}\n{self.diagnostics()}"
                 )
+        # A kept cluster (--keep-cluster) runs pods that read an older token: restart them.
+        self.kubectl("-n", SYSTEM_NAMESPACE, "rollout", "restart", "deployment/krr-mcp-bridge")
+        self.kubectl(
+            "-n",
+            SYSTEM_NAMESPACE,
+            "rollout",
+            "status",
+            "deployment/krr-mcp-bridge",
+            "--timeout=300s",
+            timeout=330,
+        )
 
     def wait_for(self, what: str, probe: Any, timeout: float = 180, interval: float = 2) -> Any:
         """Poll `probe()` until it returns something truthy; fail with the cluster's state otherwise."""

@@ -123,17 +123,22 @@ async def propose_through_the_bridge(cluster: E2ECluster, reason: str) -> str:
 @pytest.fixture(scope="module")
 def apps(kind_e2e: E2ECluster) -> E2ECluster:
     """Namespace e2e-apps with the running workload, and the human bound to the approver role there."""
-    kind_e2e.kubectl("create", "namespace", APPS)
+    kind_e2e.kubectl("delete", "namespace", APPS, "--ignore-not-found", "--wait=true", timeout=300)
+    kind_e2e.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APPS}})
     kind_e2e.apply(workload())
     kind_e2e.kubectl("-n", APPS, "rollout", "status", "deployment/web", "--timeout=180s", timeout=200)
-    kind_e2e.kubectl(
-        "-n",
-        APPS,
-        "create",
-        "rolebinding",
-        "e2e-approver",
-        f"--clusterrole={approver_role()}",
-        f"--user={HUMAN}",
+    kind_e2e.apply(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "e2e-approver", "namespace": APPS},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": approver_role(),
+            },
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": HUMAN}],
+        }
     )
     return kind_e2e
 
