@@ -11,7 +11,7 @@ BRIDGE_SA = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
 
 
 def managed(manager: str, *fields: str, operation: str = "Update") -> dict[str, Any]:
-    spec = {f"f:{name}": {} for name in fields}
+    spec: dict[str, Any] = {f"f:{name}": {} for name in fields}
     return {
         "manager": manager,
         "operation": operation,
