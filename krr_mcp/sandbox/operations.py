@@ -163,19 +163,26 @@ class Operations:
         out["kind"] = rt.kind
         return out
 
+    def view(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+        """A stored object as version `rt` presents it, sharing the stored data: for serializing only,
+        never to be mutated (stored objects are immutable by convention)."""
+        return {**obj, "apiVersion": rt.api_version, "kind": rt.kind}
+
     def get(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+        """Read-only view of one object (see `view`)."""
         obj = self.store.get(rt.storage_key, namespace, name)
         if obj is None:
             raise not_found(rt, name)
-        return self.output(rt, obj)
+        return self.view(rt, obj)
 
     def list_objects(
         self, rt: ResourceType, namespace: str | None, predicate: Predicate | None
     ) -> list[dict[str, Any]]:
+        """Read-only views of the matching objects (see `view`)."""
         items = self.store.list_objects(rt.storage_key, namespace)
         if predicate is not None:
             items = [o for o in items if predicate(o)]
-        return [self.output(rt, o) for o in items]
+        return [self.view(rt, o) for o in items]
 
     # -- create ------------------------------------------------------------------------------------
     def create(

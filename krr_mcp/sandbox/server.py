@@ -88,7 +88,7 @@ class SandboxServer:
         user: str = "sandbox-admin",
         groups: Iterable[str] = ("system:masters", "system:authenticated"),
         history_size: int = 5000,
-        watch_queue_size: int = 1000,
+        watch_queue_size: int = 10_000,
         controller: bool = True,
         rollout_delay: float = 0.2,
         rollout_fail_after: float = 1.0,
@@ -510,7 +510,7 @@ class SandboxServer:
         include: str,
         first: bool,
     ) -> bytes:
-        out = self.ops.output(rt, obj)
+        out = self.ops.view(rt, obj)
         payload: dict[str, Any]
         if neg.table:
             payload = tables.table(rt, [out], include, out["metadata"]["resourceVersion"], headers=first)

@@ -69,6 +69,7 @@ class Watcher:
         except asyncio.QueueFull:
             self.overflowed = True
             self.close()
+            raise
 
     def close(self) -> None:
         if self.closed:
@@ -83,13 +84,14 @@ class Watcher:
 class Store:
     """Objects by storage key and (namespace, name); a bounded history of events; the watchers."""
 
-    def __init__(self, history_size: int = 5000, watch_queue_size: int = 1000) -> None:
+    def __init__(self, history_size: int = 5000, watch_queue_size: int = 10_000) -> None:
         self.rv = 1
         self.watch_queue_size = watch_queue_size
         self._objects: dict[StorageKey, dict[ObjectKey, dict[str, Any]]] = {}
         self._history: deque[WatchEvent] = deque(maxlen=history_size)
         self._watchers: set[Watcher] = set()
         self.writes = 0
+        self.overflows = 0  # watchers closed because they fell `watch_queue_size` events behind
 
     # -- reads -------------------------------------------------------------------------------------
     def get(self, storage: StorageKey, namespace: str, name: str) -> dict[str, Any] | None:
@@ -146,7 +148,10 @@ class Store:
         self.writes += 1
         self._history.append(event)
         for watcher in list(self._watchers):
-            watcher.offer(event)
+            try:
+                watcher.offer(event)
+            except asyncio.QueueFull:
+                self.overflows += 1
             if watcher.closed:
                 self._watchers.discard(watcher)
 
