@@ -27,7 +27,10 @@ BIN = str(Path(sys.executable).parent)
 RR_NAME = "web-rightsize"
 
 
-def rr_manifest(name: str = RR_NAME) -> dict[str, Any]:
+PROPOSED = {"requests": {"cpu": "250m", "memory": "640Mi"}, "limits": {"memory": "640Mi"}}
+
+
+def rr_manifest(name: str = RR_NAME, proposed: dict[str, Any] = PROPOSED) -> dict[str, Any]:
     return ResourceRecommendation.model_validate(
         {
             "metadata": {
@@ -45,10 +48,7 @@ def rr_manifest(name: str = RR_NAME) -> dict[str, Any]:
                             "requests": {"cpu": "1", "memory": "1Gi"},
                             "limits": {"cpu": "2", "memory": "2Gi"},
                         },
-                        "proposed": {
-                            "requests": {"cpu": "250m", "memory": "640Mi"},
-                            "limits": {"memory": "640Mi"},
-                        },
+                        "proposed": proposed,
                         "usage": {"cpuPercentileCores": "200m", "memoryPeak": "550Mi", "dataPoints": 2016},
                         "severity": "CRITICAL",
                     }
