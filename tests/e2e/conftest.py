@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,11 +17,17 @@ import pytest
 from .cluster import IMAGE, ROOT, E2ECluster
 
 
+def kind_binary(config: pytest.Config) -> str | None:
+    """pytest-kind's --kind-bin, else `kind` on PATH (never downloaded: nothing may download at run time)."""
+    given = config.getoption("kind_bin", None)
+    return str(given) if given else shutil.which("kind")
+
+
 @functools.cache
-def missing_capability() -> str | None:
+def missing_capability(kind: str | None) -> str | None:
     """Why the e2e suite cannot run here (every missing piece), or None when it can."""
     missing = []
-    if shutil.which("kind") is None:
+    if kind is None or not Path(kind).exists():
         missing.append("kind is not on PATH (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)")
     if shutil.which("docker") is None:
         missing.append("the docker CLI is not on PATH")
@@ -48,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     e2e = [item for item in items if item.get_closest_marker("e2e")]
     if not e2e:
         return
-    reason = missing_capability()
+    reason = missing_capability(kind_binary(config))
     if reason:
         for item in e2e:
             item.add_marker(pytest.mark.skip(reason=f"e2e needs Docker and kind: {reason}"))
@@ -64,26 +69,37 @@ def _run(args: list[str], timeout: int) -> None:
 def kind_e2e(request: pytest.FixtureRequest) -> Iterator[E2ECluster]:
     """A kind cluster with the image loaded and config/overlays/dev installed and running.
 
-    Uses pytest-kind's KindCluster with the kind binary on PATH (never downloaded) and the project's
-    kubectl. pytest-kind's options apply: --cluster-name, --keep-cluster (reuse it next run).
+    pytest-kind's KindCluster drives it, with pytest-kind's options: --cluster-name, --keep-cluster (keep
+    it, and reuse it next run), --kind-bin (default: kind on PATH), --kind-kubectl-bin (default: the
+    project's kubectl), --kind-image (the node image; Kubernetes 1.30+ for the admission policy).
     """
     from pytest_kind import KindCluster
 
-    name = request.config.getoption("cluster_name")
+    config = request.config
+    name = config.getoption("cluster_name")
     if name == "pytest-kind":  # pytest-kind's default: give ours a name of its own
         name = "krr-mcp-e2e"
-    keep = bool(request.config.getoption("keep_cluster"))
-    workdir = Path(tempfile.mkdtemp(prefix="krr-mcp-e2e-"))
-    kind = shutil.which("kind")
+    keep = bool(config.getoption("keep_cluster"))
+    kind = kind_binary(config)
     assert kind is not None
+    kubectl = config.getoption("kind_kubectl_bin") or ROOT / ".venv" / "bin" / "kubectl"
+    workdir = Path(tempfile.mkdtemp(prefix="krr-mcp-e2e-"))
+    kubeconfig = workdir / "kubeconfig"
     with contextlib.chdir(workdir):  # KindCluster makes a .pytest-kind/ folder in the working directory
         kind_cluster = KindCluster(
             name,
-            kubeconfig=workdir / "kubeconfig",
+            kubeconfig=kubeconfig,
+            image=config.getoption("kind_image"),
             kind_path=Path(kind),
-            kubectl_path=ROOT / ".venv" / "bin" / "kubectl",
+            kubectl_path=Path(kubectl),
         )
     _run(["docker", "build", "--tag", IMAGE, str(ROOT)], timeout=1800)
+    # A kept cluster from an earlier run: its kubeconfig first (KindCluster reads it after `create`).
+    subprocess.run(
+        [kind, "export", "kubeconfig", f"--name={name}", f"--kubeconfig={kubeconfig}"],
+        capture_output=True,
+        check=False,
+    )
     kind_cluster.create()
     try:
         kind_cluster.load_docker_image(IMAGE)
@@ -91,6 +107,6 @@ def kind_e2e(request: pytest.FixtureRequest) -> Iterator[E2ECluster]:
         cluster.install()
         yield cluster
     finally:
-        if not keep and not os.environ.get("KRR_MCP_E2E_KEEP"):
+        if not keep:
             kind_cluster.delete()
         shutil.rmtree(workdir, ignore_errors=True)
