@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,10 @@ import pytest
 from krr_mcp.sandbox.seed import default_objects
 
 KRR_MCP = Path(sys.executable).parent / "krr-mcp"
+needs_prometheus = pytest.mark.skipif(
+    shutil.which("prometheus") is None and not Path("/usr/bin/prometheus").exists(),
+    reason="the demo's scan needs a prometheus binary (apt-get install prometheus)",
+)
 KUBECTL_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 
 
@@ -92,6 +97,7 @@ def kubectl(kubeconfig: str, *args: str) -> str:
     return done.stdout
 
 
+@needs_prometheus
 def test_the_demo_runs_the_whole_loop_and_restores_the_workload(tmp_path: Path) -> None:
     demo = DemoProcess(tmp_path / "state")
     try:
@@ -152,6 +158,7 @@ def run_demo(*args: str, stdin: str = "", timeout: float = 240) -> subprocess.Co
     )
 
 
+@needs_prometheus
 def test_a_human_who_says_no_leaves_the_workload_alone(tmp_path: Path) -> None:
     """Interactive: the user lets the assistant create the proposal (y), then refuses to approve (n)."""
     done = run_demo(

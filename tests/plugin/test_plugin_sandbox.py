@@ -236,6 +236,11 @@ def test_exit_codes_for_scripts(kubectl: Kubectl, krr: InProcess) -> None:
     assert krr("krr", "approve", "a", "b", "--resource-version", "1").returncode == 2
     assert krr("krr", "list", "-n", "shop", "-A").returncode == 2
     assert krr("krr", "list", "--kubeconfig", "/nonexistent").returncode == 1
+    wrong_context = krr("krr", "list", "--context", "nope")
+    assert (wrong_context.returncode, wrong_context.stderr) == (
+        1,
+        f"error: context 'nope' not found in {krr.kubeconfig}\n",
+    )
     assert krr("krr", "rollback", RR_NAME, "-n", "shop").returncode == 3
 
 
