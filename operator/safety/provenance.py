@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 BRIDGE_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
 OPERATOR_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
-_MACHINE_USERS = {BRIDGE_SERVICE_ACCOUNT, OPERATOR_SERVICE_ACCOUNT}
+# The bridge's and the operator's ServiceAccounts, in whichever namespace krr-mcp is installed.
+_MACHINE_USER = re.compile(r"^system:serviceaccount:[^:]+:krr-mcp-(bridge|operator)$")
 _HUMAN_ONLY_FIELDS = ("approved", "approvedBy", "rollbackRequested")
 
 
@@ -33,7 +35,7 @@ def approval_provenance_problem(
     approver = str(spec.get("approvedBy") or "").strip()
     if not approver:
         return "spec.approved is set but spec.approvedBy is empty: no human is named as the approver"
-    if approver in _MACHINE_USERS:
+    if _MACHINE_USER.match(approver):
         return f"spec.approvedBy is {approver}, a krr-mcp ServiceAccount, not a human"
     for entry in (rr.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") != bridge_field_manager:

@@ -282,3 +282,12 @@ def test_status_writes_are_not_matched(policy: AdmissionPolicy) -> None:
     new = _bigger(old)  # would be refused on the main resource
     verdict = policy.admit(request(OPERATOR, "UPDATE", new, old, groups=SA_GROUPS, sub_resource="status"))
     assert not verdict.matched and verdict.allowed
+
+
+def test_the_bridge_is_recognised_in_any_install_namespace(policy: AdmissionPolicy) -> None:
+    elsewhere = "system:serviceaccount:platform-tools:krr-mcp-bridge"
+    verdict = policy.admit(request(elsewhere, "CREATE", approved_rr(by=elsewhere), groups=SA_GROUPS))
+    assert denied(verdict, "the krr-mcp bridge cannot approve")
+    lookalike = "system:serviceaccount:shop:krr-mcp-bridge-helper"  # not the bridge: judged as a user
+    verdict = policy.admit(request(lookalike, "CREATE", rr(), groups=SA_GROUPS))
+    assert verdict.allowed, verdict.messages

@@ -204,3 +204,9 @@ def test_binding(documents: list[dict[str, Any]]) -> None:
     assert vap["spec"]["failurePolicy"] == "Fail"
     assert binding["spec"]["policyName"] == vap["metadata"]["name"]
     assert "Deny" in binding["spec"]["validationActions"]
+
+
+def test_the_operator_is_recognised_in_any_install_namespace(policy: AdmissionPolicy) -> None:
+    elsewhere = "system:serviceaccount:platform-tools:krr-mcp-operator"
+    verdict = policy.admit(update(workload(), _set("containers.0.image", "evil"), user=elsewhere))
+    assert denied(verdict, CONTAINER_ONLY)

@@ -56,6 +56,10 @@ HUMAN_APPROVAL = {"approved": True, "approvedBy": "alice@example.com"}
         (rr({"approved": True, "approvedBy": "  "}), "approvedBy is empty"),
         (rr({"approved": True, "approvedBy": BRIDGE_SA}), "a krr-mcp ServiceAccount"),
         (
+            rr({"approved": True, "approvedBy": "system:serviceaccount:tools:krr-mcp-bridge"}),
+            "ServiceAccount",
+        ),
+        (
             rr({"approved": True, "approvedBy": "system:serviceaccount:krr-mcp-system:krr-mcp-operator"}),
             "ServiceAccount",
         ),
