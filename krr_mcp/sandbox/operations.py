@@ -77,6 +77,7 @@ class ApiError(Exception):
         415: "UnsupportedMediaType",
         422: "Invalid",
         500: "InternalError",
+        501: "NotImplemented",
     }
 
     def __init__(

@@ -12,7 +12,11 @@ SEED_NAMESPACES = ("shop", "billing", "batch")
 
 
 def find_crds_dir(start: Path | None = None) -> Path | None:
-    """The repository's crds/ folder (next to pyproject.toml), searched upward from this package."""
+    """The project's crds/ folder: ./crds when the current directory is a checkout, else the one next to
+    the pyproject.toml above this package (or above `start`)."""
+    cwd = Path.cwd()
+    if start is None and (cwd / "crds").is_dir() and (cwd / "pyproject.toml").is_file():
+        return cwd / "crds"
     here = (start or Path(__file__)).resolve()
     for parent in [here, *here.parents]:
         candidate = parent / "crds"

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 REFUSED_MEDIA = ("application/vnd.kubernetes.protobuf", "application/cbor", "application/apply-patch+cbor")
+POD_ONLY_SUBRESOURCES = frozenset(
+    {"log", "exec", "attach", "portforward", "proxy", "eviction", "binding", "ephemeralcontainers"}
+)
 RBAC_REASON = "the krr-mcp sandbox does not enforce RBAC: every authenticated request is allowed"
 
 
@@ -215,6 +218,13 @@ class SandboxServer:
             raise ApiError(404, f"the server could not find the requested resource ({gv} {segments[0]})")
         name = segments[1] if len(segments) > 1 else None
         sub = segments[2] if len(segments) > 2 else ""
+        if sub in POD_ONLY_SUBRESOURCES and rt.plural in ("pods", "services", "nodes"):
+            raise ApiError(
+                501,
+                f"{rt.plural}/{sub} is not emulated: the krr-mcp sandbox stores objects but runs no pods "
+                "(no logs, exec, attach, port-forward or proxy); see docs/sandbox.md",
+                reason="NotImplemented",
+            )
         if len(segments) > 3 or (sub and sub not in rt.subresources):
             raise ApiError(404, f"the server could not find the requested resource ({'/'.join(segments)})")
         if rt.namespaced and name is not None and namespace is None:

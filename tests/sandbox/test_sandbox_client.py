@@ -308,3 +308,32 @@ def test_deleting_a_namespace_deletes_its_objects(api: client.ApiClient, sb: San
     with pytest.raises(ApiException) as err:
         client.AppsV1Api(api).read_namespaced_deployment("api", "billing")
     assert err.value.status == 404
+
+
+def test_replace_with_the_current_resource_version_updates(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    cm = core.create_namespaced_config_map("shop", {"metadata": {"name": "cfg"}, "data": {"a": "1"}})
+    cm.data = {"a": "2"}
+    replaced = core.replace_namespaced_config_map("cfg", "shop", cm)
+    assert replaced.data == {"a": "2"}
+    assert int(replaced.metadata.resource_version) > int(cm.metadata.resource_version)
+    assert replaced.metadata.uid == cm.metadata.uid
+
+
+def test_deleting_a_crd_stops_serving_its_kind(api: client.ApiClient, sb: SandboxHandle) -> None:
+    create_rr(api)
+    client.ApiextensionsV1Api(api).delete_custom_resource_definition(f"{PLURAL}.{GROUP}")
+    with pytest.raises(ApiException) as err:
+        get_rr(api)
+    assert err.value.status == 404
+    assert sb.kubectl("get", "rr").returncode != 0
+
+
+def test_pod_runtime_subresources_are_refused_with_an_explanation(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(
+        "shop", {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    )
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_pod_log("p", "shop")
+    assert err.value.status == 501 and "runs no pods" in err.value.body
