@@ -4,7 +4,10 @@ directly in Python, in the same run, on the same sandbox and Prometheus.
 
     ./uvw run python benchmarks/bridge.py --rrs 1000 --containers 1000
 
-Prints p50/p99 per path and the ratio MCP/direct; the goal is a p50 ratio under 2x.
+Prints p50/p99 per path and the p50 ratio against the direct call. Two MCP paths are timed: the bare
+tools/call request (transport + server: the goal is under 2x the direct call at p50), and the SDK
+client's `call_tool`, which also revalidates the structured result against the tool's output schema
+with jsonschema on the client side (the assistant's cost, reported separately).
 """
 
 from __future__ import annotations
@@ -79,7 +82,10 @@ def recommendations(count: int, targets: list[dict[str, Any]]) -> list[dict[str,
                         {
                             "name": container,
                             "current": RESOURCES,
-                            "proposed": {"requests": {"cpu": "250m", "memory": "384Mi"}, "limits": {"memory": "768Mi"}},
+                            "proposed": {
+                                "requests": {"cpu": "250m", "memory": "384Mi"},
+                                "limits": {"memory": "768Mi"},
+                            },
                         }
                     ],
                     "evidence": {"source": "native"},
@@ -95,30 +101,45 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def timed(call: Callable[[], Awaitable[Any]], iterations: int, warmup: int) -> list[float]:
+async def timed_all(
+    calls: list[Callable[[], Awaitable[Any]]], iterations: int, warmup: int
+) -> list[list[float]]:
+    """Latencies of several calls, alternated call by call so all see the same machine load."""
     for _ in range(warmup):
-        await call()
-    samples = []
+        for call in calls:
+            await call()
+    samples: list[list[float]] = [[] for _ in calls]
     for _ in range(iterations):
-        start = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - start)
+        for call, out in zip(calls, samples, strict=True):
+            start = time.perf_counter()
+            await call()
+            out.append(time.perf_counter() - start)
     return samples
 
 
-async def run(args: argparse.Namespace, sandbox: SandboxHandle, prometheus_url: str) -> list[tuple[str, str, list[float]]]:
-    from mcp import Client
-    from mcp.client.stdio import StdioServerParameters, stdio_client
-
+async def run(
+    args: argparse.Namespace, sandbox: SandboxHandle, prometheus_url: str
+) -> list[tuple[str, str, list[float]]]:
     from krr_mcp_bridge.bridge import Bridge
-    from krr_mcp_bridge.recommenders import ScanFilters, ScanRequest, filter_recommendations, get_recommendations
+    from krr_mcp_bridge.recommenders import (
+        ScanFilters,
+        ScanRequest,
+        filter_recommendations,
+        get_recommendations,
+    )
     from krr_mcp_bridge.settings import BridgeSettings
     from krr_mcp_bridge.tools.views import list_recommendations_view
+    from mcp.client.stdio import StdioServerParameters
 
-    settings = BridgeSettings(kubeconfig=str(sandbox.kubeconfig), prometheus_url=prometheus_url, source="native")
+    settings = BridgeSettings(
+        kubeconfig=str(sandbox.kubeconfig), prometheus_url=prometheus_url, source="native"
+    )
     bridge = Bridge.connect(settings)
     request = ScanRequest(
-        namespaces=[NAMESPACE], history_hours=args.history_hours, source="native", prometheus_url=prometheus_url
+        namespaces=[NAMESPACE],
+        history_hours=args.history_hours,
+        source="native",
+        prometheus_url=prometheus_url,
     )
 
     async def direct_list() -> None:
@@ -144,30 +165,76 @@ async def run(args: argparse.Namespace, sandbox: SandboxHandle, prometheus_url: 
         ],
     )
     results: list[tuple[str, str, list[float]]] = []
-    with open(Path(args.workdir) / "server.stderr", "w") as errlog:
-        async with Client(stdio_client(params, errlog=errlog)) as client:
-
-            async def mcp_list() -> None:
-                result = await client.call_tool("list_recommendations", {"limit": 5000})
-                assert not result.is_error and result.structured_content["total"] == args.rrs  # type: ignore[index]
-
-            async def mcp_scan() -> None:
-                result = await client.call_tool(
-                    "scan_recommendations",
-                    {"namespaces": [NAMESPACE], "history_hours": args.history_hours, "limit": 5000},
-                )
-                assert not result.is_error, result.content
-                out: Any = result.structured_content
-                assert len(out["items"]) == args.containers, (len(out["items"]), out["summary"], out["errors"][:3])
-
-            # Interleave the paths per call so both see the same machine load.
-            for name, direct, over_mcp, iterations in (
-                ("list_recommendations", direct_list, mcp_list, args.list_iterations),
-                ("scan_recommendations", direct_scan, mcp_scan, args.scan_iterations),
-            ):
-                results.append((name, "direct (Python)", await timed(direct, iterations, args.warmup)))
-                results.append((name, "MCP over stdio", await timed(over_mcp, iterations, args.warmup)))
+    stderr_path = Path(args.workdir) / "server.stderr"
+    try:
+        await measure(args, params, stderr_path, results, direct_list, direct_scan)
+    except BaseException:
+        print("krr-mcp serve stderr (last 40 lines):", file=sys.stderr)
+        print("\n".join(stderr_path.read_text(errors="replace").splitlines()[-40:]), file=sys.stderr)
+        raise
     return results
+
+
+async def measure(
+    args: argparse.Namespace,
+    params: Any,
+    stderr_path: Path,
+    results: list[tuple[str, str, list[float]]],
+    direct_list: Callable[[], Awaitable[None]],
+    direct_scan: Callable[[], Awaitable[None]],
+) -> None:
+    from mcp import Client
+    from mcp.client.stdio import stdio_client
+    from mcp_types import CallToolRequest, CallToolRequestParams, CallToolResult
+
+    with open(stderr_path, "w") as errlog:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            list_args: dict[str, Any] = {"limit": 5000}
+            scan_args: dict[str, Any] = {
+                "namespaces": [NAMESPACE],
+                "history_hours": args.history_hours,
+                "limit": 5000,
+            }
+
+            def check(name: str, result: Any) -> None:
+                assert isinstance(result, CallToolResult) and not result.is_error, result
+                out: Any = result.structured_content
+                if name == "list_recommendations":
+                    assert out["total"] == args.rrs, out["total"]
+                else:
+                    assert len(out["items"]) == args.containers, (
+                        len(out["items"]),
+                        out["summary"],
+                        out["errors"][:3],
+                    )
+
+            def sdk_client(name: str, arguments: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+                """The SDK client's call_tool: includes its jsonschema revalidation of the result."""
+
+                async def call() -> None:
+                    check(name, await client.call_tool(name, arguments))
+
+                return call
+
+            def wire_only(name: str, arguments: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+                """The same tools/call request, transport + server only (no client-side revalidation)."""
+                request = CallToolRequest(params=CallToolRequestParams(name=name, arguments=arguments))
+
+                async def call() -> None:
+                    check(name, await client.session.send_request(request, CallToolResult))
+
+                return call
+
+            for name, direct, arguments, iterations in (
+                ("list_recommendations", direct_list, list_args, args.list_iterations),
+                ("scan_recommendations", direct_scan, scan_args, args.scan_iterations),
+            ):
+                samples = await timed_all(
+                    [direct, wire_only(name, arguments), sdk_client(name, arguments)], iterations, args.warmup
+                )
+                results.append((name, "direct (Python)", samples[0]))
+                results.append((name, "MCP stdio: transport + server", samples[1]))
+                results.append((name, "MCP stdio: SDK client call_tool", samples[2]))
 
 
 def report(results: list[tuple[str, str, list[float]]], args: argparse.Namespace) -> None:
@@ -198,7 +265,9 @@ def report(results: list[tuple[str, str, list[float]]], args: argparse.Namespace
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rrs", type=int, default=1000, help="ResourceRecommendations in the cluster")
     parser.add_argument("--containers", type=int, default=1000, help="containers to scan (total)")
     parser.add_argument("--containers-per-workload", type=int, default=4)
@@ -206,6 +275,7 @@ def main() -> None:
     parser.add_argument("--list-iterations", type=int, default=30)
     parser.add_argument("--scan-iterations", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--future-minutes", type=int, default=60, help="history extends this far past now")
     args = parser.parse_args()
     if args.containers % args.containers_per_workload:
         parser.error("--containers must be a multiple of --containers-per-workload")
@@ -219,9 +289,13 @@ def main() -> None:
         sandbox = SandboxHandle(Path(workdir) / "kubeconfig", seed="none")
         try:
             objects = workloads(args.workloads, args.containers_per_workload)
-            sandbox.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, *objects)
+            sandbox.apply(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}, *objects
+            )
             sandbox.apply(*recommendations(args.rrs, objects))
-            end = int(time.time()) // 60 * 60
+            # The history runs into the near future: the scan asks which pods run "now", and the
+            # benchmark takes minutes at full size.
+            end = (int(time.time()) // 60 + args.future_minutes) * 60
             started = time.perf_counter()
             spec = history_for(objects, end, days=args.history_hours / 24)
             tsdb = build_tsdb(spec, Path(workdir) / "history")

@@ -21,7 +21,8 @@ from .manifests import ANNOTATION_CREATED_BY, ANNOTATION_ROLLBACK_OF
 
 
 class RecommendationSummary(BaseModel):
-    """One RR at a glance: what it targets, where it stands, who approved it."""
+    """One RR at a glance: what it targets, where it stands, who approved it ("" = not set; plain
+    strings keep the schema cheap for clients that revalidate long lists)."""
 
     name: str
     namespace: str
@@ -30,15 +31,15 @@ class RecommendationSummary(BaseModel):
     containers: list[str]
     phase: str
     approved: bool
-    approved_by: str | None = None
+    approved_by: str = ""
     rejected: bool = False
     rollback_requested: bool = False
-    risk: str | None = None
-    cpu_change: str | None = None
-    memory_change: str | None = None
-    source: str | None = None
-    created_by: str | None = None
-    rollback_of: str | None = None
+    risk: str = ""
+    cpu_change: str = ""
+    memory_change: str = ""
+    source: str = ""
+    created_by: str = ""
+    rollback_of: str = ""
     created_at: datetime | None = None
 
 
@@ -75,15 +76,15 @@ def summarize(obj: dict[str, Any]) -> RecommendationSummary:
         containers=[c.get("name", "") for c in spec.get("containers") or []],
         phase=status.get("phase") or "Proposed",
         approved=bool(spec.get("approved", False)),
-        approved_by=spec.get("approvedBy"),
+        approved_by=spec.get("approvedBy") or "",
         rejected=bool(spec.get("rejected", False)),
         rollback_requested=bool(spec.get("rollbackRequested", False)),
-        risk=status.get("risk"),
-        cpu_change=status.get("cpuChange"),
-        memory_change=status.get("memoryChange"),
-        source=(spec.get("evidence") or {}).get("source"),
-        created_by=annotations.get(ANNOTATION_CREATED_BY),
-        rollback_of=annotations.get(ANNOTATION_ROLLBACK_OF),
+        risk=status.get("risk") or "",
+        cpu_change=status.get("cpuChange") or "",
+        memory_change=status.get("memoryChange") or "",
+        source=(spec.get("evidence") or {}).get("source") or "",
+        created_by=annotations.get(ANNOTATION_CREATED_BY) or "",
+        rollback_of=annotations.get(ANNOTATION_ROLLBACK_OF) or "",
         created_at=meta.get("creationTimestamp"),
     )
 
