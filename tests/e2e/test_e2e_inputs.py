@@ -28,3 +28,10 @@ def test_config_has_what_the_loop_looks_up() -> None:
     assert {"krr-mcp-operator", "krr-mcp-bridge"} <= deployments
     services = loop.rendered_names("Service")
     assert "krr-mcp-bridge" in services
+
+
+def test_proposal_matches_the_bridge_input_model() -> None:
+    from krr_mcp_bridge.inputs import WorkloadProposal
+
+    proposal = WorkloadProposal.model_validate(loop.web_proposal())
+    assert proposal.name == "web"

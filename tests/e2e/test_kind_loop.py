@@ -99,14 +99,14 @@ def phase(cluster: E2ECluster, name: str) -> str:
     return str(cluster.get("-n", APPS, "recommendation", name).get("status", {}).get("phase", ""))
 
 
+def web_proposal() -> dict[str, Any]:
+    """propose_change's argument for the workload: its container's complete desired resources."""
+    return {"namespace": APPS, "kind": "Deployment", "name": "web", "containers": [{"name": "app", **AFTER}]}
+
+
 async def propose_through_the_bridge(cluster: E2ECluster, reason: str) -> str:
     """What an assistant does: propose_change over streamable HTTP to the in-cluster bridge."""
-    proposal = {
-        "namespace": APPS,
-        "kind": "Deployment",
-        "name": "web",
-        "containers": [{"name": "app", **AFTER}],
-    }
+    proposal = web_proposal()
     with cluster.kind.port_forward("service/krr-mcp-bridge", 8000, "-n", SYSTEM_NAMESPACE) as port:
         headers = {"Authorization": f"Bearer {BRIDGE_TOKEN}"}
         async with (
