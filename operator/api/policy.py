@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from .resource_recommendation import DNS1123_LABEL, ObjectMeta, ResourceAmounts
+from .resource_recommendation import DNS1123_LABEL, ObjectMeta, ResourceAmounts, _Model
 
 CLUSTER_KIND = "ClusterRecommendationPolicy"
 CLUSTER_PLURAL = "clusterrecommendationpolicies"
@@ -38,10 +38,6 @@ DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease",
 CLUSTER_ONLY_FIELDS = ("protectedNamespaces", "optOutKey")
 
 NamespaceName = Annotated[str, Field(pattern=DNS1123_LABEL, max_length=63)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=True)
 
 
 class HpaMode(StrEnum):
