@@ -81,13 +81,13 @@ def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
-def start_prometheus(stack: ExitStack, workloads: list[dict[str, Any]], cache_dir: Path) -> str:
+def start_prometheus(stack: ExitStack, workloads: list[dict[str, Any]]) -> str:
     """A real Prometheus loaded with generated usage history for `workloads`; its URL."""
     component("krr_mcp.metrics_history", "the metrics history generator (krr_mcp.metrics_history)")
     from .history import demo_prometheus
 
     end = int(time.time()) // 60 * 60  # up to now: the scan reads which pods run now
-    return str(stack.enter_context(demo_prometheus(workloads, end, cache_dir)))
+    return str(stack.enter_context(demo_prometheus(workloads, end)))
 
 
 def start_operator(stack: ExitStack, kubeconfig: str, context: str | None, log_path: Path) -> None:

@@ -10,6 +10,7 @@ them, so the recommenders find them by owner as krr does.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -125,12 +126,12 @@ def history_for(workloads: list[dict[str, Any]], end: int, days: float = DAYS, s
 
 
 @contextmanager
-def demo_prometheus(workloads: list[dict[str, Any]], end: int, cache_dir: Path) -> Iterator[str]:
-    """A real Prometheus holding `history_for(workloads, end)`; yields its URL. The TSDB is cached in
-    `cache_dir` (rebuilt when the history differs)."""
+def demo_prometheus(workloads: list[dict[str, Any]], end: int) -> Iterator[str]:
+    """A real Prometheus holding `history_for(workloads, end)` in a TSDB of its own (a temporary
+    directory, removed afterwards); yields its URL."""
     from krr_mcp.metrics_history import PrometheusProcess, build_tsdb
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tsdb = build_tsdb(history_for(workloads, end), cache_dir)
-    with PrometheusProcess(tsdb) as prometheus:
-        yield prometheus.url
+    with tempfile.TemporaryDirectory(prefix="krr-mcp-demo-history-") as work:
+        tsdb = build_tsdb(history_for(workloads, end), Path(work))
+        with PrometheusProcess(tsdb) as prometheus:
+            yield prometheus.url

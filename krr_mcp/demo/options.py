@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -19,7 +19,6 @@ class DemoOptions:
     prometheus_url: str | None = None  # use this Prometheus instead of starting one
     mcp_transport: str = "stdio"  # stdio: spawn `krr-mcp serve`; in-process: the bridge's build_server
     timeout: float = 30.0  # per wait for the operator
-    history_cache: Path = field(default_factory=lambda: Path("~/.cache/krr-mcp/demo-history").expanduser())
     state_dir: Path = Path(".krr-mcp")  # the sandbox's kubeconfig and the logs go here
 
     @property

@@ -131,7 +131,7 @@ class Walkthrough:
             assert s.cluster
             workloads = s.cluster.workloads()
             with self.n.waiting("generating usage history and loading it with promtool..."):
-                s.prometheus_url = environment.start_prometheus(self.stack, workloads, o.history_cache)
+                s.prometheus_url = environment.start_prometheus(self.stack, workloads)
             self.n.say(
                 f"Prometheus at {s.prometheus_url}, holding 2 days of generated usage for every container."
             )

@@ -1,0 +1,43 @@
+"""The demo's generated usage history: one pod per replica, owned the way kube-state-metrics says."""
+
+from __future__ import annotations
+
+from krr_mcp.demo.history import MIB, PROFILES, history_for
+from krr_mcp.sandbox.seed import default_objects
+
+END = 1_764_000_000
+
+
+def seed_workloads() -> list[dict]:
+    kinds = {"Deployment", "StatefulSet", "DaemonSet", "CronJob"}
+    return [o for o in default_objects() if o["kind"] in kinds]
+
+
+def test_every_seeded_container_gets_history_with_its_owner_chain() -> None:
+    spec = history_for(seed_workloads(), END, days=1, step=60)
+    assert spec.end == END and spec.start == END - 86400
+    by_name = {(w.namespace, w.name): w for w in spec.workloads}
+    web = by_name[("shop", "web")]
+    assert [c.name for c in web.containers] == ["web", "log-shipper"]
+    assert len(web.pods) == 3  # replicas
+    (replicaset,) = web.controllers
+    assert all(p.owner_kind == "ReplicaSet" and p.owner_name == replicaset for p in web.pods)
+    assert all(p.name.startswith(replicaset + "-") for p in web.pods)
+    postgres = by_name[("billing", "postgres")]
+    assert [p.name for p in postgres.pods] == ["postgres-0"]
+    assert postgres.pods[0].owner_kind == "StatefulSet" and not postgres.controllers
+    report = by_name[("batch", "nightly-report")]
+    assert report.pods[0].owner_kind == "Job" and report.pods[0].owner_name in report.controllers
+    assert by_name[("shop", "node-agent")].pods[0].owner_kind == "DaemonSet"
+
+
+def test_usage_follows_the_profile_of_the_requests() -> None:
+    spec = history_for(seed_workloads(), END)
+    web = next(w for w in spec.workloads if w.name == "web")
+    container = web.containers[0]  # requests 1 CPU, 1Gi
+    cpu_factor, mem_factor = PROFILES[("shop", "web", "web")]
+    assert container.requests == {"cpu": 1.0, "memory": 1024.0 * MIB}
+    assert container.cpu_base + container.cpu_amp <= 1.0 * cpu_factor * 1.2  # well under the request
+    assert container.mem_base < 1024 * MIB * mem_factor
+    shipper = web.containers[1]  # requests 16Mi, uses more
+    assert shipper.mem_base > 16 * MIB
