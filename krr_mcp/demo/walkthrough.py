@@ -23,6 +23,7 @@ from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 from . import assistant, environment
 from .choose import candidates, propose_arguments, scan_items, within_step
 from .cluster import DemoCluster
+from .history import DAYS as HISTORY_DAYS
 from .human import Human, tool_path
 from .narrator import Narrator, StepFailed
 from .options import DemoOptions
@@ -133,7 +134,8 @@ class Walkthrough:
             with self.n.waiting("generating usage history and loading it with promtool..."):
                 s.prometheus_url = environment.start_prometheus(self.stack, workloads)
             self.n.say(
-                f"Prometheus at {s.prometheus_url}, holding 2 days of generated usage for every container."
+                f"Prometheus at {s.prometheus_url}, holding {HISTORY_DAYS:g} day(s) of generated usage "
+                "per container."
             )
 
     def operator(self) -> None:
