@@ -6,6 +6,8 @@ krr-mcp-system namespace enforces), so a manifest that the API server would refu
 
 from __future__ import annotations
 
+import copy
+import functools
 import pathlib
 import shutil
 import subprocess
@@ -46,7 +48,13 @@ def kubectl() -> str:
 
 
 def render(directory: pathlib.Path) -> list[dict[str, Any]]:
-    """`kubectl kustomize DIRECTORY` as a list of objects; a render error fails with kustomize's words."""
+    """`kubectl kustomize DIRECTORY` as a list of objects (a fresh copy each call; kustomize runs once per
+    directory and test session); a render error fails with kustomize's words."""
+    return copy.deepcopy(_render(directory))
+
+
+@functools.cache
+def _render(directory: pathlib.Path) -> list[dict[str, Any]]:
     done = subprocess.run(
         [kubectl(), "kustomize", str(directory)], capture_output=True, text=True, timeout=60, check=False
     )
