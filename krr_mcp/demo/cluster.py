@@ -20,6 +20,10 @@ WORKLOAD_LISTS = {
 }
 
 
+class PhaseTimeout(StepFailed):
+    """An RR did not reach the awaited phase in time (nothing moved it)."""
+
+
 class DemoCluster:
     """The cluster the demo talks to (the local sandbox or the user's), through the kubernetes client."""
 
@@ -75,7 +79,7 @@ class DemoCluster:
                 raise StepFailed(f"{namespace}/{name} went {phase}: {status.get('message', '')}")
             await asyncio.sleep(0.2)
         phase = (last.get("status") or {}).get("phase")
-        raise StepFailed(
+        raise PhaseTimeout(
             f"{namespace}/{name} did not reach {'/'.join(sorted(phases))} within {timeout:.0f}s "
             f"(phase {phase or 'none'}); is the operator running?"
         )

@@ -22,7 +22,7 @@ from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 
 from . import assistant, environment
 from .choose import candidates, propose_arguments, scan_items, within_step
-from .cluster import DemoCluster
+from .cluster import DemoCluster, PhaseTimeout
 from .history import DAYS as HISTORY_DAYS
 from .human import Human, tool_path
 from .narrator import Narrator, StepFailed
@@ -234,9 +234,19 @@ class Walkthrough:
         s = self.state
         assert s.cluster and s.human
         with self.n.step("A human reviews; nothing changes until they approve"):
+            with self.n.waiting("waiting for the operator to check the proposal (its safety report)..."):
+                try:
+                    await s.cluster.wait_for_phase(
+                        s.rr_namespace, s.rr_name, {"Proposed"}, self.options.timeout
+                    )
+                except PhaseTimeout:
+                    raise StepFailed(
+                        "no operator wrote the proposal's status: install the operator in the cluster, or "
+                        "pass --run-operator"
+                    ) from None
             s.human.run("get", "recommendations", "-n", s.rr_namespace)
             s.human.run("krr", "diff", s.rr_name, "-n", s.rr_namespace, check=False)
-            await asyncio.sleep(1.0)  # the operator has seen the RR by now; it must not have acted
+            await asyncio.sleep(1.0)  # the operator has looked at the RR (more than once); it must not act
             namespace, kind, name = s.target
             now = s.cluster.workload(namespace, kind, name)
             if pod_spec(now) != pod_spec(s.original):
