@@ -146,7 +146,11 @@ def apps(kind_e2e: E2ECluster) -> E2ECluster:
 def test_components_run_as_the_image_user_under_pod_security_restricted(kind_e2e: E2ECluster) -> None:
     namespace = kind_e2e.get("namespace", SYSTEM_NAMESPACE)
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    pods = kind_e2e.get("-n", SYSTEM_NAMESPACE, "pods")["items"]
+    pods = [
+        p
+        for p in kind_e2e.get("-n", SYSTEM_NAMESPACE, "pods")["items"]
+        if "deletionTimestamp" not in p["metadata"]
+    ]
     names = {p["metadata"]["labels"]["app.kubernetes.io/name"] for p in pods}
     assert names >= {"krr-mcp-operator", "krr-mcp-bridge"}
     for pod in pods:
