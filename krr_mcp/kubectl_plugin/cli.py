@@ -41,9 +41,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-Kubeconfig = Annotated[
-    str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.", envvar=None)
-]
+Kubeconfig = Annotated[str | None, typer.Option("--kubeconfig", help="Path to the kubeconfig file.")]
 Context = Annotated[str | None, typer.Option("--context", help="The kubeconfig context to use.")]
 Namespace = Annotated[
     str | None, typer.Option("--namespace", "-n", help="Namespace (default: the context's).")
@@ -80,10 +78,6 @@ def _errors() -> Iterator[None]:
         raise typer.Exit(int(exc.code)) from None
 
 
-def _connect(kubeconfig: str | None, context: str | None) -> kube.Connection:
-    return kube.connect(kubeconfig, context)
-
-
 @app.command("list")
 def list_(
     kubeconfig: Kubeconfig = None,
@@ -101,7 +95,7 @@ def list_(
     with _errors():
         if all_namespaces and namespace:
             raise UsageError("--namespace and --all-namespaces exclude each other")
-        conn = _connect(kubeconfig, context)
+        conn = kube.connect(kubeconfig, context)
         scope = None if all_namespaces else (namespace or conn.namespace)
         rrs = views.filter_rrs(kube.list_rrs(conn, scope), phase or [], target or [])
         columns = views.LIST_COLUMNS if all_namespaces else views.LIST_COLUMNS[1:]
@@ -169,7 +163,7 @@ def show(
 ) -> None:
     """Everything a reviewer needs: the change, evidence, safety report, history and conditions."""
     with _errors():
-        conn = _connect(kubeconfig, context)
+        conn = kube.connect(kubeconfig, context)
         rr = kube.get_rr(conn, namespace or conn.namespace, name)
         fmt = default_format(output)
         if fmt in (Format.JSON, Format.YAML):
@@ -196,7 +190,7 @@ def diff(
 ) -> None:
     """The workload as it is vs as it would be after the change (a unified diff, like kubectl diff)."""
     with _errors():
-        conn = _connect(kubeconfig, context)
+        conn = kube.connect(kubeconfig, context)
         rr = kube.get_rr(conn, namespace or conn.namespace, name)
         target = rr["spec"]["target"]
         live = kube.get_workload(conn, rr["metadata"]["namespace"], target["kind"], target["name"])
@@ -225,7 +219,7 @@ def _decide(
     build: Callable[[dict[str, Any], str], dict[str, Any]],
 ) -> None:
     """Read each RR, let `build` refuse or produce the patch, send it; exit with the first failure."""
-    conn = _connect(kubeconfig, context)
+    conn = kube.connect(kubeconfig, context)
     user = kube.whoami(conn)
     ns = namespace or conn.namespace
     failure: ExitCode | None = None
@@ -335,7 +329,7 @@ def audit(
     with _errors():
         if all_namespaces and namespace:
             raise UsageError("--namespace and --all-namespaces exclude each other")
-        conn = _connect(kubeconfig, context)
+        conn = kube.connect(kubeconfig, context)
         scope = None if all_namespaces else (namespace or conn.namespace)
         print_rows(
             views.audit_rows(kube.list_rrs(conn, scope)),

@@ -175,3 +175,14 @@ def test_unified_diff_is_kubectl_diff_like() -> None:
 def test_rollback_resources_are_the_last_apply_before() -> None:
     rr = make_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
     assert rollback_resources(rr) == {"app": APPLY_ENTRY["containers"][0]["before"]}
+
+
+def test_show_ends_with_the_next_command_for_the_phase() -> None:
+    from krr_mcp.kubectl_plugin.cli import next_step
+
+    assert next_step(make_rr(resource_version="9")) == (
+        "To approve exactly what you just read: kubectl krr approve web-rr -n default --resource-version 9"
+    )
+    applied = make_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
+    assert next_step(applied) == "To restore the previous resources: kubectl krr rollback web-rr -n default"
+    assert next_step(make_rr(rejected=True, phase="Rejected")) is None
