@@ -276,6 +276,10 @@ class Walkthrough:
             s.human.merge_patch_rr(
                 s.rr_namespace, s.rr_name, {"spec": {"approved": True, "approvedBy": user}}
             )
+            self.n.note(
+                f"(The plugin does the same with more checks: kubectl krr approve {s.rr_name} -n {s.rr_namespace}"
+                " --resource-version RV refuses a proposal that changed since you reviewed it.)"
+            )
         return True
 
     async def apply(self) -> None:
