@@ -277,8 +277,9 @@ class Walkthrough:
                 s.rr_namespace, s.rr_name, {"spec": {"approved": True, "approvedBy": user}}
             )
             self.n.note(
-                f"(The plugin does the same with more checks: kubectl krr approve {s.rr_name} -n {s.rr_namespace}"
-                " --resource-version RV refuses a proposal that changed since you reviewed it.)"
+                "(The plugin does the same with more checks: "
+                f"kubectl krr approve {s.rr_name} -n {s.rr_namespace} --resource-version RV "
+                "refuses a proposal that changed since you reviewed it.)"
             )
         return True
 
