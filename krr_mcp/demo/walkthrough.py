@@ -212,6 +212,10 @@ class Walkthrough:
         """Check candidates with preview_change (as the server's instructions ask) until the safety
         rules and the API server's dry run accept one; each is first limited to the policy's max step."""
         steps = BUILTIN_POLICY.maxStep
+        self.n.say(
+            "The assistant checks candidates with preview_change (the safety rules and an API dry run), "
+            "each first limited to the policy's largest step per change:"
+        )
         for group in candidates(items)[:MAX_PREVIEWS]:
             group = [within_step(i, steps) for i in group]
             first = group[0]
