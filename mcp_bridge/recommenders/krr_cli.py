@@ -43,16 +43,23 @@ def build_krr_args(request: ScanRequest) -> list[str]:
         str(request.cpu_min_millicores),
         "--mem-min",
         str(request.memory_min_mib),
+        # every krr strategy has these two settings
         f"--history_duration={request.history_hours:g}",
         f"--timeframe_duration={request.timeframe_minutes:g}",
-        f"--cpu_percentile={request.cpu_percentile:g}",
-        f"--memory_buffer_percentage={request.memory_buffer_pct:g}",
-        f"--points_required={request.points_required}",
     ]
-    if request.allow_hpa:
-        args.append("--allow_hpa")
-    if request.use_oomkill_data:
-        args += ["--use_oomkill_data", f"--oom_memory_buffer_percentage={request.oom_memory_buffer_pct:g}"]
+    if request.strategy == "simple":  # the others name their settings differently: use krr_extra_args
+        args += [
+            f"--cpu_percentile={request.cpu_percentile:g}",
+            f"--memory_buffer_percentage={request.memory_buffer_pct:g}",
+            f"--points_required={request.points_required}",
+        ]
+        if request.allow_hpa:
+            args.append("--allow_hpa")
+        if request.use_oomkill_data:
+            args += [
+                "--use_oomkill_data",
+                f"--oom_memory_buffer_percentage={request.oom_memory_buffer_pct:g}",
+            ]
     return args + list(request.krr_extra_args)
 
 

@@ -141,3 +141,18 @@ async def test_no_shell_interpretation(fake_krr) -> None:  # type: ignore[no-unt
     await get_recommendations(ScanRequest(source="krr", label_selector=hostile))
     assert hostile in json.loads(args_file.read_text())
     assert not pathlib.Path("/tmp/pwned-by-krr-mcp").exists()
+
+
+def test_other_strategies_get_only_common_settings_plus_extra_args() -> None:
+    args = build_krr_args(
+        ScanRequest(
+            source="krr", strategy="simple_limit", krr_extra_args=["--cpu_request=66", "--cpu_limit=96"]
+        )
+    )
+    assert args[:4] == ["simple_limit", "-f", "json", "-q"]
+    assert "--history_duration=336" in args and "--timeframe_duration=1.25" in args
+    assert not any(a.startswith("--cpu_percentile") for a in args)
+    assert args[-2:] == ["--cpu_request=66", "--cpu_limit=96"]
+    simple = build_krr_args(ScanRequest(use_oomkill_data=True, allow_hpa=True))
+    assert "--allow_hpa" in simple and "--use_oomkill_data" in simple
+    assert "--oom_memory_buffer_percentage=25" in simple and "--points_required=100" in simple
