@@ -189,3 +189,15 @@ async def test_http_insecure_localhost_flag_serves_without_a_token(cluster: Sand
         async with Client(f"http://127.0.0.1:{port}/mcp") as client:
             tools = {t.name for t in (await client.list_tools()).tools}
     assert "propose_change" not in tools and "list_recommendations" in tools
+
+
+def test_serve_without_a_usable_kubeconfig_says_so(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [str(KRR_MCP), "serve", "--kubeconfig", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "cannot load the Kubernetes configuration" in done.stderr and "Traceback" not in done.stderr
