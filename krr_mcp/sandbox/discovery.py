@@ -93,3 +93,84 @@ def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any
         "groupVersion": f"{group}/{version}" if group else version,
         "resources": resources,
     }
+
+
+# -- OpenAPI v3, for custom resources only ------------------------------------------------------------
+# Served so `kubectl explain` works for CRDs (the reviewer's `kubectl explain rr.spec`). Built-in group
+# versions are absent from the index, so kubectl falls back to its compiled-in types for them.
+_STRING = {"type": "string"}
+_OBJECT_META = {
+    "type": "object",
+    "description": "Standard object's metadata.",
+    "properties": {
+        "name": {**_STRING, "description": "Name must be unique within a namespace."},
+        "namespace": {
+            **_STRING,
+            "description": "Namespace defines the space within which each name must be unique.",
+        },
+        "labels": {"type": "object", "additionalProperties": _STRING},
+        "annotations": {"type": "object", "additionalProperties": _STRING},
+    },
+}
+
+
+def _schema_name(rt: ResourceType) -> str:
+    return ".".join(reversed(rt.group.split("."))) + f".{rt.version}.{rt.kind}"
+
+
+def openapi_v3_index(registry: Registry) -> dict[str, Any]:
+    paths = {}
+    for group, versions in registry.group_versions().items():
+        for version in versions:
+            if any(rt.custom for rt in registry.in_group_version(group, version)):
+                digest = hashlib.sha256(
+                    repr(openapi_v3_document(registry, group, version)).encode()
+                ).hexdigest()
+                paths[f"apis/{group}/{version}"] = {
+                    "serverRelativeURL": f"/openapi/v3/apis/{group}/{version}?hash={digest[:32]}"
+                }
+    return {"paths": paths}
+
+
+def openapi_v3_document(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
+    types = [rt for rt in registry.in_group_version(group, version) if rt.custom]
+    if not types:
+        return None
+    schemas: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for rt in types:
+        gvk = [{"group": rt.group, "version": rt.version, "kind": rt.kind}]
+        schema = dict(rt.schema or {"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+        properties = dict(schema.get("properties") or {})
+        properties.setdefault(
+            "apiVersion", {**_STRING, "description": "APIVersion defines the versioned schema."}
+        )
+        properties.setdefault(
+            "kind", {**_STRING, "description": "Kind is a string value representing the REST resource."}
+        )
+        properties["metadata"] = _OBJECT_META
+        schema["properties"] = properties
+        schema["x-kubernetes-group-version-kind"] = gvk
+        schemas[_schema_name(rt)] = schema
+        prefix = f"/apis/{group}/{version}" + ("/namespaces/{namespace}" if rt.namespaced else "")
+        ref = {"$ref": f"#/components/schemas/{_schema_name(rt)}"}
+        operation = {
+            "x-kubernetes-group-version-kind": gvk[0],
+            "parameters": [
+                {"name": name, "in": "query", "schema": _STRING}
+                for name in ("dryRun", "fieldManager", "fieldValidation")
+            ],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": ref}}}},
+        }
+        paths[f"{prefix}/{rt.plural}/{{name}}"] = {
+            "get": {**operation, "x-kubernetes-action": "get"},
+            "put": {**operation, "x-kubernetes-action": "put"},
+            "patch": {**operation, "x-kubernetes-action": "patch"},
+        }
+        paths[f"{prefix}/{rt.plural}"] = {"post": {**operation, "x-kubernetes-action": "post"}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "krr-mcp sandbox (custom resources)", "version": "v1"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -630,8 +630,13 @@ class Operations:
         if rt.custom:
             pruned, errors, unknown = validate_custom(obj, rt.schema)
             if unknown and opts.field_validation == "Strict":
-                errors += [f'unknown field "{u}"' for u in unknown]
-            elif unknown and opts.field_validation != "Ignore":
+                fields = ", ".join(f'unknown field "{u}"' for u in unknown)
+                raise ApiError(
+                    400,
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                    f"strict decoding error: {fields}",
+                )
+            if unknown and opts.field_validation != "Ignore":
                 opts.warnings += [f'unknown field "{u}"' for u in unknown]
             problems += errors
             obj = pruned

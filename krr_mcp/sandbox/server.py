@@ -177,8 +177,14 @@ class SandboxServer:
             return web.Response(
                 body=b"", content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
             )
+        if path == "/openapi/v3":
+            return _json_response(discovery.openapi_v3_index(self.registry))
+        if parts[:3] == ["openapi", "v3", "apis"] and len(parts) == 5:
+            doc = discovery.openapi_v3_document(self.registry, parts[3], parts[4])
+            if doc is not None:
+                return _json_response(doc)
         if parts[:1] == ["openapi"]:
-            raise ApiError(404, "OpenAPI v3 is not served by the krr-mcp sandbox")
+            raise ApiError(404, "OpenAPI v3 is served for custom resources only by the krr-mcp sandbox")
         if path in ("/api", "/apis", "/api/v1") or (parts[:1] == ["apis"] and len(parts) in (2, 3)):
             Negotiated(request.headers.get("Accept", ""))
         if path == "/api":

@@ -189,3 +189,16 @@ def test_kubectl_scale_uses_the_scale_subresource(kubectl, sb: SandboxHandle) ->
             break
         time.sleep(0.05)
     assert api is not None and api["spec"]["replicas"] == 5 and api["status"]["readyReplicas"] == 5
+
+
+def test_explain_reads_the_crd_schema(kubectl) -> None:
+    out = ok(kubectl("explain", "resourcerecommendations.spec.targetRef"))
+    assert "kind\t<string> -required-" in out and "enum: Deployment, StatefulSet, DaemonSet, CronJob" in out
+
+
+def test_unknown_fields_are_refused_by_strict_field_validation(kubectl) -> None:
+    bad = rr("strict-rr")
+    bad["spec"]["bogus"] = 1
+    refused = kubectl("apply", "-f", "-", input=yaml.safe_dump(bad))
+    assert refused.returncode == 1 and 'strict decoding error: unknown field "spec.bogus"' in refused.stderr
+    assert "created" in ok(kubectl("apply", "--validate=false", "-f", "-", input=yaml.safe_dump(bad)))
