@@ -112,7 +112,7 @@ def _amount(value: Any, resource: str, path: str, recommended: bool) -> float | 
 
 
 def _severity(value: Any, path: str) -> str:
-    if value not in SEVERITY_ORDER:
+    if not isinstance(value, str) or value not in SEVERITY_ORDER:
         expected = ", ".join(SEVERITY_ORDER)
         raise KrrOutputError(f"unknown severity {value!r} (expected one of {expected})", path)
     return str(value)
@@ -252,6 +252,16 @@ def parse_scan(scan: Any, path: str) -> ContainerScan:
     )
 
 
+def _parse_scan_safely(scan: Any, path: str) -> ContainerScan:
+    """parse_scan, with any shape it did not foresee reported as a KrrOutputError, never a crash."""
+    try:
+        return parse_scan(scan, path)
+    except KrrOutputError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, ArithmeticError) as exc:
+        raise KrrOutputError(f"malformed scan ({exc.__class__.__name__}: {str(exc)[:200]})", path) from None
+
+
 def _explanation(res: str, values: dict[str, dict[str, Any]], info: dict[str, str]) -> ResourceExplanation:
     value = values["requests"][res]
     number = value if isinstance(value, float) else None
@@ -286,7 +296,7 @@ def parse_recommendations(
     errors: list[ScanError] = []
     for i, scan in enumerate(doc["scans"]):
         try:
-            items.append(parse_scan(scan, f"$.scans[{i}]"))
+            items.append(_parse_scan_safely(scan, f"$.scans[{i}]"))
             paths.append(f"$.scans[{i}]")
         except KrrOutputError as exc:
             if strict:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import copy
 import json
 import pathlib
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from krr_mcp_bridge.recommenders import KrrOutputError, parse_recommendations
 from krr_mcp_bridge.recommenders.krr_output import MAX_OUTPUT_BYTES
+from krr_operator.api.quantities import parse_resource_quantity
 
 REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 
@@ -258,3 +262,50 @@ def test_hundred_megabyte_output_is_refused_quickly() -> None:
     assert len(blob) > 100 * 1024 * 1024
     with pytest.raises(KrrOutputError, match="cap"):
         parse_recommendations(blob)
+
+
+def _leaf_paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _leaf_paths(v, (*path, k))] + [path]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _leaf_paths(v, (*path, i))] + [path]
+    return [path]
+
+
+_SCANS = _doc()["scans"]
+_PATHS = [p for p in _leaf_paths(_SCANS) if p]
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
+    | st.sampled_from(["?", "50m", "1Gi", "-1", "NaN", "1e400", "GOOD", "UNKNOWN"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(edits=st.lists(st.tuples(st.sampled_from(_PATHS), _JSON), min_size=1, max_size=3))
+def test_mutated_output_never_crashes_and_never_proposes_nonsense(
+    edits: list[tuple[tuple[Any, ...], Any]],
+) -> None:
+    scans = copy.deepcopy(_SCANS)
+    for path, value in edits:
+        target = scans
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        result = parse_recommendations(json.dumps({"scans": scans}))
+    except KrrOutputError:
+        return
+    for item in result.items:
+        if not item.proposable:
+            continue
+        assert item.recommended is not None and item.error is None and not item.unknown
+        for part in (item.recommended.requests, item.recommended.limits):
+            if part.cpu is not None:
+                assert parse_resource_quantity(part.cpu, "cpu") >= Decimal("0.001")
+            if part.memory is not None:
+                assert parse_resource_quantity(part.memory, "memory") >= 2**20
