@@ -25,13 +25,16 @@ from .bridge_support import assert_nothing_approved
 def prometheus_url(cluster: SandboxHandle, tmp_path: Path) -> Iterator[str]:
     if shutil.which("prometheus") is None:
         pytest.skip("prometheus is not installed (Debian package 'prometheus')")
-    from krr_mcp.demo.history import demo_prometheus
+    from krr_mcp.demo.history import history_for
+    from krr_mcp.metrics_history import PrometheusProcess, build_tsdb
 
     listed = cluster.kubectl("get", "deployments,statefulsets,daemonsets,cronjobs", "-A", "-o", "json")
     assert listed.returncode == 0, listed.stderr
     workloads = json.loads(listed.stdout)["items"]
-    with demo_prometheus(workloads, int(time.time()) // 60 * 60, tmp_path / "tsdb") as url:
-        yield url
+    end = (int(time.time()) // 60 + 10) * 60  # a little past now: the scan asks which pods run now
+    tsdb = build_tsdb(history_for(workloads, end, days=1), tmp_path / "history")
+    with PrometheusProcess(tsdb) as prometheus:
+        yield prometheus.url
 
 
 @pytest.fixture
