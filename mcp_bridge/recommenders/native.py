@@ -38,6 +38,7 @@ __all__ = ["PartialDataError", "PrometheusError", "scan_with_prometheus"]
 PROMETHEUS_URL_ENV = "KRR_MCP_PROMETHEUS_URL"
 KRR_PODS_BATCH = 50
 KRR_OWNER_BATCH = 100
+MAX_POD_REGEX = 1000
 HISTORY_FIELDS = {
     "cpu_percentile": "cpu_percentile",
     "cpu_points": "cpu_points",
@@ -144,10 +145,15 @@ class _Scan:
         try:
             if pods or not narrowed:
                 metrics = _metrics(self.request)
-                sel = selector(ns, pods if narrowed else None, None)
+                # A narrowed scan names its pods; past MAX_POD_REGEX pods the whole namespace is cheaper
+                # than a huge regex (answers are filtered by pod client-side either way).
+                narrow = narrowed and len(pods) <= MAX_POD_REGEX
+                sel = selector(ns, pods if narrow else None, None)
                 answers = await self._ask(metrics, sel, aggregate=False)
                 duplicated = sorted({pod for result in answers for pod in pods_with_duplicate_series(result)})
-                if duplicated:  # krr's exact `max by` for those pods only
+                if len(duplicated) > MAX_POD_REGEX:  # so many: krr's exact queries for the namespace
+                    answers = await self._ask(metrics, sel, aggregate=True)
+                elif duplicated:  # krr's exact `max by` for those pods only
                     exact = await self._ask(metrics, selector(ns, duplicated, None), aggregate=True)
                     redo = set(duplicated)
                     answers = [
