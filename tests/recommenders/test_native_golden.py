@@ -267,3 +267,13 @@ async def test_label_selector_and_kinds(
     assert {(i.kind, i.name) for i in items} == {("StatefulSet", "db"), ("DaemonSet", "agent")}
     items = await _scan(golden_prometheus, namespaces=["billing"])
     assert {i.name for i in items} == {"api"}
+
+
+async def test_many_duplicates_fall_back_to_krrs_exact_queries_namespace_wide(
+    golden_prometheus: GoldenPrometheus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from krr_mcp_bridge.recommenders import native
+
+    monkeypatch.setattr(native, "MAX_POD_REGEX", 0)  # every duplicate set counts as "too many pods"
+    items = await _scan(golden_prometheus)
+    _check(golden_prometheus, items)
