@@ -49,8 +49,15 @@ class AuditEntry(BaseModel):
     at: datetime | None
     recommendation: str
     event: Literal[
-        "proposed", "approved", "rejected", "rollback-requested", "apply", "rollback", "auto-rollback"
-    ]
+        "proposed",
+        "approved",
+        "rejected",
+        "rollback-requested",
+        "apply",
+        "rollback",
+        "auto-rollback",
+        "k8s-event",
+    ] = Field(description="k8s-event: a Kubernetes Event about the RR (reason in `outcome`).")
     outcome: str | None = None
     actor: str | None = None
     message: str = ""
@@ -127,6 +134,28 @@ def audit_entries(obj: dict[str, Any]) -> list[AuditEntry]:
                 actor=item.actor,
                 message=item.message,
                 containers=item.containers,
+            )
+        )
+    return entries
+
+
+def event_entries(events: list[dict[str, Any]], names: set[str]) -> list[AuditEntry]:
+    """The Kubernetes Events recorded about the RRs in `names` (as the operator reports its decisions)."""
+    entries = []
+    for event in events:
+        involved = event.get("involvedObject") or {}
+        if involved.get("kind") != "ResourceRecommendation" or involved.get("name") not in names:
+            continue
+        when = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
+        source = event.get("reportingComponent") or (event.get("source") or {}).get("component")
+        entries.append(
+            AuditEntry(
+                at=when,
+                recommendation=str(involved.get("name")),
+                event="k8s-event",
+                outcome=f"{event.get('type', 'Normal')} {event.get('reason', '')}".strip(),
+                actor=source or None,
+                message=str(event.get("message") or ""),
             )
         )
     return entries

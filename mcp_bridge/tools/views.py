@@ -21,6 +21,7 @@ from ..views import (
     AuditEntry,
     RecommendationSummary,
     audit_entries,
+    event_entries,
     parse_recommendation,
     render_summaries,
     sort_entries,
@@ -127,7 +128,8 @@ def register(server: MCPServer, bridge: Bridge) -> None:
     ) -> Annotated[CallToolResult, AuditTrail]:
         """The recorded history of one ResourceRecommendation (give `recommendation`) or of every
         recommendation for one workload (give `workload_kind` and `workload_name`): proposals, human
-        approvals, applies and rollbacks with the resources before and after, oldest first."""
+        approvals, applies and rollbacks with the resources before and after, and the Kubernetes Events
+        the operator recorded about them, oldest first."""
         if bool(recommendation) == bool(workload_name):
             raise ToolError("give either recommendation, or workload_kind and workload_name (not both)")
         if workload_name and not workload_kind:
@@ -144,7 +146,15 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                     _target_selector(workload_kind, workload_name),
                 )
                 objects = [o for o in listed if summarize(o).target_name == workload_name]
-            entries = sort_entries([e for o in objects for e in audit_entries(o)])
+            events = await in_thread(
+                bridge.cluster.list_in_namespace,
+                f"Events in {namespace}",
+                f"/api/v1/namespaces/{namespace}/events",
+            )
+            names = {str(o["metadata"]["name"]) for o in objects}
+            entries = sort_entries(
+                [e for o in objects for e in audit_entries(o)] + event_entries(events, names)
+            )
         trail = AuditTrail(subject=subject, entries=entries)
         lines = [f"Audit trail of {subject}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}."]
         for e in entries:

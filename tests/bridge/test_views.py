@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from krr_operator.kube import Kube
 from kubernetes import client as k8s
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -55,9 +56,10 @@ def mark_applied(cluster: SandboxHandle, name: str) -> None:
         }
     }
     with cluster.api_client() as api:
-        k8s.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+        rr = k8s.CustomObjectsApi(api).patch_namespaced_custom_object_status(
             "krr-mcp.io", "v1alpha1", "shop", "resourcerecommendations", name, status
         )
+        Kube(api, "krr-mcp-operator").create_event(rr, "Applied", "resources changed; rollout complete")
 
 
 async def test_list_get_and_audit_a_proposal(server: MCPServer) -> None:
@@ -121,6 +123,10 @@ async def test_rollback_proposal_is_a_new_unapproved_rr_with_the_prior_state(
     assert (
         (name, "apply") in events and (name, "approved") in events and (created["name"], "proposed") in events
     )
+    entries = trail.structured_content["entries"]  # type: ignore[index]
+    [k8s_event] = [e for e in entries if e["event"] == "k8s-event"]
+    assert k8s_event["outcome"] == "Normal Applied" and k8s_event["actor"] == "krr-mcp-operator"
+    assert k8s_event["recommendation"] == name and "rollout complete" in k8s_event["message"]
 
 
 async def test_resources(server: MCPServer) -> None:
