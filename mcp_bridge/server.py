@@ -16,6 +16,7 @@ from . import prompts, resources
 from .auth import BearerTokenMiddleware, check_http_auth_config
 from .bridge import Bridge
 from .settings import BridgeSettings
+from .strict_arguments import RejectUnknownArguments
 from .tools import register_tools
 
 INSTRUCTIONS = """krr-mcp: right-size Kubernetes workloads with a human in the loop.
@@ -38,6 +39,7 @@ def build_server(settings: BridgeSettings, api_client: client.ApiClient | None =
     register_tools(server, bridge)
     resources.register(server, bridge)
     prompts.register(server)
+    server.middleware.append(RejectUnknownArguments(server))
     return server
 
 

@@ -76,9 +76,8 @@ PROPOSALS: list[tuple[str, Any, str]] = [
 ]
 
 
-# Unknown top-level arguments are dropped by the SDK (preview), and a limit below the request is shown as a
-# refusal in the preview's safety report rather than failing it.
-PREVIEW_SUCCEEDS = {"smuggled-approved", "limit-below-request"}
+# A limit below the request is shown as a refusal in the preview's safety report rather than failing it.
+PREVIEW_SUCCEEDS = {"limit-below-request"}
 
 
 @pytest.mark.parametrize(("case", "proposal", "expected"), PROPOSALS, ids=[p[0] for p in PROPOSALS])
@@ -165,13 +164,15 @@ async def test_hostile_arguments_to_any_tool(
     assert list_rrs(cluster) == []
 
 
-async def test_unknown_top_level_arguments_are_dropped_and_cannot_approve(
-    server: MCPServer, rrs: Any
-) -> None:
-    """The SDK drops arguments a tool does not declare; a smuggled `approved` changes nothing."""
-    arguments = {"proposals": [WEB_PROPOSAL], "reason": "x", "approved": True, "approvedBy": "assistant"}
+async def test_unknown_top_level_arguments_are_refused(server: MCPServer, rrs: Any) -> None:
+    """A smuggled or misspelt argument is a tool error naming it, and nothing runs."""
     async with Client(server) as client:
-        result = await client.call_tool("propose_change", arguments)
-    assert not result.is_error, result.content
-    [rr] = rrs()
-    assert rr["spec"].get("approved", False) is False and "approvedBy" not in rr["spec"]
+        smuggled = await client.call_tool(
+            "propose_change",
+            {"proposals": [WEB_PROPOSAL], "reason": "x", "approved": True, "approvedBy": "a"},
+        )
+        misspelt = await client.call_tool("list_recommendations", {"namepsace": "shop"})
+    assert smuggled.is_error and "unknown argument(s) 'approved', 'approvedBy'" in smuggled.content[0].text  # type: ignore[union-attr]
+    assert misspelt.is_error and "'namepsace'" in misspelt.content[0].text  # type: ignore[union-attr]
+    assert "namespace" in misspelt.content[0].text  # type: ignore[union-attr]
+    assert rrs() == []

@@ -183,6 +183,12 @@ def test_the_property_reaches_the_writing_paths(server: MCPServer, cluster: Sand
             {"namespace": "shop", "name": HUMAN_APPROVED, "reason": "x"} | SMUGGLED,
         )
     )
+    asyncio.run(_call(server, "propose_change", {"proposals": [WEB_PROPOSAL], "reason": "x"}))
+    asyncio.run(
+        _call(
+            server, "request_rollback_proposal", {"namespace": "shop", "name": HUMAN_APPROVED, "reason": "x"}
+        )
+    )
     created = [rr for rr in list_rrs(cluster) if rr["metadata"]["name"] != HUMAN_APPROVED]
-    assert len(created) == 2  # the smuggled-keys proposal is refused; the other two are created
+    assert len(created) == 2  # calls with smuggled keys are refused; the two clean ones create an RR each
     check_invariant(cluster)
