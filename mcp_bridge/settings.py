@@ -26,4 +26,3 @@ class BridgeSettings:
     source: Literal["auto", "krr", "native"] = "auto"
     field_manager: str = BRIDGE_FIELD_MANAGER
     protected_namespaces: frozenset[str] = field(default_factory=lambda: ALWAYS_PROTECTED_NAMESPACES)
-    default_expiry_hours: int = 72
