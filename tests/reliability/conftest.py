@@ -1,0 +1,50 @@
+"""Fixtures and hypothesis settings of the reliability suite.
+
+Hypothesis settings are chosen per test (never loaded globally, so other suites keep theirs):
+`HYPOTHESIS_PROFILE=long` runs deeper searches locally; the default `ci` stays well under a minute.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from krr_mcp.sandbox.handle import SandboxHandle
+
+PROFILES = {
+    "ci": settings(
+        max_examples=12,
+        stateful_step_count=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        derandomize=False,
+        print_blob=True,
+    ),
+    "long": settings(
+        max_examples=300,
+        stateful_step_count=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=True,
+    ),
+}
+
+
+def profile() -> settings:
+    """The settings of `HYPOTHESIS_PROFILE` (ci or long; ci when unset or unknown here)."""
+    return PROFILES.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), PROFILES["ci"])
+
+
+@pytest.fixture(scope="module")
+def quiet_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
+    """One sandbox for a whole module, its rollout controller off (the test plays the controller)."""
+    folder: Path = tmp_path_factory.mktemp("reliability-sandbox")
+    handle = SandboxHandle(folder / "kubeconfig", controller=False)
+    try:
+        yield handle
+    finally:
+        handle.close()

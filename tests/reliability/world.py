@@ -1,0 +1,188 @@
+"""The world around the operator in the reliability tests: a sandbox namespace with Deployments, the
+humans and the bridge acting over HTTP, and CRD CEL rules checked the way the API server would.
+
+The sandbox stores objects but does not evaluate the CRD's x-kubernetes-validations (CEL); a real API
+server does. So every RR write by a human or the bridge here is first checked with the CRD's own rules
+(evaluated for real by tests/api's CEL harness) and refused like the API server would refuse it.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION, ResourceRecommendationSpec
+from krr_operator.kube import MERGE_PATCH, Kube, KubeError, rr_path, workload_path
+
+from krr_mcp.sandbox.controllers import rollout_status
+from krr_mcp.sandbox.handle import SandboxHandle
+
+from ..api.test_cel_rules import violations
+
+ORIGINAL: dict[str, Any] = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+PROPOSALS: list[dict[str, Any]] = [
+    {"requests": {"cpu": "400m", "memory": "448Mi"}, "limits": {"memory": "896Mi"}},
+    {"requests": {"cpu": "450m", "memory": "480Mi"}, "limits": {"memory": "960Mi"}},
+    {"requests": {"cpu": "600m", "memory": "576Mi"}, "limits": {"memory": "1152Mi"}},
+]
+HUMAN_EDITS: list[dict[str, Any]] = [
+    {"requests": {"cpu": "550m", "memory": "512Mi"}, "limits": {"memory": "1Gi", "cpu": "2"}},
+    {"requests": {"cpu": "400m", "memory": "448Mi"}, "limits": {"memory": "896Mi"}},  # = a proposal
+]
+HUMAN_MANAGER = "kubectl-patch"
+BRIDGE_MANAGER = "krr-mcp-bridge"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch (what the API server does with application/merge-patch+json)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge(result.get(key), value)
+    return result
+
+
+def deployment(namespace: str, name: str, resources: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A rolled-out Deployment with one container `app` (status included, as the sandbox seeds it)."""
+    obj: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "nginx:1.27",
+                            "resources": copy.deepcopy(resources or ORIGINAL),
+                        }
+                    ]
+                },
+            },
+        },
+    }
+    ready = dict(obj, metadata={**obj["metadata"], "generation": 1})
+    obj["status"] = rollout_status(ready, "done", now_iso())
+    return obj
+
+
+def rr_body(
+    namespace: str, name: str, target: str, current: dict[str, Any], proposed: dict[str, Any]
+) -> dict[str, Any]:
+    """An RR as the bridge proposes it."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ResourceRecommendation",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"krr-mcp.io/target-kind": "Deployment", "krr-mcp.io/target-name": target},
+            "annotations": {"krr-mcp.io/created-by": "bridge"},
+        },
+        "spec": {
+            "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "containers": [{"name": "app", "current": current, "proposed": proposed}],
+            "evidence": {"source": "krr", "strategy": "simple", "historyHours": 336},
+            "reason": "reliability test",
+        },
+    }
+
+
+def defaulted(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` with the schema's defaults in its spec, as the API server stores it (and CEL sees it)."""
+    spec = ResourceRecommendationSpec.model_validate(obj.get("spec") or {})
+    return {**obj, "spec": spec.model_dump(mode="json", exclude_none=True)}
+
+
+class Refused(Exception):
+    """The API server (here: the CRD's CEL rules) refused the write."""
+
+
+class Actor:
+    """A human (kubectl) or the bridge writing over HTTP as its field manager."""
+
+    def __init__(self, sandbox: SandboxHandle, api: Any, field_manager: str) -> None:
+        self.sandbox = sandbox
+        self.kube = Kube(api, field_manager=field_manager)
+
+    def patch_rr_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Merge-patch an RR's spec; Refused (nothing sent) when the CRD's CEL rules forbid it."""
+        old = self.kube.get_rr(namespace, name)
+        if old is None:
+            raise Refused(f"rr {name} not found")
+        new = merge(old, {"spec": spec})
+        broken = violations(PLURAL, defaulted(new), defaulted(old))
+        if broken:
+            raise Refused("; ".join(broken))
+        query = [("fieldManager", self.kube.field_manager)]
+        return dict(
+            self.kube.request(
+                "patch rr",
+                "PATCH",
+                rr_path(namespace, name),
+                body={"spec": spec},
+                query=query,
+                content_type=MERGE_PATCH,
+            )
+        )
+
+    def create_rr(self, body: dict[str, Any]) -> dict[str, Any]:
+        broken = violations(PLURAL, defaulted(body))
+        if broken:
+            raise Refused("; ".join(broken))
+        return self.kube.create_rr(body["metadata"]["namespace"], body)
+
+    def delete(self, path: str) -> None:
+        try:
+            self.kube.request("delete", "DELETE", path)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
+
+    def set_resources(self, namespace: str, name: str, resources: dict[str, Any]) -> dict[str, Any]:
+        """Edit the workload's container `app` behind the operator's back (like `kubectl set resources`)."""
+        live = self.kube.get_workload(namespace, "Deployment", name)
+        assert live is not None
+        containers = copy.deepcopy(live["spec"]["template"]["spec"]["containers"])
+        for c in containers:
+            if c["name"] == "app":
+                c["resources"] = copy.deepcopy(resources)
+        patch = [{"op": "replace", "path": "/spec/template/spec/containers", "value": containers}]
+        query = [("fieldManager", self.kube.field_manager)]
+        return dict(
+            self.kube.request(
+                "edit workload",
+                "PATCH",
+                workload_path(namespace, "Deployment", name),
+                body=patch,
+                query=query,
+                content_type="application/json-patch+json",
+            )
+        )
+
+    def rollout(self, namespace: str, name: str, phase: str) -> None:
+        """Play the Deployment controller: the rollout of the current generation is `phase` (done|failed)."""
+        live = self.kube.get_workload(namespace, "Deployment", name)
+        if live is None:
+            return
+        status = rollout_status(live, phase, now_iso())
+        self.kube.request(
+            "rollout",
+            "PATCH",
+            workload_path(namespace, "Deployment", name) + "/status",
+            body={"status": status},
+            content_type=MERGE_PATCH,
+        )
