@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -38,7 +39,10 @@ class ContainerPreview(BaseModel):
 
 
 class DryRunOutcome(BaseModel):
-    accepted: bool = Field(description="The API server accepted the patch with dryRun=All.")
+    accepted: bool | None = Field(
+        description="The API server accepted (true) or refused (false) the patch with dryRun=All; null when "
+        "the bridge's identity may not send dry-run patches (RBAC), so only the local checks ran."
+    )
     message: str
     resulting_resources: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per container, `resources` in the object the dry run returned."
@@ -89,6 +93,24 @@ def operator_dry_run(bridge: Bridge, plan: PlannedRecommendation) -> DryRunResul
         raise explain_error(exc, f"the dry run of {plan.kind} {plan.namespace}/{plan.name}", "") from None
 
 
+# How the operator's dry run reports an API refusal: "the API server refused the patch: <call>: <status> ...".
+_FORBIDDEN = re.compile(r"^the API server refused the patch: .*: 403 ")
+
+
+def dry_run_outcome(result: DryRunResult) -> DryRunOutcome:
+    """The dry run as the assistant sees it. A 403 means the bridge's identity may not send dry-run
+    patches (Kubernetes authorizes them like real ones): that says nothing about the change itself."""
+    if not result.accepted and _FORBIDDEN.match(result.message):
+        return DryRunOutcome(
+            accepted=None,
+            message="the server-side dry run was not run: the bridge's identity may not send dry-run patches "
+            "(RBAC `patch` on the workload); the patch and the safety report were computed locally",
+        )
+    return DryRunOutcome(
+        accepted=result.accepted, message=result.message, resulting_resources=result.resulting_resources()
+    )
+
+
 def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
     """Check the proposal (refusing protected namespaces, unknown targets and containers), then ask
     the operator's dry run what applying it would do. Writes nothing."""
@@ -109,11 +131,7 @@ def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
     result = operator_dry_run(bridge, plan)
     changes = result.changes or container_changes(plan)
     safety = result.safety or plan.safety
-    outcome = DryRunOutcome(
-        accepted=result.accepted,
-        message=result.message,
-        resulting_resources=result.resulting_resources(),
-    )
+    outcome = dry_run_outcome(result)
     after = {c.name: c for c in changes}
     return PreviewResult(
         target=f"{plan.kind} {plan.namespace}/{plan.name}",
@@ -131,17 +149,18 @@ def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
         dry_run=outcome,
         safety=safety,
         restart_impact=restart_impact(plan.workload),
-        would_be_refused=not safety.allowed or not outcome.accepted,
+        would_be_refused=not safety.allowed or outcome.accepted is False,
     )
+
+
+_VERDICT = {True: "accepted", False: "REJECTED", None: "not run"}
 
 
 def render(result: PreviewResult) -> str:
     lines = [f"Preview of {result.target} (nothing was changed):"]
     for c in result.containers:
         lines.append(f"- {c.name}: {describe_amounts(c.current)} -> {describe_amounts(c.proposed)}")
-    lines.append(
-        f"Dry run: {'accepted' if result.dry_run.accepted else 'REJECTED'}: {result.dry_run.message}"
-    )
+    lines.append(f"Dry run: {_VERDICT[result.dry_run.accepted]}: {result.dry_run.message}")
     verdict = "allowed" if result.safety.allowed else f"REFUSED ({refusal_text(result.safety)})"
     lines.append(f"Safety: risk {result.safety.risk}, {verdict}.")
     lines.extend(f"  {f.severity}: {f.message}" for f in result.safety.findings if f.rule != "risk")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from krr_operator.api.resource_recommendation import (
     Phase,
@@ -15,6 +15,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
+from ..cluster import ClusterError
 from ..inputs import Namespace, ObjectName, WorkloadKindName
 from ..manifests import LABEL_TARGET_KIND, LABEL_TARGET_NAME, label_value
 from ..views import (
@@ -46,6 +47,19 @@ class RecommendationDetail(BaseModel):
 class AuditTrail(BaseModel):
     subject: str
     entries: list[AuditEntry]
+    note: str = Field(default="", description="Why some records are missing, if any are.")
+
+
+def read_events(bridge: Bridge, namespace: str) -> tuple[list[dict[str, Any]], str]:
+    """The namespace's Events, or none with a note when the bridge's identity may not list them."""
+    try:
+        return bridge.cluster.list_in_namespace(
+            f"Events in {namespace}", f"/api/v1/namespaces/{namespace}/events"
+        ), ""
+    except ClusterError as exc:
+        if exc.status == 403:
+            return [], "Kubernetes Events are not included: the bridge's identity may not list them."
+        raise
 
 
 def _target_selector(kind: str | None, name: str | None) -> str | None:
@@ -146,17 +160,15 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                     _target_selector(workload_kind, workload_name),
                 )
                 objects = [o for o in listed if summarize(o).target_name == workload_name]
-            events = await in_thread(
-                bridge.cluster.list_in_namespace,
-                f"Events in {namespace}",
-                f"/api/v1/namespaces/{namespace}/events",
-            )
+            events, events_note = await in_thread(read_events, bridge, namespace)
             names = {str(o["metadata"]["name"]) for o in objects}
             entries = sort_entries(
                 [e for o in objects for e in audit_entries(o)] + event_entries(events, names)
             )
-        trail = AuditTrail(subject=subject, entries=entries)
+        trail = AuditTrail(subject=subject, entries=entries, note=events_note)
         lines = [f"Audit trail of {subject}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}."]
+        if events_note:
+            lines.append(events_note)
         for e in entries:
             when = e.at.isoformat() if e.at else "(time not recorded)"
             lines.append(

@@ -1,0 +1,32 @@
+"""How the operator's dry-run verdict reaches the assistant (pure: DryRunResult in, outcome out)."""
+
+from __future__ import annotations
+
+from krr_mcp_bridge.tools.preview import dry_run_outcome
+from krr_operator.dry_run import DryRunResult
+
+
+def test_forbidden_dry_run_is_not_a_refusal_of_the_change() -> None:
+    forbidden = DryRunResult(
+        False,
+        "the API server refused the patch: dry-run patch Deployment shop/web: 403 deployments.apps "
+        '"web" is forbidden: User "system:serviceaccount:krr-mcp-system:krr-mcp-bridge" cannot patch',
+        "apply",
+    )
+    outcome = dry_run_outcome(forbidden)
+    assert outcome.accepted is None and "may not send dry-run patches" in outcome.message
+
+
+def test_an_invalid_patch_is_a_refusal() -> None:
+    invalid = DryRunResult(
+        False,
+        "the API server refused the patch: dry-run patch Deployment shop/web: 422 spec invalid",
+        "apply",
+    )
+    outcome = dry_run_outcome(invalid)
+    assert outcome.accepted is False and "422" in outcome.message
+
+
+def test_a_decision_not_to_apply_is_a_refusal() -> None:
+    outcome = dry_run_outcome(DryRunResult(False, "the safety rules refuse: max-step", "refuse"))
+    assert outcome.accepted is False and outcome.message == "the safety rules refuse: max-step"
