@@ -234,18 +234,23 @@ def test_unknown_fields_of_custom_resources_are_pruned(api: client.ApiClient) ->
     assert status["status"] == {"anything": {"goes": True}}  # x-kubernetes-preserve-unknown-fields
 
 
-def test_server_side_apply_tracks_owners_and_reports_conflicts(api: client.ApiClient) -> None:
-    body = rr("applied", approved=False, risk="low")
-    crs(api).patch_namespaced_custom_object(
+def server_side_apply(api: client.ApiClient, body: dict[str, Any], manager: str, force: bool = False) -> Any:
+    return crs(api).patch_namespaced_custom_object(
         GROUP,
         VERSION,
         "shop",
         PLURAL,
-        "applied",
+        body["metadata"]["name"],
         body,
-        field_manager="krr-mcp-bridge",
+        field_manager=manager,
+        force=force,
         _content_type="application/apply-patch+yaml",
     )
+
+
+def test_server_side_apply_tracks_owners_and_reports_conflicts(api: client.ApiClient) -> None:
+    body = rr("applied", approved=False, risk="low")
+    server_side_apply(api, body, "krr-mcp-bridge")
     crs(api).patch_namespaced_custom_object(
         GROUP, VERSION, "shop", PLURAL, "applied", {"spec": {"approved": True}}, field_manager="kubectl-krr"
     )
@@ -255,30 +260,10 @@ def test_server_side_apply_tracks_owners_and_reports_conflicts(api: client.ApiCl
     assert "f:approved" not in owners["krr-mcp-bridge"]["fieldsV1"]["f:spec"]
     assert owners["kubectl-krr"]["fieldsV1"] == {"f:spec": {"f:approved": {}}}
     with pytest.raises(ApiException) as err:  # the bridge may not take approval back silently
-        crs(api).patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            "shop",
-            PLURAL,
-            "applied",
-            body,
-            field_manager="krr-mcp-bridge",
-            _content_type="application/apply-patch+yaml",
-        )
+        server_side_apply(api, body, "krr-mcp-bridge")
     assert err.value.status == 409 and "kubectl-krr" in err.value.body and ".spec.approved" in err.value.body
     # Dropping a field from the applied config removes it when nobody else owns it.
-    smaller = rr("applied", approved=True)
-    crs(api).patch_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        "shop",
-        PLURAL,
-        "applied",
-        smaller,
-        field_manager="krr-mcp-bridge",
-        force=True,
-        _content_type="application/apply-patch+yaml",
-    )
+    server_side_apply(api, rr("applied", approved=True), "krr-mcp-bridge", force=True)
     obj = get_rr(api, "applied")
     assert "risk" not in obj["spec"] and obj["spec"]["approved"] is True
 
