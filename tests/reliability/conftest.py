@@ -14,6 +14,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from krr_mcp.sandbox.handle import SandboxHandle
+from krr_mcp.sandbox.kubeconfig import write_kubeconfig
+
+from .proxy import FaultProxy
 
 PROFILES = {
     "ci": settings(
@@ -47,4 +50,16 @@ def quiet_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxH
     try:
         yield handle
     finally:
+        handle.close()
+
+
+@pytest.fixture
+def proxied_sandbox(tmp_path: Path) -> Iterator[tuple[SandboxHandle, FaultProxy, str]]:
+    """A sandbox without its rollout controller, a FaultProxy in front, and a kubeconfig for the proxy."""
+    handle = SandboxHandle(tmp_path / "sandbox.kubeconfig", controller=False)
+    proxy = FaultProxy(handle.url)
+    try:
+        yield handle, proxy, str(write_kubeconfig(tmp_path / "proxy.kubeconfig", proxy.url))
+    finally:
+        proxy.close()
         handle.close()
