@@ -17,12 +17,15 @@ class BridgeSettings:
 
     kubeconfig/context: the kubeconfig file and context to use; both None means in-cluster config when
     running in a pod, else the default kubeconfig. read_only drops every tool that writes.
+    scan_report: a saved report (krr -f json or a krr-mcp ScanResult JSON) that scans read instead of a
+    live source (source "report", or "auto" when it is set).
     """
 
     kubeconfig: str | None = None
     context: str | None = None
     read_only: bool = False
     prometheus_url: str | None = None
-    source: Literal["auto", "krr", "native"] = "auto"
+    source: Literal["auto", "krr", "native", "report"] = "auto"
+    scan_report: str | None = None
     field_manager: str = BRIDGE_FIELD_MANAGER
     protected_namespaces: frozenset[str] = field(default_factory=lambda: ALWAYS_PROTECTED_NAMESPACES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import anyio
@@ -20,6 +21,7 @@ class Source(StrEnum):
     AUTO = "auto"
     KRR = "krr"
     NATIVE = "native"
+    REPORT = "report"
 
 
 def serve(
@@ -39,8 +41,19 @@ def serve(
         str | None, typer.Option(help="Prometheus for the native engine (and krr).")
     ] = None,
     source: Annotated[
-        Source, typer.Option(help="Recommender: auto (krr CLI if on PATH), krr or native.")
+        Source,
+        typer.Option(
+            help="Recommender: auto (the --scan-report, else krr CLI if on PATH), krr, native or report."
+        ),
     ] = Source.AUTO,
+    scan_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--scan-report",
+            help="Scan from this saved report (krr -f json output or a krr-mcp scan result JSON) instead of "
+            "a live source; results say so.",
+        ),
+    ] = None,
     insecure_localhost_no_auth: Annotated[
         bool,
         typer.Option(
@@ -51,15 +64,29 @@ def serve(
 ) -> None:
     """Serve the MCP bridge: scan, explain, preview and propose; it can never approve or apply."""
     from krr_mcp_bridge.auth import TOKEN_ENV, InsecureServerRefused, check_http_auth_config
+    from krr_mcp_bridge.recommenders import ReportError, load_report
     from krr_mcp_bridge.server import build_server, serve_http
     from krr_mcp_bridge.settings import BridgeSettings
 
+    if source is Source.REPORT and scan_report is None:
+        typer.echo("krr-mcp serve: --source report needs --scan-report FILE", err=True)
+        raise typer.Exit(2)
+    if scan_report is not None and source in (Source.KRR, Source.NATIVE):
+        typer.echo(f"krr-mcp serve: --scan-report conflicts with --source {source.value}", err=True)
+        raise typer.Exit(2)
+    if scan_report is not None:
+        try:
+            load_report(scan_report)  # refuse an unusable report now, not at the first scan
+        except ReportError as exc:
+            typer.echo(f"krr-mcp serve: {exc}", err=True)
+            raise typer.Exit(2) from None
     settings = BridgeSettings(
         kubeconfig=kubeconfig,
         context=context,
         read_only=read_only,
         prometheus_url=prometheus_url,
         source=source.value,  # type: ignore[arg-type]
+        scan_report=str(scan_report.absolute()) if scan_report else None,
     )
     token = os.environ.get(TOKEN_ENV) or None
     if transport is Transport.HTTP:

@@ -3,6 +3,7 @@
 - `get_recommendations(request, progress=...)` runs a scan (source auto/krr/native) -> ScanResult
 - `parse_recommendations(krr_json_text)` -> ScanResult (raises KrrOutputError on unusable output)
 - `filter_recommendations(result, filters)` -> ScanResult
+- `load_report(path)` -> ScanResult from a saved report (krr -f json or ScanResult JSON); `save_report`
 - `explain(container_scan)` -> Explanation (the numbers behind a recommendation)
 """
 
@@ -15,6 +16,7 @@ from .models import (
     HpaInfo,
     PodRef,
     ResourceExplanation,
+    SavedReport,
     ScanError,
     ScanFilters,
     ScanRequest,
@@ -23,6 +25,7 @@ from .models import (
     ScanSummary,
 )
 from .promapi import PartialDataError, PrometheusError
+from .saved_report import ReportError, load_report, save_report
 from .service import ProgressCallback, get_recommendations
 
 __all__ = [
@@ -35,7 +38,9 @@ __all__ = [
     "PodRef",
     "ProgressCallback",
     "PrometheusError",
+    "ReportError",
     "ResourceExplanation",
+    "SavedReport",
     "ScanError",
     "ScanFilters",
     "ScanRequest",
@@ -46,5 +51,7 @@ __all__ = [
     "explain",
     "filter_recommendations",
     "get_recommendations",
+    "load_report",
     "parse_recommendations",
+    "save_report",
 ]

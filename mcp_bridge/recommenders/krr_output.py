@@ -302,7 +302,7 @@ def parse_recommendations(
             if strict:
                 raise
             errors.append(_container_error(scan, exc))
-    _refuse_duplicates(items, paths, errors, strict)
+    refuse_duplicates(items, paths, errors, strict)
     errors.extend(_scan_errors(doc.get("errors")))
     name, settings = _settings(doc)
     score = doc.get("score")
@@ -317,7 +317,7 @@ def parse_recommendations(
     return result.with_summary()
 
 
-def _refuse_duplicates(
+def refuse_duplicates(
     items: list[ContainerScan], paths: list[str], errors: list[ScanError], strict: bool
 ) -> None:
     """A container listed twice is ambiguous: every copy loses its recommendation."""

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Severity = Literal["UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL"]
 SEVERITY_ORDER: dict[str, int] = {"UNKNOWN": 0, "GOOD": 1, "OK": 2, "WARNING": 3, "CRITICAL": 4}
-SourceName = Literal["krr", "native"]
+SourceName = Literal["krr", "native", "report"]
 ResourceName = Literal["cpu", "memory"]
 
 
@@ -48,8 +48,13 @@ class ScanRequest(_Model):
     oom_memory_buffer_pct: float = Field(default=25.0, ge=0, le=1000)
     cpu_min_millicores: int = Field(default=10, ge=0, le=100_000)
     memory_min_mib: int = Field(default=100, ge=0, le=1_000_000)
-    source: Literal["auto", "krr", "native"] = "auto"
+    source: Literal["auto", "krr", "native", "report"] = "auto"
     prometheus_url: str | None = None
+    report_path: str | None = Field(
+        default=None,
+        description="A saved report (krr -f json output or a krr-mcp ScanResult JSON) for source 'report'; "
+        "'auto' uses it when set.",
+    )
     timeout_seconds: float = Field(
         default=600.0, gt=0, le=3600, description="krr: the whole run; native: each Prometheus query."
     )
@@ -185,6 +190,16 @@ class ScanStats(_Model):
     query_mode: str | None = None
 
 
+class SavedReport(_Model):
+    """Where a result read from a file came from: its numbers are not from a live scan."""
+
+    path: str
+    format: Literal["krr-json", "scan-result"]
+    recorded_source: str = Field(description="The recommender that produced the numbers (krr, native).")
+    recorded_at: datetime = Field(description="When they were produced (see recorded_at_from).")
+    recorded_at_from: Literal["report", "file modification time"]
+
+
 class ScanResult(_Model):
     items: list[ContainerScan] = Field(default_factory=list)
     summary: ScanSummary = Field(default_factory=ScanSummary)
@@ -196,6 +211,9 @@ class ScanResult(_Model):
     errors: list[ScanError] = Field(default_factory=list)
     stats: ScanStats = Field(default_factory=ScanStats)
     scanned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    report: SavedReport | None = Field(
+        default=None, description="Set when source is 'report': the file the numbers were read from."
+    )
 
     def with_summary(self) -> ScanResult:
         """A copy whose summary is recomputed from items and errors."""

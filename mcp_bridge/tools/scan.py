@@ -20,6 +20,8 @@ from ..recommenders import (
     KrrCliError,
     KrrOutputError,
     PrometheusError,
+    ReportError,
+    SavedReport,
     ScanError,
     ScanFilters,
     ScanRequest,
@@ -69,6 +71,11 @@ class ScanOutput(BaseModel):
     truncated: bool
     errors: list[ScanError]
     scanned_at: datetime
+    report: SavedReport | None = Field(
+        default=None,
+        description="Set when the numbers come from a saved report (which file, produced when and by "
+        "what), not from a live scan: say so to the user.",
+    )
 
 
 class ExplainOutput(BaseModel):
@@ -100,7 +107,7 @@ async def run_scan(bridge: Bridge, request: ScanRequest, ctx: Context | None) ->
     progress = ctx.report_progress if ctx is not None else None
     try:
         return await get_recommendations(request, progress=progress, kube_api=bridge.cluster.api_client)
-    except (KrrCliError, KrrOutputError, PrometheusError, SelectorError) as exc:
+    except (KrrCliError, KrrOutputError, PrometheusError, ReportError, SelectorError) as exc:
         raise ToolError(f"the scan failed: {exc}") from None
 
 
@@ -113,6 +120,12 @@ def render_scan(out: ScanOutput) -> str:
         f"Request savings: {s.cpu_request_savings_cores:.3f} cores, "
         f"{s.memory_request_savings_bytes / 2**20:.0f}Mi.",
     ]
+    if out.report:
+        lines.insert(
+            0,
+            f"FROM A SAVED REPORT, not a live scan: {out.report.path}, produced by "
+            f"{out.report.recorded_source} at {out.report.recorded_at.isoformat(timespec='seconds')}.",
+        )
     for i in out.items[:50]:
         rec = i.recommended.requests if i.recommended else None
         lines.append(
@@ -131,7 +144,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
     settings = bridge.settings
 
     def request(**fields: Any) -> ScanRequest:
-        return ScanRequest(prometheus_url=settings.prometheus_url, **fields)
+        return ScanRequest(prometheus_url=settings.prometheus_url, report_path=settings.scan_report, **fields)
 
     @server.tool(title="Scan workloads for right-sizing recommendations", annotations=READ_ONLY_OPEN_WORLD)
     async def scan_recommendations(
@@ -207,6 +220,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             truncated=len(items) > limit,
             errors=filtered.errors,
             scanned_at=filtered.scanned_at,
+            report=filtered.report,
         )
         return tool_result(out, render_scan(out))
 
