@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,9 @@ class OperatorConfig:
     auto_rollback: bool = True
     standalone: bool = True  # no peering objects needed; set False with several replicas
     peering_name: str = "krr-mcp"
+    # kopf pauses EVERY replica when peers share a priority; a distinct one per process lets the highest
+    # act while the others wait (and take over once its peering entry is gone).
+    peering_priority: int = field(default_factory=lambda: 1 + secrets.randbelow(2**31 - 2))
     liveness_endpoint: str | None = None  # e.g. http://0.0.0.0:8080/healthz (kopf's probe endpoint)
     watch_timeout: int | None = None  # server-side watch timeout in seconds (short in tests)
     hook: Hook | None = None
@@ -67,6 +71,7 @@ def settings_for(cfg: OperatorConfig) -> kopf.OperatorSettings:
     settings = kopf.OperatorSettings()
     settings.peering.standalone = cfg.standalone
     settings.peering.clusterwide = not cfg.namespaces
+    settings.peering.priority = cfg.peering_priority
     settings.persistence.finalizer = "krr-mcp.io/operator"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="kopf.krr-mcp.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
