@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.handle import SandboxHandle
 from krr_mcp.sandbox.kubeconfig import write_kubeconfig
 
 from .proxy import FaultProxy
+from .scenes import NS, Scene
+from .world import BRIDGE_MANAGER, HUMAN_MANAGER, Actor, deployment
 
 PROFILES = {
     "ci": settings(
@@ -63,3 +66,14 @@ def proxied_sandbox(tmp_path: Path) -> Iterator[tuple[SandboxHandle, FaultProxy,
     finally:
         proxy.close()
         handle.close()
+
+
+@pytest.fixture
+def scene(proxied_sandbox: tuple[SandboxHandle, FaultProxy, str]) -> Iterator[Scene]:
+    sandbox, proxy, kubeconfig = proxied_sandbox
+    sandbox.apply(deployment(NS, "web"))
+    with sandbox.api_client() as api:
+        cfg = OperatorConfig(kubeconfig=kubeconfig, poll_interval=0.3, watch_timeout=5)
+        yield Scene(
+            sandbox, proxy, cfg, Actor(sandbox, api, HUMAN_MANAGER), Actor(sandbox, api, BRIDGE_MANAGER)
+        )

@@ -6,91 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from krr_operator.kube import rr_path
-from krr_operator.main import OperatorConfig
-
-from krr_mcp.sandbox.handle import SandboxHandle
 
 from ..operator.operator_harness import CrashAt, OperatorThread, wait_for
 from .faults import app_resources
-from .proxy import FaultProxy
-from .world import BRIDGE_MANAGER, HUMAN_MANAGER, ORIGINAL, PROPOSALS, Actor, deployment, rr_body
-
-PROPOSED = PROPOSALS[0]
-NS = "default"
-
-
-@dataclasses.dataclass
-class Scene:
-    sandbox: SandboxHandle
-    proxy: FaultProxy
-    cfg: OperatorConfig
-    human: Actor
-    bridge: Actor
-
-    def workload(self, name: str = "web") -> dict[str, Any]:
-        live = self.human.kube.get_workload(NS, "Deployment", name)
-        assert live is not None
-        return live
-
-    def rr(self, name: str = "web-rr") -> dict[str, Any]:
-        found = self.human.kube.get_rr(NS, name)
-        assert found is not None
-        return found
-
-    def propose(self, name: str = "web-rr", target: str = "web") -> None:
-        self.bridge.create_rr(rr_body(NS, name, target, ORIGINAL, PROPOSED))
-
-    def approve(self, name: str = "web-rr", who: str = "alice") -> None:
-        self.human.patch_rr_spec(NS, name, {"approved": True, "approvedBy": who})
-
-    def settle(
-        self, phase: str, name: str = "web-rr", target: str = "web", timeout: float = 20
-    ) -> dict[str, Any]:
-        """Wait for `phase`, playing the Deployment controller (rollouts complete) meanwhile."""
-
-        def probe() -> dict[str, Any] | None:
-            live = self.workload(target)
-            if (live.get("status") or {}).get("observedGeneration") != live["metadata"]["generation"]:
-                self.human.rollout(NS, target, "done")
-            rr = self.rr(name)
-            return rr if (rr.get("status") or {}).get("phase") == phase else None
-
-        return wait_for(f"{name} {phase}", probe, timeout=timeout)
-
-    def start(self, **changes: Any) -> OperatorThread:
-        return OperatorThread(dataclasses.replace(self.cfg, halted=threading.Event(), **changes)).start()
-
-
-@pytest.fixture
-def scene(proxied_sandbox: tuple[SandboxHandle, FaultProxy, str]) -> Iterator[Scene]:
-    sandbox, proxy, kubeconfig = proxied_sandbox
-    sandbox.apply(deployment(NS, "web"))
-    with sandbox.api_client() as api:
-        cfg = OperatorConfig(kubeconfig=kubeconfig, poll_interval=0.3, watch_timeout=5)
-        yield Scene(
-            sandbox, proxy, cfg, Actor(sandbox, api, HUMAN_MANAGER), Actor(sandbox, api, BRIDGE_MANAGER)
-        )
-
-
-def assert_applied_once_with_full_audit(scene: Scene, rr: dict[str, Any]) -> None:
-    history = rr["status"]["history"]
-    assert not [h for h in history if h["outcome"] == "Pending"], history
-    succeeded = [h for h in history if h["outcome"] == "Succeeded"]
-    assert [h["action"] for h in succeeded] == ["apply"], history
-    for entry in history:
-        assert entry["actor"] == "alice" and entry["at"], entry
-        assert entry["containers"] == [{"name": "app", "before": ORIGINAL, "after": PROPOSED}], entry
-    live = scene.workload()
-    assert app_resources(live) == PROPOSED
-    assert live["metadata"]["generation"] == 2, "the workload was patched more than once"
-    events = scene.human.kube.request("events", "GET", f"/api/v1/namespaces/{NS}/events")["items"]
-    about_rr = [e for e in events if e["involvedObject"]["name"] == "web-rr"]
-    assert about_rr and all(e["reportingComponent"] == "krr-mcp-operator" for e in about_rr)
+from .scenes import NS, PROPOSED, Scene, assert_applied_once_with_full_audit
+from .world import ORIGINAL
 
 
 def dies_before_snapshot(scene: Scene, first: dict[str, Any]) -> threading.Event:
