@@ -25,14 +25,21 @@ Confirm = Callable[[str], Awaitable[bool]]
 
 
 def serve_parameters(
-    kubeconfig: str, context: str | None, prometheus_url: str | None, env: dict[str, str]
+    kubeconfig: str,
+    context: str | None,
+    prometheus_url: str | None,
+    env: dict[str, str],
+    scan_report: str | None = None,
 ) -> StdioServerParameters:
-    """`krr-mcp serve` (this installation's) as a stdio MCP server for the given cluster."""
+    """`krr-mcp serve` (this installation's) as a stdio MCP server for the given cluster; with
+    `scan_report` its scans read that saved report."""
     args = ["serve", "--kubeconfig", kubeconfig]
     if context:
         args += ["--context", context]
     if prometheus_url:
         args += ["--prometheus-url", prometheus_url]
+    if scan_report:
+        args += ["--scan-report", scan_report]
     return StdioServerParameters(command=str(Path(sys.executable).parent / "krr-mcp"), args=args, env=env)
 
 
@@ -67,13 +74,17 @@ def make_elicitation_callback(confirm: Confirm) -> ElicitationFnT:
     return on_elicit
 
 
-def in_process_server(kubeconfig: str, context: str | None, prometheus_url: str | None) -> Any:
+def in_process_server(
+    kubeconfig: str, context: str | None, prometheus_url: str | None, scan_report: str | None = None
+) -> Any:
     """The bridge's MCPServer inside this process (the same tools `krr-mcp serve` offers)."""
     from krr_mcp_bridge.server import build_server
     from krr_mcp_bridge.settings import BridgeSettings
 
     server = build_server(
-        BridgeSettings(kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url)
+        BridgeSettings(
+            kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url, scan_report=scan_report
+        )
     )
     logging.getLogger().setLevel(
         logging.WARNING

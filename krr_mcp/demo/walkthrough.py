@@ -27,8 +27,13 @@ from .history import DAYS as HISTORY_DAYS
 from .human import Human, tool_path
 from .narrator import Narrator, StepFailed
 from .options import DemoOptions
+from .record import recorded_scan_path
 
 STEP_COUNT = 10
+RECORDED_SCAN_NOTICE = (
+    "prometheus not installed: using the recorded scan shipped with krr-mcp; "
+    "install Debian's prometheus package for a live scan"
+)
 MAX_PREVIEWS = 8
 
 
@@ -39,6 +44,7 @@ class DemoState:
     kubeconfig: str = ""
     context: str | None = None
     prometheus_url: str | None = None
+    scan_report: str | None = None  # no Prometheus: the recorded scan shipped with krr-mcp
     cluster: DemoCluster | None = None
     human: Human | None = None
     scan: dict[str, Any] = field(default_factory=dict)
@@ -111,11 +117,14 @@ class Walkthrough:
 
     def prometheus(self) -> None:
         s, o = self.state, self.options
-        title = (
-            "Start Prometheus with generated usage history"
-            if o.local and not o.prometheus_url
-            else "Choose the Prometheus to scan"
-        )
+        generate = o.local and not o.prometheus_url
+        recorded = generate and environment.prometheus_binary() is None
+        if recorded:
+            title = "Use the recorded scan (no Prometheus on this machine)"
+        elif generate:
+            title = "Start Prometheus with generated usage history"
+        else:
+            title = "Choose the Prometheus to scan"
         with self.n.step(title):
             if o.prometheus_url:
                 s.prometheus_url = o.prometheus_url
@@ -124,11 +133,14 @@ class Walkthrough:
             if not o.local:
                 self.n.note("No --prometheus-url: krr-mcp serve uses the krr CLI if it is on PATH.")
                 return
-            if environment.prometheus_binary() is None:
-                raise StepFailed(
-                    "the scan needs Prometheus and no `prometheus` binary is installed "
-                    "(apt-get install prometheus), and no --prometheus-url was given"
+            if recorded:
+                s.scan_report = str(recorded_scan_path())
+                self.n.say(RECORDED_SCAN_NOTICE)
+                self.n.note(
+                    "(the native engine's scan of this sandbox's generated history, recorded with "
+                    f"`python -m krr_mcp.demo.record`: {s.scan_report})"
                 )
+                return
             assert s.cluster
             workloads = s.cluster.workloads()
             with self.n.waiting("generating usage history and loading it with promtool..."):
@@ -157,7 +169,11 @@ class Walkthrough:
     async def assistant_steps(self) -> None:
         s, o = self.state, self.options
         parameters = assistant.serve_parameters(
-            s.kubeconfig, s.context, s.prometheus_url, {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig}
+            s.kubeconfig,
+            s.context,
+            s.prometheus_url,
+            {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig},
+            scan_report=s.scan_report,
         )
         with self.n.step("The assistant scans workloads through the MCP server (scan_recommendations)"):
             server: Any = parameters
@@ -166,7 +182,9 @@ class Walkthrough:
                 self.n.command(["krr-mcp", *parameters.args])
             else:
                 self.n.say("The assistant talks to the MCP server inside this process.")
-                server = assistant.in_process_server(s.kubeconfig, s.context, s.prometheus_url)
+                server = assistant.in_process_server(
+                    s.kubeconfig, s.context, s.prometheus_url, scan_report=s.scan_report
+                )
             if o.mcp_transport == "stdio":
                 server = assistant.stdio_transport(parameters, self.stack, o.server_log)
                 self.n.note(f"(the server's log goes to {o.server_log})")
@@ -191,6 +209,12 @@ class Walkthrough:
                     for i in items
                 ],
             )
+            saved = s.scan.get("report")
+            if saved:
+                self.n.say(
+                    f"The server marks these numbers as read from a saved report ({saved['recorded_source']}, "
+                    f"recorded {saved['recorded_at']}), not from a live scan."
+                )
             s.chosen = await self.first_safe_candidate(tools, items)
         with self.n.step("The assistant proposes a change (propose_change creates a ResourceRecommendation)"):
             namespace, kind, name = s.target

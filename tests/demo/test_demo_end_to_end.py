@@ -2,6 +2,8 @@
 
 It runs with --keep-running so the final state can be checked through the kubeconfig it leaves: the
 RR was approved by the kubectl user, applied, then rolled back, and the workload is the seed's again.
+It runs twice: with Prometheus (a live scan of generated history) and with a PATH on which there is no
+`prometheus`, as on a new user's machine (the recorded scan shipped with krr-mcp).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from krr_mcp.demo.walkthrough import RECORDED_SCAN_NOTICE
 from krr_mcp.sandbox.seed import default_objects
 
 KRR_MCP = Path(sys.executable).parent / "krr-mcp"
@@ -27,6 +30,7 @@ needs_prometheus = pytest.mark.skipif(
     reason="the demo's scan needs a prometheus binary (apt-get install prometheus)",
 )
 KUBECTL_PATH = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+VENV_ONLY_PATH = str(Path(sys.executable).parent)  # krr-mcp, kubectl, kubectl-krr; no prometheus
 
 
 def _seed_template(kind: str, namespace: str, name: str) -> dict:
@@ -40,8 +44,8 @@ def _seed_template(kind: str, namespace: str, name: str) -> dict:
 class DemoProcess:
     """The demo subprocess; its stdout is collected by a thread so the test can wait for a line."""
 
-    def __init__(self, state_dir: Path) -> None:
-        env = {**os.environ, "PATH": KUBECTL_PATH, "COLUMNS": "160"}
+    def __init__(self, state_dir: Path, path: str = KUBECTL_PATH) -> None:
+        env = {**os.environ, "PATH": path, "COLUMNS": "160"}
         env.pop("KUBECONFIG", None)
         self.proc = subprocess.Popen(
             [str(KRR_MCP), "demo", "--non-interactive", "--keep-running", "--state-dir", str(state_dir)],
@@ -97,48 +101,70 @@ def kubectl(kubeconfig: str, *args: str) -> str:
     return done.stdout
 
 
+def check_the_whole_loop(demo: DemoProcess, tmp_path: Path) -> str:
+    """Wait for the end of the walk-through, check every step and the final state; its output."""
+    demo.wait_for("The sandbox keeps running", timeout=240)
+    out = demo.output
+    kubeconfig = str(tmp_path / "state" / "demo.kubeconfig")
+    assert f"kubeconfig: {kubeconfig}" in out
+
+    # Every step ran, in order, and none failed.
+    steps = re.findall(r"^Step (\d+)/(\d+): ", out, flags=re.MULTILINE)
+    assert [int(n) for n, _ in steps] == list(range(1, int(steps[0][1]) + 1))
+    assert "FAILED" not in out
+    assert "identical to the original" in out
+    # The assistant went through the MCP server; the human used kubectl patch.
+    assert "krr-mcp serve --kubeconfig" in out and "scan_recommendations" in out
+    assert "$ kubectl patch resourcerecommendation" in out and '"approved":true' in out
+
+    # The final state, read through the kubeconfig the demo leaves.
+    rrs = json.loads(kubectl(kubeconfig, "get", "recommendations", "-A", "-o", "json"))["items"]
+    assert len(rrs) == 1
+    rr = rrs[0]
+    user = json.loads(kubectl(kubeconfig, "auth", "whoami", "-o", "json"))["status"]["userInfo"]["username"]
+    assert rr["spec"]["approved"] is True and rr["spec"]["approvedBy"] == user
+    assert rr["spec"]["rollbackRequested"] is True
+    assert rr["status"]["phase"] == "RolledBack"
+    history = [(h["action"], h["outcome"]) for h in rr["status"]["history"]]
+    assert history == [("apply", "Succeeded"), ("rollback", "Succeeded")]
+    apply_entry = rr["status"]["history"][0]
+    for change in apply_entry["containers"]:
+        proposed = next(c["proposed"] for c in rr["spec"]["containers"] if c["name"] == change["name"])
+        assert {k: v for k, v in change["after"].items() if v} == {k: v for k, v in proposed.items() if v}
+
+    target = rr["spec"]["target"]
+    namespace = rr["metadata"]["namespace"]
+    workload = json.loads(
+        kubectl(kubeconfig, "get", target["kind"].lower(), target["name"], "-n", namespace, "-o", "json")
+    )
+    assert workload["spec"]["template"] == _seed_template(target["kind"], namespace, target["name"])
+    assert workload["metadata"]["generation"] == 3  # applied once, restored once
+    return out
+
+
 @needs_prometheus
 def test_the_demo_runs_the_whole_loop_and_restores_the_workload(tmp_path: Path) -> None:
     demo = DemoProcess(tmp_path / "state")
     try:
-        demo.wait_for("The sandbox keeps running", timeout=240)
-        out = demo.output
-        kubeconfig = str(tmp_path / "state" / "demo.kubeconfig")
-        assert f"kubeconfig: {kubeconfig}" in out
+        out = check_the_whole_loop(demo, tmp_path)
+        assert RECORDED_SCAN_NOTICE not in out and "--scan-report" not in out
+        assert "Prometheus at http://" in out
+    finally:
+        code = demo.stop()
+    assert code == 0, demo.output
 
-        # Every step ran, in order, and none failed.
-        steps = re.findall(r"^Step (\d+)/(\d+): ", out, flags=re.MULTILINE)
-        assert [int(n) for n, _ in steps] == list(range(1, int(steps[0][1]) + 1))
-        assert "FAILED" not in out
-        assert "identical to the original" in out
-        # The assistant went through the MCP server; the human used kubectl patch.
-        assert "krr-mcp serve --kubeconfig" in out and "scan_recommendations" in out
-        assert "$ kubectl patch resourcerecommendation" in out and '"approved":true' in out
 
-        # The final state, read through the kubeconfig the demo leaves.
-        rrs = json.loads(kubectl(kubeconfig, "get", "recommendations", "-A", "-o", "json"))["items"]
-        assert len(rrs) == 1
-        rr = rrs[0]
-        user = json.loads(kubectl(kubeconfig, "auth", "whoami", "-o", "json"))["status"]["userInfo"][
-            "username"
-        ]
-        assert rr["spec"]["approved"] is True and rr["spec"]["approvedBy"] == user
-        assert rr["spec"]["rollbackRequested"] is True
-        assert rr["status"]["phase"] == "RolledBack"
-        history = [(h["action"], h["outcome"]) for h in rr["status"]["history"]]
-        assert history == [("apply", "Succeeded"), ("rollback", "Succeeded")]
-        apply_entry = rr["status"]["history"][0]
-        for change in apply_entry["containers"]:
-            proposed = next(c["proposed"] for c in rr["spec"]["containers"] if c["name"] == change["name"])
-            assert {k: v for k, v in change["after"].items() if v} == {k: v for k, v in proposed.items() if v}
-
-        target = rr["spec"]["target"]
-        namespace = rr["metadata"]["namespace"]
-        workload = json.loads(
-            kubectl(kubeconfig, "get", target["kind"].lower(), target["name"], "-n", namespace, "-o", "json")
-        )
-        assert workload["spec"]["template"] == _seed_template(target["kind"], namespace, target["name"])
-        assert workload["metadata"]["generation"] == 3  # applied once, restored once
+def test_without_prometheus_the_demo_scans_the_recorded_report_and_runs_to_the_end(tmp_path: Path) -> None:
+    """A new user's machine: no prometheus or promtool on PATH (only the venv's bin directory)."""
+    for tool in ("prometheus", "promtool", "krr"):
+        assert shutil.which(tool, path=VENV_ONLY_PATH) is None, f"{tool} is in {VENV_ONLY_PATH}"
+    demo = DemoProcess(tmp_path / "state", path=VENV_ONLY_PATH)
+    try:
+        out = check_the_whole_loop(demo, tmp_path)
+        assert RECORDED_SCAN_NOTICE in out
+        assert "--scan-report" in out and "recorded-scan.json" in out
+        assert "not from a live scan" in out
+        assert "Prometheus at http://" not in out
     finally:
         code = demo.stop()
     assert code == 0, demo.output
