@@ -212,8 +212,8 @@ class Walkthrough:
             saved = s.scan.get("report")
             if saved:
                 self.n.say(
-                    f"The server marks these numbers as read from a saved report ({saved['recorded_source']}, "
-                    f"recorded {saved['recorded_at']}), not from a live scan."
+                    "The server marks these numbers as read from a saved report "
+                    f"({saved['recorded_source']}, recorded {saved['recorded_at']}), not from a live scan."
                 )
             s.chosen = await self.first_safe_candidate(tools, items)
         with self.n.step("The assistant proposes a change (propose_change creates a ResourceRecommendation)"):
