@@ -1,0 +1,64 @@
+"""The hostile-input corpus: every entry, through the real entry point, says exactly what its
+`.expected` sidecar says. A new entry without a sidecar fails; run with CORPUS_WRITE_MISSING=1 to write
+the sidecar from what the code says now, then review it before committing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from krr_mcp_bridge.server import build_server
+from krr_mcp_bridge.settings import BridgeSettings
+from mcp.server.mcpserver import MCPServer
+
+from krr_mcp.sandbox.handle import SandboxHandle
+
+from .verdicts import krr_verdict, mcp_verdict, rr_verdict
+
+HERE = Path(__file__).parent
+
+
+def entries(kind: str, pattern: str) -> list[Path]:
+    return sorted((HERE / kind).glob(pattern))
+
+
+def check(path: Path, said: str) -> None:
+    sidecar = path.with_name(path.name + ".expected")
+    if not sidecar.exists():
+        if os.environ.get("CORPUS_WRITE_MISSING"):
+            sidecar.write_text(said)
+        pytest.fail(f"{sidecar.name} is missing (CORPUS_WRITE_MISSING=1 writes it; review it). Said:\n{said}")
+    assert said == sidecar.read_text(), f"{path.name}: the verdict changed"
+
+
+@pytest.mark.parametrize("path", entries("rr", "*.yaml"), ids=lambda p: p.stem)
+def test_hostile_rr(path: Path) -> None:
+    check(path, rr_verdict(path))
+
+
+@pytest.mark.parametrize("path", entries("krr", "*.json"), ids=lambda p: p.stem)
+def test_hostile_krr_output(path: Path) -> None:
+    said = krr_verdict(path)
+    check(path, said)
+    assert "with a recommendation: 1" not in said or "error" not in said
+
+
+@pytest.fixture(scope="module")
+def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MCPServer]:
+    handle = SandboxHandle(tmp_path_factory.mktemp("corpus") / "kubeconfig", seed="default")
+    try:
+        yield build_server(BridgeSettings(kubeconfig=str(handle.kubeconfig)))
+    finally:
+        handle.close()
+
+
+@pytest.mark.parametrize("path", entries("mcp", "*.json"), ids=lambda p: p.stem)
+async def test_hostile_mcp_tool_call(path: Path, mcp_server: MCPServer) -> None:
+    check(path, await mcp_verdict(path, mcp_server))
+
+
+def test_every_kind_has_entries() -> None:
+    for kind in ("rr", "krr", "mcp"):
+        assert len(list((HERE / kind).iterdir())) >= 10, kind

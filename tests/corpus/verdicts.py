@@ -1,0 +1,107 @@
+"""Run one corpus entry through the real entry point and describe what it said, as stable text.
+
+- RR (YAML; two documents = an update: stored object, then the new one): the pydantic model (the CRD's
+  schema is generated from it), the CRD's CEL rules (evaluated for real), then the operator's decision
+  against a Deployment `shop/web` whose container `app` runs 500m/512Mi (limit 1Gi).
+- krr output (JSON text): the krr output parser.
+- MCP tool call (JSON {"tool", "arguments"}): the bridge's MCP server in-process, via the SDK's Client.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from krr_mcp_bridge.recommenders import parse_recommendations
+from krr_mcp_bridge.recommenders.krr_output import KrrOutputError
+from krr_operator import safety
+from krr_operator.api.policy import PolicySpec
+from krr_operator.api.resource_recommendation import (
+    PLURAL,
+    ResourceRecommendation,
+    ResourceRecommendationSpec,
+)
+from krr_operator.decisions import decide
+from krr_operator.safety import ClusterContext
+from mcp import Client
+from pydantic import ValidationError
+
+from ..api.test_cel_rules import violations
+from ..reliability.world import defaulted, deployment
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def rr_verdict(path: Path) -> str:
+    docs = [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    old, new = (docs[0], docs[1]) if len(docs) == 2 else (None, docs[0])
+    lines = []
+    try:
+        ResourceRecommendation.model_validate(new)
+        lines.append("model: ok")
+        valid = True
+    except ValidationError as exc:
+        lines.append(f"model: {_errors(exc)}")
+        valid = False
+    if valid:
+        broken = violations(PLURAL, defaulted(new), defaulted(old) if old else None)
+        lines.append(f"cel: {'; '.join(broken) if broken else 'ok'}")
+    else:
+        lines.append("cel: not evaluated (the schema refuses the object first)")
+    workload = deployment("shop", "web")
+    workload["metadata"].update(generation=1, resourceVersion="1")
+    report = None
+    if valid:
+        spec = ResourceRecommendationSpec.model_validate(new["spec"])
+        context = ClusterContext(namespace={"metadata": {"name": "shop"}})
+        report = safety.evaluate(spec, workload, context, PolicySpec(), NOW)
+    try:
+        decision = decide(
+            new, workload, NOW, safety=report, provenance_problem=safety.approval_provenance_problem(new)
+        )
+    except Exception as exc:  # recorded, so a crash is a visible, reviewed verdict (and a bug to fix)
+        lines.append(f"operator: raised {type(exc).__name__}: {exc}")
+    else:
+        lines.append(
+            f"operator: {decision.action} -> {decision.phase} ({decision.reason}): {decision.message}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def krr_verdict(path: Path) -> str:
+    try:
+        result = parse_recommendations(path.read_bytes())
+    except KrrOutputError as exc:
+        return f"refused: {exc}\n"
+    usable = [i for i in result.items if i.recommended is not None and i.recommended.requests]
+    lines = [f"items: {len(result.items)}, with a recommendation: {len(usable)}"]
+    lines += [f"error ({e.scope}) {e.path}: {e.message}" for e in result.errors]
+    return "\n".join(lines) + "\n"
+
+
+_PORT = re.compile(r"127\.0\.0\.1:\d+")
+_PYDANTIC_LINK = re.compile(r"\n\s*For further information visit https://errors\.pydantic\.dev/\S+")
+
+
+def _stable(text: str) -> str:
+    """Without what changes between runs or library versions (ports, pydantic's versioned doc links)."""
+    return _PYDANTIC_LINK.sub("", _PORT.sub("127.0.0.1:PORT", text))
+
+
+async def mcp_verdict(path: Path, server: Any) -> str:
+    call = json.loads(path.read_text())
+    try:
+        async with Client(server) as client:
+            result = await client.call_tool(call["tool"], call["arguments"])
+    except Exception as exc:  # the SDK refusing the call itself (unknown tool, protocol error)
+        return _stable(f"exception {type(exc).__name__}: {exc}") + "\n"
+    text = " | ".join(getattr(c, "text", "") for c in result.content)
+    return _stable(f"{'error' if result.is_error else 'ok'}: {text}") + "\n"
