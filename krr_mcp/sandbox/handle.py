@@ -56,6 +56,7 @@ class SandboxHandle:
         if self._loop.is_closed():
             return
         self._run(self.server.stop())
+        self._run(_cancel_leftovers())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
@@ -104,3 +105,11 @@ class SandboxHandle:
             return self.server.ops.output(rt, obj) if obj is not None else None
 
         return self.call(read)
+
+
+async def _cancel_leftovers() -> None:
+    """Cancel what is still pending on the server's loop (connection handlers) before the loop closes."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
