@@ -31,4 +31,8 @@ def sandbox(
             f"krr-mcp sandbox ready: {url} (kubeconfig: {path}; use: kubectl --kubeconfig {path} get ns)"
         )
 
-    asyncio.run(run_sandbox(port=port, kubeconfig=kubeconfig, seed=seed, user=user, on_ready=ready))  # type: ignore[arg-type]
+    try:
+        asyncio.run(run_sandbox(port=port, kubeconfig=kubeconfig, seed=seed, user=user, on_ready=ready))  # type: ignore[arg-type]
+    except OSError as exc:  # the port is taken, the kubeconfig folder is not writable, ...
+        typer.echo(f"krr-mcp sandbox: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,3 +102,19 @@ def test_bad_seed_is_a_usage_error(tmp_path: Path) -> None:
         [str(KRR_MCP), "sandbox", "--seed", "lots"], capture_output=True, text=True, cwd=tmp_path
     )
     assert out.returncode == 2 and "--seed" in out.stderr
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(
+            [str(KRR_MCP), "sandbox", "--port", str(port), "--seed", "none"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert out.returncode == 1
+    assert "cannot start" in out.stderr and "Traceback" not in out.stderr
