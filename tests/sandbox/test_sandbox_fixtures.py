@@ -53,3 +53,20 @@ def test_repository_crds_are_served_with_their_names(sandbox: SandboxHandle) -> 
             assert sandbox.kubectl("get", short, "-A").returncode == 0
         for category in names.get("categories", []):
             assert sandbox.kubectl("get", category, "-A").returncode == 0
+
+
+@pytest.mark.skipif(not CRDS, reason="crds/ has no CRD files yet")
+def test_kubectl_apply_of_the_crds_folder_serves_the_kinds(tmp_path: Path) -> None:
+    handle = SandboxHandle(tmp_path / "kubeconfig", seed="none", crds_dir=None)
+    try:
+        assert handle.kubectl("get", "rr").returncode != 0  # not served yet
+        folder = CRDS[0].parent
+        applied = handle.kubectl("apply", "-f", str(folder))
+        assert applied.returncode == 0, applied.stderr
+        assert applied.stdout.count("created") == len(CRDS)
+        listed = handle.kubectl("get", "rr", "-A")
+        assert listed.returncode == 0 and "No resources found" in listed.stderr
+        by_category = handle.kubectl("get", "recommendations", "-A")
+        assert by_category.returncode == 0, by_category.stderr
+    finally:
+        handle.close()
