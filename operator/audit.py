@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from . import metrics
 from .api.resource_recommendation import Phase
 from .decisions import Action, Decision
 from .kube import Kube, KubeError
@@ -148,6 +149,7 @@ class Auditor:
         target = (rr.get("spec") or {}).get("target") or {}
         name = f"{meta.get('namespace')}/{meta.get('name')}"
         actor = decision.actor or ((rr.get("spec") or {}).get("approvedBy")) or "krr-mcp-operator"
+        metrics.record_outcome(rr, str(decision.action), decision.history_action, decision.reason, outcome)
         log.info(
             f"rr.{decision.history_action or decision.action}",
             rr=name,

@@ -11,6 +11,7 @@ from typing import Any
 
 import kopf
 
+from . import metrics
 from .api.resource_recommendation import GROUP, PLURAL, VERSION
 from .kube import KubeError
 from .patches import PatchError
@@ -25,11 +26,14 @@ def run_once(reconciler: Reconciler, namespace: str, name: str, logger: Any = No
     try:
         decision = reconciler.reconcile(namespace, name)
     except KubeError as exc:
+        metrics.record_error("temporary" if exc.transient else "permanent")
         if exc.transient:
             raise kopf.TemporaryError(str(exc), delay=1) from exc
         raise kopf.PermanentError(str(exc)) from exc
     except PatchError as exc:
+        metrics.record_error("permanent")
         raise kopf.PermanentError(str(exc)) from exc
+    metrics.record_reconcile(str(decision.action) if decision is not None else None)
     if decision is not None and logger is not None and decision.action != "noop":
         logger.debug(f"{decision.action}: {decision.phase} ({decision.reason}) {decision.message}")
 

@@ -13,6 +13,7 @@ import kopf
 from kubernetes import client, config
 
 from .handlers import register
+from .health import ProbeServer
 from .kube import OPERATOR_FIELD_MANAGER, Kube, connect
 from .reconcile import Hook, Reconciler, ReconcileSettings
 
@@ -32,6 +33,8 @@ class OperatorConfig:
     # act while the others wait (and take over once its peering entry is gone).
     peering_priority: int = field(default_factory=lambda: 1 + secrets.randbelow(2**31 - 2))
     liveness_endpoint: str | None = None  # e.g. http://0.0.0.0:8080/healthz (kopf's probe endpoint)
+    probe_port: int | None = None  # serve /healthz, /readyz and /metrics here (health.ProbeServer)
+    probe_host: str = "0.0.0.0"
     watch_timeout: int | None = None  # server-side watch timeout in seconds (short in tests)
     hook: Hook | None = None
     halted: threading.Event = field(default_factory=threading.Event)  # set: stop acting at once
@@ -110,6 +113,10 @@ async def run(
 ) -> None:
     """Run until `stop_flag` is set (or the task is cancelled)."""
     registry, settings, _ = build(cfg)
+    ready = ready_flag if ready_flag is not None else threading.Event()
+    probes = ProbeServer(ready, cfg.halted) if cfg.probe_port is not None else None
+    if probes is not None and cfg.probe_port is not None:
+        await probes.start(cfg.probe_host, cfg.probe_port)
     try:
         await kopf.operator(
             registry=registry,
@@ -120,7 +127,9 @@ async def run(
             clusterwide=not cfg.namespaces,
             namespaces=cfg.namespaces,
             stop_flag=stop_flag,
-            ready_flag=ready_flag,
+            ready_flag=ready,
         )
     finally:
         cfg.halted.set()
+        if probes is not None:
+            await probes.stop()
