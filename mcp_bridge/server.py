@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from . import prompts, resources
 from .auth import BearerTokenMiddleware, check_http_auth_config
 from .bridge import Bridge
+from .metrics import ToolMetrics, with_metrics
 from .settings import BridgeSettings
 from .strict_arguments import RejectUnknownArguments
 from .tools import register_tools
@@ -40,6 +41,7 @@ def build_server(settings: BridgeSettings, api_client: client.ApiClient | None =
     resources.register(server, bridge)
     prompts.register(server)
     server.middleware.append(RejectUnknownArguments(server))
+    server.middleware.append(ToolMetrics())
     return server
 
 
@@ -47,7 +49,7 @@ def http_app(server: MCPServer, *, host: str, token: str | None, insecure_localh
     """The streamable HTTP app, behind the bearer-token check (refuses to build without a token
     unless insecure_localhost_no_auth and a loopback host)."""
     check_http_auth_config(token, host, insecure_localhost_no_auth)
-    app = server.streamable_http_app(host=host)
+    app = with_metrics(server.streamable_http_app(host=host))
     return BearerTokenMiddleware(app, token) if token else app
 
 
