@@ -34,6 +34,7 @@ class SandboxHandle:
         self.server: SandboxServer = self._run(start_sandbox(seed=seed, crds_dir=crds_dir, **server_options))
         self.url = self.server.url
         self.kubeconfig = write_kubeconfig(kubeconfig, self.url)
+        self.kube_cache = kubeconfig.parent / f"kube-cache-{self.url.rsplit(':', 1)[1]}"
         self.context = CONTEXT
 
     def _run(self, coro: Any) -> Any:
@@ -76,9 +77,19 @@ class SandboxHandle:
         timeout: float = 60,
         check: bool = False,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the real kubectl against this sandbox; stdout/stderr captured as text."""
+        """Run the real kubectl against this sandbox; stdout/stderr captured as text.
+
+        kubectl caches discovery per host:port (~/.kube/cache), and sandboxes reuse free ports: a cache left
+        by an earlier sandbox on the same port would describe other kinds. So each handle has its own
+        cache folder (`self.kube_cache`, also in `self.env()` for kubectl run by hand)."""
         cmd = [binary or KUBECTL, "--kubeconfig", str(self.kubeconfig), *args]
-        return subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout, check=check)
+        return subprocess.run(
+            cmd, input=input, capture_output=True, text=True, timeout=timeout, check=check, env=self.env()
+        )
+
+    def env(self) -> dict[str, str]:
+        """os.environ plus KUBECONFIG and KUBECACHEDIR for this sandbox (for kubectl started by a test)."""
+        return {**os.environ, "KUBECONFIG": str(self.kubeconfig), "KUBECACHEDIR": str(self.kube_cache)}
 
     def set_user(self, name: str, groups: Iterable[str] | None = None) -> None:
         """The identity SelfSubjectReview (`kubectl auth whoami`) reports from now on."""

@@ -451,7 +451,8 @@ class SandboxServer:
             if events is None:
                 gone = True
             else:
-                backlog = [(e.type, e.obj) for e in events if watcher.matches(e)]
+                seen = (watcher.translate(e) for e in events)
+                backlog = [(e.type, e.obj) for e in seen if e is not None]
         # No await between reading the backlog and subscribing: no event falls in between.
         if not gone:
             self.store.subscribe(watcher)

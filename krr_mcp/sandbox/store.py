@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .selectors import Predicate
@@ -31,6 +31,7 @@ class WatchEvent:
     storage: StorageKey
     obj: dict[str, Any]
     rv: int
+    old: dict[str, Any] | None = None  # the previous snapshot of a MODIFIED object (shared, not copied)
 
 
 class Watcher:
@@ -53,19 +54,36 @@ class Watcher:
         self.closed = False
         self.overflowed = False
 
-    def matches(self, event: WatchEvent) -> bool:
+    def translate(self, event: WatchEvent) -> WatchEvent | None:
+        """The event as this watcher sees it, or None. As with kube-apiserver, an object that starts
+        matching the selectors arrives as ADDED and one that stops matching leaves as DELETED."""
         if event.storage != self.storage:
-            return False
+            return None
         meta = event.obj.get("metadata") or {}
         if self.namespace is not None and meta.get("namespace") != self.namespace:
-            return False
-        return self.predicate is None or self.predicate(event.obj)
+            return None
+        if self.predicate is None:
+            return event
+        now = self.predicate(event.obj)
+        if event.type != "MODIFIED":
+            return event if now else None
+        before = event.old is not None and self.predicate(event.old)
+        if now and before:
+            return event
+        if now:
+            return replace(event, type="ADDED")
+        if before:
+            return replace(event, type="DELETED")
+        return None
 
     def offer(self, event: WatchEvent) -> None:
-        if self.closed or not self.matches(event):
+        if self.closed:
+            return
+        seen = self.translate(event)
+        if seen is None:
             return
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait(seen)
         except asyncio.QueueFull:
             self.overflowed = True
             self.close()
@@ -127,10 +145,10 @@ class Store:
         meta = obj["metadata"]
         key = (meta.get("namespace", ""), meta["name"])
         bucket = self._objects.setdefault(storage, {})
-        event_type = "MODIFIED" if key in bucket else "ADDED"
+        old = bucket.get(key)
         meta["resourceVersion"] = self._next_rv()
         bucket[key] = obj
-        self._emit(WatchEvent(event_type, storage, obj, self.rv))
+        self._emit(WatchEvent("ADDED" if old is None else "MODIFIED", storage, obj, self.rv, old))
         return obj
 
     def remove(self, storage: StorageKey, namespace: str, name: str) -> dict[str, Any] | None:

@@ -44,7 +44,7 @@ def test_ready_line_kubeconfig_and_clean_shutdown_with_an_open_watch(
         assert config["current-context"] == "krr-mcp-sandbox"
         assert config["clusters"][0]["cluster"]["server"] == url
         assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
-        kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
+        kubectl = ["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
         out = subprocess.run(
             [*kubectl, "get", "deploy", "-n", "shop", "-o", "name"], capture_output=True, text=True
         )
@@ -70,7 +70,17 @@ def test_seed_none_serves_only_system_namespaces(tmp_path: Path) -> None:
     proc, _, kubeconfig = start(tmp_path, "--seed", "none", "--port", "0")
     try:
         out = subprocess.run(
-            ["kubectl", "--kubeconfig", str(kubeconfig), "get", "ns", "-o", "name"],
+            [
+                "kubectl",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "get",
+                "ns",
+                "-o",
+                "name",
+            ],
             capture_output=True,
             text=True,
         )

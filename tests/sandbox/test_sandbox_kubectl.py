@@ -126,7 +126,7 @@ def test_get_deploy_yaml_and_wide(kubectl) -> None:
 def test_watch_sees_a_change_made_by_another_client(kubectl, sb: SandboxHandle) -> None:
     sb.apply(rr("watched", approved=False))
     cmd = [kubectl.binary, "--kubeconfig", str(sb.kubeconfig), "get", "rr", "-n", "shop", "-w"]
-    watch = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=sb.env())
     try:
         assert watch.stdout is not None
         first = watch.stdout.readline().split()

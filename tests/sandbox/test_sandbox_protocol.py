@@ -201,3 +201,26 @@ def test_reviews_answer_without_enforcing_rbac(http: httpx.Client, sb: SandboxHa
     assert access["status"]["allowed"] is True and "does not enforce RBAC" in access["status"]["reason"]
     assert access["spec"]["resourceAttributes"]["verb"] == "delete"
     assert http.get("/apis/authentication.k8s.io/v1/selfsubjectreviews").status_code == 405
+
+
+def test_objects_entering_and_leaving_a_selector_are_added_and_deleted(
+    http: httpx.Client, sb: SandboxHandle
+) -> None:
+    path = "/api/v1/namespaces/shop/configmaps"
+    start = http.get(path).json()["metadata"]["resourceVersion"]
+    sb.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "m", "namespace": "shop", "labels": {"t": "b"}},
+        }
+    )
+    merge = {"Content-Type": "application/merge-patch+json"}
+    for team in ("a", "a", "b"):  # enters, changes inside, leaves
+        patch = {"metadata": {"labels": {"t": team}}, "data": {"team": team, "n": str(time.monotonic())}}
+        assert http.patch(f"{path}/m", json=patch, headers=merge).status_code == 200
+    events = watch_lines(
+        http, path, {"resourceVersion": start, "labelSelector": "t=a", "timeoutSeconds": "1"}
+    )
+    assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
+    assert events[-1]["object"]["metadata"]["labels"] == {"t": "b"}
