@@ -45,6 +45,10 @@ def operator(
         str | None,
         typer.Option(help="Serve kopf's liveness endpoint for probes, e.g. http://0.0.0.0:8080/healthz."),
     ] = None,
+    probe_port: Annotated[
+        int | None,
+        typer.Option(help="Serve /healthz, /readyz and Prometheus /metrics on this port (all interfaces)."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator: apply ResourceRecommendations a human approved, follow rollouts, roll back."""
@@ -62,6 +66,7 @@ def operator(
         auto_rollback=auto_rollback,
         standalone=not peering,
         liveness_endpoint=liveness,
+        probe_port=probe_port,
     )
     try:
         asyncio.run(run(cfg))
