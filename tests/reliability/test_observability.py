@@ -74,7 +74,9 @@ def test_operator_metrics_and_probes_move_with_a_real_apply(scene: Scene) -> Non
 
 async def test_bridge_tool_metrics_count_calls_errors_and_latency(seeded_sandbox: SandboxHandle) -> None:
     server = build_server(BridgeSettings(kubeconfig=str(seeded_sandbox.kubeconfig)))
-    app = http_app(server, host="127.0.0.1", token="s3cret-token-for-tests-0123", insecure_localhost_no_auth=False)
+    app = http_app(
+        server, host="127.0.0.1", token="s3cret-token-for-tests-0123", insecure_localhost_no_auth=False
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bridge") as web:
         assert (await web.get("/metrics")).status_code == 401  # behind the bridge's bearer token
@@ -94,3 +96,38 @@ async def test_bridge_tool_metrics_count_calls_errors_and_latency(seeded_sandbox
     assert moved("krr_mcp_bridge_tool_calls_total", tool="get_recommendation") == 1
     assert moved("krr_mcp_bridge_tool_errors_total", tool="get_recommendation") == 1
     assert moved("krr_mcp_bridge_tool_seconds_count", tool="get_recommendation") == 1
+
+
+def test_operator_command_serves_probes_and_metrics(
+    proxied_sandbox: tuple[SandboxHandle, object, str],
+) -> None:
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    sandbox, _, _ = proxied_sandbox
+    port = free_port()
+    binary = Path(sys.executable).with_name("krr-mcp")
+    proc = subprocess.Popen(
+        [str(binary), "operator", "--kubeconfig", str(sandbox.kubeconfig), "--probe-port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        ready = None
+        while time.monotonic() < deadline and ready is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                ready = answer if answer.status_code == 200 else None
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        assert ready is not None and ready.text == "ready", "the operator's /readyz never answered 200"
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert "# TYPE krr_mcp_operator_applies_total counter" in text
+        assert "# TYPE krr_mcp_operator_apply_seconds histogram" in text
+    finally:
+        proc.terminate()
+        proc.wait(30)
