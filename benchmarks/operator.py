@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Operator benchmark: the pure decision and patch functions, and approve -> Applied over real HTTP.
+"""Operator benchmark: the pure decision and patch functions, approve -> Applied over real HTTP, and load.
 
 1. `decide` + `json_patch` per call for RRs of 1..64 containers (pure; best of several runs).
 2. End to end against the sandbox API server: N RRs created, approved with a merge patch, and the time
    until each is Applied (the operator in-process, kopf, poll interval 0.2 s), then rolled back.
+3. Load (`--load N [N ...]`): N RRs approved at once on the sandbox; the operator runs as its own process
+   (`krr-mcp operator`); time to all patched and all Applied, API calls per RR counted at the sandbox
+   server, the operator's RSS growth per RR; and the ceiling: the same writes (snapshot status patch,
+   workload JSON patch, outcome status patch, phase status patch) sent by a plain sequential client.
 
-    ./uvw run python benchmarks/operator.py
+    ./uvw run python benchmarks/operator.py              # 1 and 2
+    ./uvw run python benchmarks/operator.py --load 100 1000
 """
 
 from __future__ import annotations
@@ -158,13 +163,251 @@ def wait_phase(kube: Kube, name: str, phase: str, timeout: float = 30) -> float:
     raise TimeoutError(f"{name} never reached {phase}")
 
 
+# -- 3. load: N RRs approved at once ---------------------------------------------------------------
+LOAD_NS = "bench"
+
+
+class CountingSandbox:
+    """A sandbox API server in a background thread that counts the HTTP requests it serves."""
+
+    def __init__(self, folder: Path) -> None:
+        import asyncio
+        from collections import Counter
+
+        from krr_mcp.sandbox.kubeconfig import write_kubeconfig
+        from krr_mcp.sandbox.launch import seed_server
+        from krr_mcp.sandbox.server import SandboxServer
+
+        self.requests: Counter[str] = Counter()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+        async def start() -> SandboxServer:
+            server = SandboxServer(history_size=50_000, watch_queue_size=100_000)
+            handle = server._handle  # counted in front of the server's own request handler
+
+            async def counted(request: Any) -> Any:
+                watch = request.query.get("watch") in ("true", "1")
+                self.requests[f"{request.method}{' watch' if watch else ''}"] += 1
+                return await handle(request)
+
+            server._handle = counted  # type: ignore[method-assign]
+            await server.start("127.0.0.1", 0)
+            seed_server(server, "none")
+            return server
+
+        self.server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(60)
+        self.kubeconfig = write_kubeconfig(folder / "kubeconfig", self.server.url)
+
+    def call(self, fn: Any) -> Any:
+        import asyncio
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(600)
+
+    def apply(self, docs: list[dict[str, Any]]) -> None:
+        for i in range(0, len(docs), 500):
+            self.call(lambda chunk=docs[i : i + 500]: self.server.apply_documents(chunk))
+
+    def phases(self, namespace: str) -> dict[str, int]:
+        def read() -> dict[str, int]:
+            from collections import Counter
+
+            rt = self.server.registry.get("krr-mcp.io", "v1alpha1", "resourcerecommendations")
+            assert rt is not None
+            counts: Counter[str] = Counter()
+            for obj in self.server.store.list_objects(rt.storage_key, namespace):
+                status = obj.get("status") or {}
+                counts[str(status.get("phase"))] += 1
+                if any(h.get("outcome") == "Succeeded" for h in status.get("history") or []):
+                    counts["patched"] += 1
+            return dict(counts)
+
+        return dict(self.call(read))
+
+    def approve_all(self, namespace: str, names: list[str]) -> None:
+        from krr_mcp.sandbox.operations import WriteOptions
+
+        def approve() -> None:
+            rt = self.server.registry.get("krr-mcp.io", "v1alpha1", "resourcerecommendations")
+            assert rt is not None
+            opts = WriteOptions(field_manager="kubectl-patch")
+            body = {"spec": {"approved": True, "approvedBy": "bench"}}
+            for name in names:
+                self.server.ops.patch(rt, namespace, name, "merge", body, opts)
+
+        self.call(approve)
+
+    def close(self) -> None:
+        import asyncio
+
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def wait_until(what: str, probe: Any, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return time.monotonic()
+        time.sleep(0.25)
+    raise TimeoutError(what)
+
+
+def ceiling(sandbox: CountingSandbox, n: int) -> tuple[float, int]:
+    """The same writes per RR from a plain sequential client: (seconds, requests)."""
+    namespace = "ceiling"
+    sandbox.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}])
+    docs: list[dict[str, Any]] = []
+    for i in range(n):
+        w = workload(f"w{i}", 1)
+        w["metadata"]["namespace"] = namespace
+        r = rr(f"r{i}", f"w{i}", 1)
+        r["metadata"]["namespace"] = namespace
+        docs += [w, r]
+    sandbox.apply(docs)
+    before = sum(sandbox.requests.values())
+    with sandbox.api_client() as api:
+        kube = Kube(api)
+        started = time.monotonic()
+        for i in range(n):
+            live = kube.get_workload(namespace, "Deployment", f"w{i}")
+            assert live is not None
+            decision = decide(rr(f"r{i}", f"w{i}", 1), live, NOW, safety=SAFE)
+            entry = {
+                "action": "apply",
+                "outcome": "Pending",
+                "at": "2026-11-25T00:00:00Z",
+                "actor": "bench",
+                "containers": [c.model_dump(mode="json") for c in decision.changes],
+            }
+            kube.patch_rr_status(namespace, f"r{i}", {"phase": "Applying", "history": [entry]})
+            kube.patch_workload(
+                namespace, "Deployment", f"w{i}", json_patch("Deployment", live, decision.changes)
+            )
+            kube.patch_rr_status(namespace, f"r{i}", {"history": [{**entry, "outcome": "Succeeded"}]})
+            kube.patch_rr_status(namespace, f"r{i}", {"phase": "Applied"})
+        elapsed = time.monotonic() - started
+    return elapsed, sum(sandbox.requests.values()) - before
+
+
+def load_run(n: int, poll_interval: float) -> dict[str, Any]:
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as folder:
+        sandbox = CountingSandbox(Path(folder))
+        sandbox.api_client = lambda: __import__("kubernetes").config.new_client_from_config(  # type: ignore[attr-defined]
+            config_file=str(sandbox.kubeconfig)
+        )
+        sandbox.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LOAD_NS}}])
+        binary = Path(sys.executable).with_name("krr-mcp")
+        cmd = [str(binary), "operator", "--kubeconfig", str(sandbox.kubeconfig), "-n", LOAD_NS]
+        proc = subprocess.Popen(
+            [*cmd, "--poll-interval", str(poll_interval)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(4.0)  # the operator process starts and lists (nothing there yet)
+            assert proc.poll() is None, "the operator exited"
+            rss_idle = rss_kib(proc.pid)
+            docs: list[dict[str, Any]] = []
+            for i in range(n):
+                w = workload(f"w{i}", 1)
+                w["metadata"]["namespace"] = LOAD_NS
+                r = rr(f"r{i}", f"w{i}", 1, approved=False)
+                r["metadata"]["namespace"] = LOAD_NS
+                docs += [w, r]
+            sandbox.apply(docs)
+            wait_until("all Proposed", lambda: sandbox.phases(LOAD_NS).get("Proposed", 0) == n, 60 + n)
+            sandbox.requests.clear()
+            started = time.monotonic()
+            sandbox.approve_all(LOAD_NS, [f"r{i}" for i in range(n)])
+            patched = wait_until(
+                "all patched", lambda: sandbox.phases(LOAD_NS).get("patched", 0) == n, 60 + 2 * n
+            )
+            applied = wait_until(
+                "all Applied", lambda: sandbox.phases(LOAD_NS).get("Applied", 0) == n, 60 + 2 * n
+            )
+            calls = dict(sandbox.requests)
+            rss_after = rss_kib(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        ceiling_s, ceiling_calls = ceiling(sandbox, n)
+        sandbox.close()
+    total = sum(v for k, v in calls.items() if "watch" not in k)
+    return {
+        "n": n,
+        "patched_s": patched - started,
+        "applied_s": applied - started,
+        "calls_per_rr": total / n,
+        "calls": calls,
+        "rss_idle_mib": rss_idle / 1024,
+        "rss_growth_kib_per_rr": (rss_after - rss_idle) / n,
+        "ceiling_s": ceiling_s,
+        "ceiling_calls_per_rr": ceiling_calls / n,
+    }
+
+
+def load_table(console: Console, sizes: list[int], poll_interval: float) -> None:
+    table = Table(
+        title=f"N RRs approved at once (sandbox over HTTP; operator process, poll interval {poll_interval:g} s)"
+    )
+    for column in (
+        "N",
+        "all patched s",
+        "all Applied s",
+        "ceiling s",
+        "patched / ceiling",
+        "API calls / RR",
+        "ceiling calls / RR",
+        "RSS idle MiB",
+        "RSS growth KiB / RR",
+    ):
+        table.add_column(column, justify="right")
+    for n in sizes:
+        r = load_run(n, poll_interval)
+        console.print(f"N={n}: requests by method during the run: {r['calls']}")
+        table.add_row(
+            str(n),
+            f"{r['patched_s']:.1f}",
+            f"{r['applied_s']:.1f}",
+            f"{r['ceiling_s']:.1f}",
+            f"{r['patched_s'] / r['ceiling_s']:.2f}x",
+            f"{r['calls_per_rr']:.1f}",
+            f"{r['ceiling_calls_per_rr']:.1f}",
+            f"{r['rss_idle_mib']:.0f}",
+            f"{r['rss_growth_kib_per_rr']:.1f}",
+        )
+    console.print(table)
+
+
 if __name__ == "__main__":
+    import argparse
     import logging
 
     import structlog
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--load", type=int, nargs="+", metavar="N", help="RRs approved at once, per run")
+    parser.add_argument("--poll-interval", type=float, default=5.0, help="the operator's (load runs)")
+    args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("kopf").setLevel(logging.ERROR)
-    out = Console()
-    pure_table(out)
-    end_to_end_table(out)
+    out = Console(width=200) if args.load else Console()
+    if args.load:
+        load_table(out, args.load, args.poll_interval)
+    else:
+        pure_table(out)
+        end_to_end_table(out)
