@@ -207,6 +207,11 @@ class CountingSandbox:
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(600)
 
+    def api_client(self) -> Any:
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
     def apply(self, docs: list[dict[str, Any]]) -> None:
         for i in range(0, len(docs), 500):
             self.call(lambda chunk=docs[i : i + 500]: self.server.apply_documents(chunk))
@@ -306,9 +311,6 @@ def load_run(n: int, poll_interval: float) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as folder:
         sandbox = CountingSandbox(Path(folder))
-        sandbox.api_client = lambda: __import__("kubernetes").config.new_client_from_config(  # type: ignore[attr-defined]
-            config_file=str(sandbox.kubeconfig)
-        )
         sandbox.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LOAD_NS}}])
         binary = Path(sys.executable).with_name("krr-mcp")
         cmd = [str(binary), "operator", "--kubeconfig", str(sandbox.kubeconfig), "-n", LOAD_NS]
@@ -362,7 +364,7 @@ def load_run(n: int, poll_interval: float) -> dict[str, Any]:
 
 def load_table(console: Console, sizes: list[int], poll_interval: float) -> None:
     table = Table(
-        title=f"N RRs approved at once (sandbox over HTTP; operator process, poll interval {poll_interval:g} s)"
+        title=f"N RRs approved at once (sandbox over HTTP; operator process, poll {poll_interval:g} s)"
     )
     for column in (
         "N",
