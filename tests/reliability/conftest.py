@@ -23,7 +23,7 @@ from .world import BRIDGE_MANAGER, HUMAN_MANAGER, Actor, deployment
 
 PROFILES = {
     "ci": settings(
-        max_examples=12,
+        max_examples=20,
         stateful_step_count=40,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
