@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from . import managedfields, patching
+from .celrules import RULES
 from .resources import Registry, ResourceType, crd_types
 from .selectors import Predicate
 from .store import Store, clone
-from .validation import validate_custom
+from .validation import CEL_BLOCKED, apply_defaults, is_type_error, validate_custom
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 CRD_KEY = ("apiextensions.k8s.io", "customresourcedefinitions")
@@ -125,8 +126,28 @@ def conflict(rt: ResourceType, name: str) -> ApiError:
     )
 
 
+_CAUSE_REASONS = {
+    "Required value": "FieldValueRequired",
+    "Forbidden": "FieldValueForbidden",
+    "Unsupported value": "FieldValueNotSupported",
+    "Duplicate value": "FieldValueDuplicate",
+    "Too long": "FieldValueTooLong",
+    "Too many": "FieldValueTooMany",
+}
+
+
+def _cause(problem: str) -> dict[str, str]:
+    """A Status cause from "field: Kind: detail", as the real server splits it (kubectl prints
+    "field: message")."""
+    field_path, _, message = problem.partition(": ")
+    if not message:
+        return {"reason": "FieldValueInvalid", "message": problem, "field": ""}
+    kind = message.split(":", 1)[0]
+    return {"reason": _CAUSE_REASONS.get(kind, "FieldValueInvalid"), "message": message, "field": field_path}
+
+
 def invalid(rt: ResourceType, name: str, problems: list[str]) -> ApiError:
-    causes = [{"reason": "FieldValueInvalid", "message": p, "field": p.split(":", 1)[0]} for p in problems]
+    causes = [_cause(p) for p in problems]
     return ApiError(
         422,
         f'{rt.kind}.{rt.group or "core"} "{name}" is invalid: ' + ", ".join(problems),
@@ -398,12 +419,12 @@ class Operations:
                 "no new finalizers can be added if the object is being deleted",
             )
         meta["resourceVersion"] = old_meta["resourceVersion"]
+        self._default(rt, new)  # before comparing specs: a removed defaulted field comes back unchanged
         if "generation" in old_meta:
             meta["generation"] = old_meta["generation"]
             if _spec_of(new) != _spec_of(old):
                 meta["generation"] = old_meta["generation"] + 1
-        self._default(rt, new)
-        new = self._validate(rt, new, opts)
+        new = self._validate(rt, new, opts, old)
         if managed is None:
             meta = new["metadata"]
             meta["managedFields"] = old_meta.get("managedFields") or []
@@ -583,6 +604,8 @@ class Operations:
             spec = obj.setdefault("spec", {})
             for key, value in WORKLOAD_DEFAULTS[rt.storage_key].items():
                 spec.setdefault(key, clone(value))
+        elif rt.custom and rt.schema:
+            apply_defaults(obj, rt.schema)
         elif rt.storage_key == CRD_KEY:
             names = (obj.get("spec") or {}).get("names") or {}
             obj["status"] = {
@@ -609,7 +632,10 @@ class Operations:
                 ],
             }
 
-    def _validate(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions) -> dict[str, Any]:
+    def _validate(
+        self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions, old: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Check `obj` (`old`: the stored object on an update); the object pruned of unknown fields."""
         meta = obj["metadata"]
         name = meta.get("name", "")
         problems = []
@@ -640,6 +666,10 @@ class Operations:
                 opts.warnings += [f'unknown field "{u}"' for u in unknown]
             problems += errors
             obj = pruned
+            if any(is_type_error(e) for e in errors):
+                problems.append(CEL_BLOCKED)
+            else:
+                problems += RULES.violations(obj, rt.schema, old)
         if problems:
             raise invalid(rt, name, problems)
         return obj
@@ -694,4 +724,7 @@ def _crd_problems(crd: dict[str, Any]) -> list[str]:
             f'metadata.name: Invalid value: "{crd["metadata"].get("name")}": '
             'must be spec.names.plural+"."+spec.group'
         )
+    for n, version in enumerate(spec.get("versions") or []):
+        schema = ((version or {}).get("schema") or {}).get("openAPIV3Schema")
+        problems += RULES.compile_problems(schema, f"spec.versions[{n}].schema.openAPIV3Schema")
     return problems

@@ -1,10 +1,12 @@
-"""Structural-schema checks of custom resources against a CRD's openAPIV3Schema: pruning of unknown
-fields (as the API server does), and the common constraints (type, required, enum, pattern, min/max,
-lengths, items, nullable). CEL rules (x-kubernetes-validations) are not evaluated here.
+"""Structural-schema handling of custom resources against a CRD's openAPIV3Schema, as the API server
+does: defaults (`apply_defaults`), pruning of unknown fields, and the common constraints (type, required,
+enum, pattern, min/max, lengths, items, nullable). CEL rules (x-kubernetes-validations) are in
+celrules.py.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -17,6 +19,16 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
 }
 _METADATA_ROOT = frozenset({"apiVersion", "kind", "metadata"})
+_TYPE_ERRORS = ("must be of type", "must be an integer or a string", "must not be null")
+CEL_BLOCKED = (
+    '<nil>: Invalid value: "object": some validation rules were not checked because the object was '
+    "invalid; correct the existing errors to complete validation"
+)
+
+
+def is_type_error(error: str) -> bool:
+    """Whether a `check` error is a wrong type (which keeps the API server from running CEL rules)."""
+    return any(marker in error for marker in _TYPE_ERRORS)
 
 
 def _type_ok(value: Any, type_: str) -> bool:
@@ -32,6 +44,29 @@ def _matches(pattern: str, value: str) -> bool:
         return re.search(pattern, value) is not None
     except re.error:
         return True
+
+
+def apply_defaults(value: Any, schema: dict[str, Any]) -> None:
+    """Fill in schema `default`s in place, as the API server does when it reads a request: a property
+    that is absent (or null where the schema is not nullable) gets a copy of its default; defaults then
+    apply inside it and inside every present object, map value and array item. An absent object gets no
+    defaults (only a present parent's properties are defaulted)."""
+    if isinstance(value, dict):
+        props: dict[str, Any] = schema.get("properties") or {}
+        for key, prop in props.items():
+            if not isinstance(prop, dict) or "default" not in prop:
+                continue
+            if key not in value or (value[key] is None and not prop.get("nullable")):
+                value[key] = copy.deepcopy(prop["default"])
+        additional = schema.get("additionalProperties")
+        for key, child in value.items():
+            if isinstance(props.get(key), dict):
+                apply_defaults(child, props[key])
+            elif key not in props and isinstance(additional, dict):
+                apply_defaults(child, additional)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            apply_defaults(item, schema["items"])
 
 
 def _int_or_string(schema: dict[str, Any]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .k8s_cel import (
+from krr_mcp.cel import (
     ADMISSION_REQUEST,
     CelEvaluationError,
     Check,

@@ -4,7 +4,7 @@ Rules are read from the generated crds/*.yaml (the same text the API server gets
 each schema, and evaluated at every place their schema node matches in the object, as the API server
 does: transition rules (those naming oldSelf) only on an update where the old value exists.
 `quantity()` is Kubernetes' own CEL library; cel-expr-python lets us register functions, so the tests
-provide it (tests/admission/k8s_cel.py, exact Decimal comparison).
+provide it (krr_mcp/cel.py, exact Decimal comparison; the sandbox enforces the same rules).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ..admission.k8s_cel import CelEvaluationError, evaluate, new_env, quantity_functions
+from krr_mcp.cel import CelEvaluationError, evaluate, new_env, quantity_functions
+
 from ..admission.rr_objects import stored_rr as rr
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,17 +1,21 @@
-"""Kubernetes-flavoured CEL for tests, on cel-expr-python (cel-cpp): the environment Kubernetes gives
-admission policies and CRD validation rules, as far as the library lets us rebuild it.
+"""Kubernetes-flavoured CEL on cel-expr-python (cel-cpp): the environment Kubernetes gives admission
+policies and CRD validation rules, as far as the library lets us rebuild it. The sandbox evaluates CRD
+`x-kubernetes-validations` with it (krr_mcp/sandbox/celrules.py); the admission tests run
+ValidatingAdmissionPolicies with it.
 
 - Extensions Kubernetes enables: optional values (`obj.?field.orValue(x)`) and the string library.
 - `authorizer`: Kubernetes' authorizer library, rebuilt as member functions over plain maps
   (`authorizer.group(g).resource(r).subresource(s).namespace(n).name(n).check(verb).allowed()`),
-  whose `check` calls a test-provided function (user, groups, attributes, verb) -> bool. The library
+  whose `check` calls a caller-provided function (user, groups, attributes, verb) -> bool. The library
   cannot carry opaque Python objects as CEL values, so each step is a map of the attributes so far.
 - `request` typed as the API server declares it (a message with typed fields), so an expression that
   would not type-check there (say `cond ? request.userInfo.username : null`) fails here too.
 - `quantity(string)` and `Quantity.compareTo/isGreaterThan/isLessThan`, Kubernetes' quantity library,
   rebuilt over `kubernetes.utils.parse_quantity` (exact Decimal) with the quantity kept as a map.
 
-The expressions under test are never rewritten: they are compiled exactly as they appear in the YAML.
+Expressions are never rewritten: they are compiled exactly as they appear in the YAML. Not rebuilt:
+Kubernetes' lists, regex, url, ip/cidr and format libraries, the quantity arithmetic (add, sub, asInteger,
+...), cost budgets.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ ADMISSION_REQUEST = "kubernetes.AdmissionRequest"
 def _admission_pool() -> descriptor_pool.DescriptorPool:
     """Protobuf descriptors shaped like the `request` the API server declares to admission CEL (its
     fields typed, camelCase names), so expressions type-check against strings, bools and lists."""
-    fdp = descriptor_pb2.FileDescriptorProto(name="krr_mcp_test_admission.proto", package="kubernetes")
+    fdp = descriptor_pb2.FileDescriptorProto(name="krr_mcp_admission.proto", package="kubernetes")
     fdp.syntax = "proto3"
     field = descriptor_pb2.FieldDescriptorProto
     string, boolean, message = field.TYPE_STRING, field.TYPE_BOOL, field.TYPE_MESSAGE
@@ -176,7 +180,12 @@ def new_env(
 
 def evaluate(env: Any, expression: str, data: dict[str, Any]) -> Any:
     """Compile (type-check) and evaluate one expression as written; plain Python result."""
-    compiled = env.compile(expression)
+    return run(env.compile(expression), expression, data)
+
+
+def run(compiled: Any, expression: str, data: dict[str, Any]) -> Any:
+    """Evaluate an expression compiled by `env.compile(expression)`; plain Python result, or
+    CelEvaluationError."""
     try:
         result = compiled.eval(data=data)
     except Exception as exc:  # the binding raises a plain RuntimeError/ValueError on an eval error
