@@ -24,11 +24,13 @@ def sandbox(
     """Run the sandbox API server (in memory) and write a kubeconfig for it (context krr-mcp-sandbox)."""
     if seed not in ("default", "none"):
         raise typer.BadParameter("must be 'default' or 'none'", param_hint="--seed")
+    from krr_mcp.sandbox import celrules
     from krr_mcp.sandbox.launch import run_sandbox  # imported here: aiohttp is slow to import
 
     def ready(url: str, path: Path) -> None:
         typer.echo(
             f"krr-mcp sandbox ready: {url} (kubeconfig: {path}; use: kubectl --kubeconfig {path} get ns)"
+            + ("" if celrules.AVAILABLE else f"; WARNING: {celrules.NOT_ENFORCED}")
         )
 
     try:
