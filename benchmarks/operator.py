@@ -259,11 +259,16 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def wait_until(what: str, probe: Any, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
+def wait_until(what: str, probe: Any, timeout: float, progress: Any = None) -> float:
+    """Poll `probe` until true; the time it became true. `progress()` is printed every 15 s."""
+    started = time.monotonic()
+    deadline, shown = started + timeout, started
     while time.monotonic() < deadline:
         if probe():
             return time.monotonic()
+        if progress is not None and time.monotonic() - shown > 15:
+            shown = time.monotonic()
+            print(f"  {what}: {shown - started:.0f} s, {progress()}", flush=True)
         time.sleep(0.25)
     raise TimeoutError(what)
 
@@ -331,15 +336,16 @@ def load_run(n: int, poll_interval: float) -> dict[str, Any]:
                 r["metadata"]["namespace"] = LOAD_NS
                 docs += [w, r]
             sandbox.apply(docs)
-            wait_until("all Proposed", lambda: sandbox.phases(LOAD_NS).get("Proposed", 0) == n, 60 + n)
+            show = lambda: sandbox.phases(LOAD_NS)  # noqa: E731
+            wait_until("all Proposed", lambda: sandbox.phases(LOAD_NS).get("Proposed", 0) == n, 60 + n, show)
             sandbox.requests.clear()
             started = time.monotonic()
             sandbox.approve_all(LOAD_NS, [f"r{i}" for i in range(n)])
             patched = wait_until(
-                "all patched", lambda: sandbox.phases(LOAD_NS).get("patched", 0) == n, 60 + 2 * n
+                "all patched", lambda: sandbox.phases(LOAD_NS).get("patched", 0) == n, 60 + 2 * n, show
             )
             applied = wait_until(
-                "all Applied", lambda: sandbox.phases(LOAD_NS).get("Applied", 0) == n, 60 + 2 * n
+                "all Applied", lambda: sandbox.phases(LOAD_NS).get("Applied", 0) == n, 60 + 2 * n, show
             )
             calls = dict(sandbox.requests)
             rss_after = rss_kib(proc.pid)
@@ -381,6 +387,7 @@ def load_table(console: Console, sizes: list[int], poll_interval: float) -> None
     for n in sizes:
         r = load_run(n, poll_interval)
         console.print(f"N={n}: requests by method during the run: {r['calls']}")
+        console.print(f"N={n}: {r}")
         table.add_row(
             str(n),
             f"{r['patched_s']:.1f}",
