@@ -61,11 +61,13 @@ async def test_propose_creates_an_unapproved_rr_and_hands_over_kubectl_commands(
     assert rr["metadata"]["annotations"]["krr-mcp.io/created-by"] == "bridge"
     managers = {m["manager"] for m in rr["metadata"].get("managedFields") or []}
     assert managers == {"krr-mcp-bridge"}
-    # The bridge owns none of the human-only fields.
+    # The bridge set none of the human-only fields: it never owns approvedBy, and the others it owns
+    # only as the API server's schema defaults (false), which a real server also credits to the creator.
     for entry in rr["metadata"].get("managedFields") or []:
-        owned = json.dumps(entry.get("fieldsV1") or {})
-        for field in ("f:approved", "f:approvedBy", "f:rollbackRequested", "f:rejected"):
-            assert field not in owned
+        owned_spec = (entry.get("fieldsV1") or {}).get("f:spec") or {}
+        assert "f:approvedBy" not in owned_spec
+        for field in ("approved", "rollbackRequested", "rejected"):
+            assert f"f:{field}" not in owned_spec or spec[field] is False
     # The human sees it with plain kubectl.
     listing = cluster.kubectl("get", "recommendations", "-n", "shop")
     assert listing.returncode == 0 and name in listing.stdout
