@@ -10,6 +10,7 @@ provide it (krr_mcp/cel.py, exact Decimal comparison; the sandbox enforces the s
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from krr_mcp.cel import CelEvaluationError, evaluate, new_env, quantity_functions
+from krr_mcp.sandbox.celrules import RULES
 
 from ..admission.rr_objects import stored_rr as rr
 
@@ -302,3 +304,14 @@ def test_an_unparseable_quantity_fails_the_rule() -> None:
         "resourcerecommendations", with_proposed({"requests": {"cpu": "x"}, "limits": {"cpu": "1"}})
     )
     assert len(found) == 1 and "error" in found[0]
+
+
+@pytest.mark.parametrize(("plural", "new", "old", "expected"), CASES)
+def test_the_sandbox_enforces_the_same_verdicts(
+    plural: str, new: dict[str, Any], old: dict[str, Any] | None, expected: list[str]
+) -> None:
+    """The sandbox's rule engine (krr_mcp/sandbox/celrules.py) agrees with this table, case by case."""
+    schema = CRDS[plural]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    errors = RULES.violations(new, schema, old)
+    messages = [re.sub(r'^[^:]+: Invalid value: "\w+": ', "", error) for error in errors]
+    assert sorted(messages) == sorted(expected)
