@@ -27,11 +27,16 @@ def find_kubectl() -> str:
 class Human:
     """Runs kubectl against one kubeconfig; every command is printed before it runs."""
 
-    def __init__(self, narrator: Narrator, kubeconfig: str, context: str | None = None) -> None:
+    def __init__(
+        self, narrator: Narrator, kubeconfig: str, context: str | None = None, cache_dir: str | None = None
+    ) -> None:
+        """`cache_dir`: kubectl's discovery cache (KUBECACHEDIR) when ~/.kube/cache must not be used."""
         self.narrator = narrator
         self.kubectl = find_kubectl()
         self.base = ["--kubeconfig", kubeconfig] + (["--context", context] if context else [])
         self.env = {**os.environ, "PATH": tool_path(), "KUBECONFIG": kubeconfig}
+        if cache_dir:
+            self.env["KUBECACHEDIR"] = cache_dir
 
     def run(self, *args: str, show: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
         argv = ["kubectl", *args]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import shutil
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from krr_operator.api.policy import BUILTIN_POLICY
@@ -105,10 +107,14 @@ class Walkthrough:
                 local = environment.start_sandbox(self.stack, o.sandbox_kubeconfig)
                 s.kubeconfig = local.kubeconfig
                 self.n.say(f"Sandbox API server at {local.url}; kubeconfig {s.kubeconfig}")
+                # A fresh discovery cache: one from an earlier sandbox on this port describes other kinds.
+                cache_dir = Path(s.kubeconfig).parent / "kube-cache"
+                shutil.rmtree(cache_dir, ignore_errors=True)
             else:
                 s.kubeconfig, s.context = str(o.kubeconfig), o.context
+                cache_dir = None
             s.cluster = DemoCluster(s.kubeconfig, s.context)
-            s.human = Human(self.n, s.kubeconfig, s.context)
+            s.human = Human(self.n, s.kubeconfig, s.context, str(cache_dir) if cache_dir else None)
             s.human.run(
                 "get",
                 "deployments,statefulsets,daemonsets,cronjobs",

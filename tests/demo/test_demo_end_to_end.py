@@ -89,8 +89,9 @@ class DemoProcess:
 
 
 def kubectl(kubeconfig: str, *args: str) -> str:
+    cache = str(Path(kubeconfig).parent / "kube-cache")  # the demo's own (fresh) discovery cache
     done = subprocess.run(
-        ["kubectl", "--kubeconfig", kubeconfig, *args],
+        ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cache, *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PATH": KUBECTL_PATH},

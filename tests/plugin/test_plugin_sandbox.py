@@ -63,13 +63,11 @@ def rr_manifest(name: str = RR_NAME, proposed: dict[str, Any] = PROPOSED) -> dic
 class Kubectl:
     """The real kubectl, with this environment's bin directory (and so kubectl-krr) first on PATH."""
 
-    def __init__(self, kubeconfig: Path) -> None:
-        self.kubeconfig = str(kubeconfig)
-        self.env = {
-            **os.environ,
-            "PATH": os.pathsep.join([BIN, os.environ.get("PATH", "")]),
-            "KUBECONFIG": self.kubeconfig,
-        }
+    def __init__(self, sandbox: Any) -> None:
+        """`sandbox`: a SandboxHandle; its env() gives kubectl this sandbox's own discovery cache."""
+        self.kubeconfig = str(sandbox.kubeconfig)
+        env = sandbox.env()
+        self.env = {**env, "PATH": os.pathsep.join([BIN, env.get("PATH", "")])}
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -107,7 +105,7 @@ def krr(kubectl: Kubectl) -> InProcess:
 
 @pytest.fixture
 def kubectl(seeded_sandbox: Any) -> Kubectl:
-    run = Kubectl(seeded_sandbox.kubeconfig)
+    run = Kubectl(seeded_sandbox)
     created = run("apply", "-f", "-", stdin=yaml.safe_dump(rr_manifest()))
     assert created.returncode == 0, created.stderr
     seeded_sandbox.set_user("alice", ["system:authenticated", "sre"])

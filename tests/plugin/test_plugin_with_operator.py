@@ -38,7 +38,7 @@ def web_template(sandbox: Any) -> dict[str, Any]:
 
 
 def test_approve_and_rollback_through_the_plugin(seeded_sandbox: Any, operator: OperatorThread) -> None:
-    kubectl = Kubectl(seeded_sandbox.kubeconfig)
+    kubectl = Kubectl(seeded_sandbox)
     original = web_template(seeded_sandbox)
     manifest = rr_manifest(proposed=STEP)
     manifest["spec"]["containers"][0]["usage"]["memoryPeak"] = "550Mi"
