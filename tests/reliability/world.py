@@ -1,24 +1,24 @@
 """The world around the operator in the reliability tests: a sandbox namespace with Deployments, the
 humans and the bridge acting over HTTP, and CRD CEL rules checked the way the API server would.
 
-The sandbox stores objects but does not evaluate the CRD's x-kubernetes-validations (CEL); a real API
-server does. So every RR write by a human or the bridge here is first checked with the CRD's own rules
-(evaluated for real by tests/api's CEL harness) and refused like the API server would refuse it.
+The sandbox applies the CRD's defaults and evaluates its x-kubernetes-validations (CEL) like a real API
+server: a write the rules forbid (withdrawing an approval, editing an approved proposal) is answered
+422 and surfaces here as `Refused`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION, ResourceRecommendationSpec
+from krr_operator.api.resource_recommendation import GROUP, VERSION, ResourceRecommendationSpec
 from krr_operator.kube import MERGE_PATCH, Kube, KubeError, rr_path, workload_path
 
 from krr_mcp.sandbox.controllers import rollout_status
 from krr_mcp.sandbox.handle import SandboxHandle
-
-from ..api.test_cel_rules import violations
 
 ORIGINAL: dict[str, Any] = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 PROPOSALS: list[dict[str, Any]] = [
@@ -111,6 +111,17 @@ class Refused(Exception):
     """The API server (here: the CRD's CEL rules) refused the write."""
 
 
+@contextlib.contextmanager
+def refused_on_422() -> Iterator[None]:
+    """The API server's 422 (schema or CEL rule) as `Refused`; 404 too (nothing to write to)."""
+    try:
+        yield
+    except KubeError as exc:
+        if exc.status in (404, 422):
+            raise Refused(str(exc)) from exc
+        raise
+
+
 class Actor:
     """A human (kubectl) or the bridge writing over HTTP as its field manager."""
 
@@ -119,31 +130,23 @@ class Actor:
         self.kube = Kube(api, field_manager=field_manager)
 
     def patch_rr_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-        """Merge-patch an RR's spec; Refused (nothing sent) when the CRD's CEL rules forbid it."""
-        old = self.kube.get_rr(namespace, name)
-        if old is None:
-            raise Refused(f"rr {name} not found")
-        new = merge(old, {"spec": spec})
-        broken = violations(PLURAL, defaulted(new), defaulted(old))
-        if broken:
-            raise Refused("; ".join(broken))
+        """Merge-patch an RR's spec; Refused when the API server refuses it (422: schema or CEL rules)."""
         query = [("fieldManager", self.kube.field_manager)]
-        return dict(
-            self.kube.request(
-                "patch rr",
-                "PATCH",
-                rr_path(namespace, name),
-                body={"spec": spec},
-                query=query,
-                content_type=MERGE_PATCH,
+        with refused_on_422():
+            return dict(
+                self.kube.request(
+                    "patch rr",
+                    "PATCH",
+                    rr_path(namespace, name),
+                    body={"spec": spec},
+                    query=query,
+                    content_type=MERGE_PATCH,
+                )
             )
-        )
 
     def create_rr(self, body: dict[str, Any]) -> dict[str, Any]:
-        broken = violations(PLURAL, defaulted(body))
-        if broken:
-            raise Refused("; ".join(broken))
-        return self.kube.create_rr(body["metadata"]["namespace"], body)
+        with refused_on_422():
+            return self.kube.create_rr(body["metadata"]["namespace"], body)
 
     def delete(self, path: str) -> None:
         try:
