@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -362,7 +363,7 @@ class OperatorWorld(RuleBasedStateMachine):
                 assert rollback["containers"][0]["after"] == applies[0]["containers"][0]["before"], history
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(7200 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 240)
 def test_no_change_without_approval_under_any_sequence(quiet_sandbox: SandboxHandle) -> None:
     OperatorWorld.sandbox = quiet_sandbox
     SEEN.clear()
