@@ -34,6 +34,7 @@ class Change:
     name: str
     before: dict[str, Any]
     after: dict[str, Any]
+    uid: str = ""  # the workload object's uid (a deleted and recreated workload has a new one)
 
 
 def app_resources(workload: dict[str, Any] | None, container: str = "app") -> dict[str, Any] | None:
@@ -84,6 +85,7 @@ class FaultyKube(Kube):
                     workload.group(4),
                     app_resources(before) or {},
                     app_resources(answer) or {},
+                    str(before["metadata"].get("uid", "")),
                 )
             )
         if fault == "lost":
