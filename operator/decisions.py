@@ -117,7 +117,12 @@ def decide(
     """
     spec_raw = rr.get("spec") or {}
     meta = rr.get("metadata") or {}
-    kind = str((spec_raw.get("target") or {}).get("kind", ""))
+    if not isinstance(spec_raw, dict):
+        return Decision(
+            Action.REFUSE, Phase.FAILED, "InvalidSpec", f"spec is a {type(spec_raw).__name__}, not an object"
+        )
+    target = spec_raw.get("target")
+    kind = str(target.get("kind", "")) if isinstance(target, dict) else ""
     try:
         status = ResourceRecommendationStatus.model_validate(rr.get("status") or {})
     except ValidationError as exc:

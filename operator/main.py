@@ -26,6 +26,7 @@ class OperatorConfig:
     context: str | None = None
     namespaces: list[str] = field(default_factory=list)  # empty: all namespaces
     poll_interval: float = 5.0
+    idle_interval: float | None = None  # re-check of RRs awaiting approval; None: 12 poll intervals
     auto_rollback: bool = True
     standalone: bool = True  # no peering objects needed; set False with several replicas
     peering_name: str = "krr-mcp"
@@ -101,7 +102,7 @@ def build(cfg: OperatorConfig) -> tuple[kopf.OperatorRegistry, kopf.OperatorSett
         return connection_info(configuration)
 
     kopf.on.login(id="kubeconfig", registry=registry)(login)
-    register(registry, reconciler, cfg.poll_interval)
+    register(registry, reconciler, cfg.poll_interval, cfg.idle_interval)
     return registry, settings_for(cfg), reconciler
 
 

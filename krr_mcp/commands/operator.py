@@ -39,6 +39,13 @@ def operator(
     poll_interval: Annotated[
         float, typer.Option(help="Seconds between checks of rollouts and expiries.")
     ] = 5.0,
+    idle_interval: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds between re-checks of RRs awaiting approval (expiry, drift, safety); "
+            "default 12 poll intervals. Approvals are acted on at once regardless."
+        ),
+    ] = None,
     auto_rollback: Annotated[bool, typer.Option(help="Roll back by itself when a rollout fails.")] = True,
     peering: Annotated[bool, typer.Option(help="Use kopf peering (several replicas, one active).")] = False,
     liveness: Annotated[
@@ -63,6 +70,7 @@ def operator(
         context=context,
         namespaces=list(namespace or []),
         poll_interval=poll_interval,
+        idle_interval=idle_interval,
         auto_rollback=auto_rollback,
         standalone=not peering,
         liveness_endpoint=liveness,

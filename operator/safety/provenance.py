@@ -28,7 +28,9 @@ def approval_provenance_problem(
     bridge still owning one means the bridge set it). An RR that is neither approved nor asking for a
     rollback has no approval to check: None.
     """
-    spec = rr.get("spec") or {}
+    spec = rr.get("spec")
+    if not isinstance(spec, dict):
+        return None  # no readable approval at all; the decision refuses the unreadable spec itself
     approved, rollback = bool(spec.get("approved")), bool(spec.get("rollbackRequested"))
     if not approved and not rollback:
         return None

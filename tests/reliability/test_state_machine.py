@@ -28,7 +28,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from krr_operator.handlers import ACTIVE_PHASES, run_once
+from krr_operator.handlers import FOLLOWED_PHASES, WAITING_PHASES, run_once
 from krr_operator.kube import rr_path, workload_path
 from krr_operator.reconcile import Reconciler, ReconcileSettings
 from krr_operator.workloads import same_cpu_memory
@@ -133,7 +133,7 @@ class OperatorWorld(RuleBasedStateMachine):
     def timer_ticks(self) -> None:
         """kopf's timers: one handler call per RR in an active phase (kopf's own listing: no faults)."""
         for rr in self.human.kube.list_rrs(self.ns):
-            if (rr.get("status") or {}).get("phase") in ACTIVE_PHASES:
+            if (rr.get("status") or {}).get("phase") in FOLLOWED_PHASES | WAITING_PHASES:
                 self._run(rr["metadata"]["name"])
 
     @rule()
