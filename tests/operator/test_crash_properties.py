@@ -28,6 +28,8 @@ from krr_operator.reconcile import Reconciler, ReconcileSettings
 from krr_operator.safety import ClusterContext
 from krr_operator.workloads import same_cpu_memory
 
+from krr_mcp.sandbox.patching import merge_patch as merge
+
 ORIGINAL = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 PROPOSED = {"requests": {"cpu": "400m", "memory": "448Mi"}, "limits": {"memory": "896Mi"}}
 HUMAN = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi", "cpu": "3"}}
@@ -35,19 +37,6 @@ HUMAN = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1
 
 class Crash(BaseException):
     pass
-
-
-def merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
 
 
 class MemoryApi:

@@ -38,19 +38,6 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (what the API server does with application/merge-patch+json)."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
 def deployment(namespace: str, name: str, resources: dict[str, Any] | None = None) -> dict[str, Any]:
     """A rolled-out Deployment with one container `app` (status included, as the sandbox seeds it)."""
     obj: dict[str, Any] = {
