@@ -25,10 +25,16 @@ FOLLOWED_PHASES = {"Approved", "Applying", "RollingBack", None}
 WAITING_PHASES = {"Proposed", "Stale"}
 
 
-def run_once(reconciler: Reconciler, namespace: str, name: str, logger: Any = None) -> None:
+def run_once(
+    reconciler: Reconciler,
+    namespace: str,
+    name: str,
+    logger: Any = None,
+    siblings: list[dict[str, Any]] | None = None,
+) -> None:
     """Reconcile one RR, raising kopf's retry semantics (nothing returned: kopf would store it in status)."""
     try:
-        decision = reconciler.reconcile(namespace, name)
+        decision = reconciler.reconcile(namespace, name, siblings)
     except KubeError as exc:
         metrics.record_error("temporary" if exc.transient else "permanent")
         if exc.transient:
@@ -40,6 +46,43 @@ def run_once(reconciler: Reconciler, namespace: str, name: str, logger: Any = No
     metrics.record_reconcile(str(decision.action) if decision is not None else None)
     if decision is not None and logger is not None and decision.action != "noop":
         logger.debug(f"{decision.action}: {decision.phase} ({decision.reason}) {decision.message}")
+
+
+TARGET_INDEX = "rr_by_target"
+
+
+def target_index_entry(
+    namespace: str | None, name: str | None, body: Any, **_: Any
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The index entry of one RR: what `decisions.newer_overlapping` reads of it, keyed by its target."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("target"), dict):
+        return {}
+    target = spec["target"]
+    meta = body.get("metadata") or {}
+    raw_containers = spec.get("containers")
+    containers: list[Any] = raw_containers if isinstance(raw_containers, list) else []
+    return {
+        (str(namespace), str(target.get("kind")), str(target.get("name"))): {
+            "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
+            "spec": {
+                "target": {"kind": target.get("kind"), "name": target.get("name")},
+                "containers": [{"name": c.get("name")} for c in containers if isinstance(c, dict)],
+                "rejected": spec.get("rejected"),
+            },
+            "status": {"phase": (body.get("status") or {}).get("phase")},
+        }
+    }
+
+
+def _siblings(kwargs: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The RRs for the same workload from the kopf index (None when the index is not available)."""
+    index = kwargs.get(TARGET_INDEX)
+    target = (kwargs.get("spec") or {}).get("target")
+    if index is None or not isinstance(target, dict):
+        return None
+    key = (str(kwargs["namespace"]), str(target.get("kind")), str(target.get("name")))
+    return [dict(entry) for entry in index.get(key, [])]
 
 
 def register(
@@ -56,10 +99,14 @@ def register(
     resource = (GROUP, VERSION, PLURAL)
 
     def on_change(**kwargs: Any) -> None:
-        run_once(reconciler, str(kwargs["namespace"]), str(kwargs["name"]), kwargs.get("logger"))
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        run_once(reconciler, namespace, name, kwargs.get("logger"), _siblings(kwargs))
 
-    def on_tick(**kwargs: Any) -> None:
-        run_once(reconciler, str(kwargs["namespace"]), str(kwargs["name"]), kwargs.get("logger"))
+    on_tick = on_change
+
+    # RRs by (namespace, target kind, target name), kept by kopf from its watch stream: the supersede
+    # check reads its siblings here instead of listing every RR of the namespace on each reconcile.
+    kopf.index(*resource, id=TARGET_INDEX, registry=registry)(target_index_entry)
 
     def is_followed(**kwargs: Any) -> bool:
         return (kwargs.get("status") or {}).get("phase") in FOLLOWED_PHASES

@@ -83,8 +83,14 @@ class Reconciler:
         policy = self.kube.load_policy(namespace)
         return safety.evaluate(spec, workload, context, policy, now)
 
-    def inputs(self, rr: dict[str, Any], now: datetime) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """The live workload and the keyword inputs of `decide` for `rr`."""
+    def inputs(
+        self, rr: dict[str, Any], now: datetime, siblings: list[dict[str, Any]] | None = None
+    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """The live workload and the keyword inputs of `decide` for `rr`.
+
+        `siblings`: the RRs for the same workload (the kopf handlers pass them from an in-memory index);
+        None lists the namespace's RRs from the API server.
+        """
         namespace = rr["metadata"]["namespace"]
         target = (rr.get("spec") or {}).get("target") or {}
         kind, name = str(target.get("kind", "")), str(target.get("name", ""))
@@ -99,7 +105,9 @@ class Reconciler:
         if workload is not None and phase in (Phase.APPLYING, Phase.ROLLING_BACK):
             kwargs["pods"] = self._pods(namespace, workload)
         if not _changed_before(rr.get("status") or {}):
-            kwargs["superseded_by"] = newer_overlapping(rr, self.kube.list_rrs(namespace))
+            kwargs["superseded_by"] = newer_overlapping(
+                rr, siblings if siblings is not None else self.kube.list_rrs(namespace)
+            )
             if workload is not None:
                 kwargs["safety"] = self.safety_report(rr, workload, now)
         return workload, kwargs
@@ -112,21 +120,23 @@ class Reconciler:
         return self.kube.list_pods(namespace, ",".join(f"{k}={v}" for k, v in sorted(labels.items())))
 
     # -- the loop body ---------------------------------------------------------------------------
-    def reconcile(self, namespace: str, name: str) -> Decision | None:
+    def reconcile(
+        self, namespace: str, name: str, siblings: list[dict[str, Any]] | None = None
+    ) -> Decision | None:
         """Decide and act for the RR `namespace/name`; the decision taken (None: the RR is gone)."""
         with self._locks_guard:
             lock = self._locks[(namespace, name)]
         with lock:
             if self.settings.halted.is_set():
                 return None
-            return self._reconcile(namespace, name)
+            return self._reconcile(namespace, name, siblings)
 
-    def _reconcile(self, namespace: str, name: str) -> Decision | None:
+    def _reconcile(self, namespace: str, name: str, siblings: list[dict[str, Any]] | None) -> Decision | None:
         rr = self.kube.get_rr(namespace, name)
         if rr is None:
             return None
         now = self.settings.now()
-        workload, kwargs = self.inputs(rr, now)
+        workload, kwargs = self.inputs(rr, now, siblings)
         decision = decide(rr, workload, now, **kwargs)
         if decision.changes_workload and workload is not None:
             self._change(rr, workload, decision, now)

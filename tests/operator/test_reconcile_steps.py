@@ -113,7 +113,7 @@ class _Failing(Reconciler):
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def reconcile(self, namespace: str, name: str) -> Any:
+    def reconcile(self, namespace: str, name: str, siblings: Any = None) -> Any:
         raise self.error
 
 
