@@ -217,8 +217,14 @@ def _decide(
     output: Format | None,
     verb: str,
     build: Callable[[dict[str, Any], str], dict[str, Any]],
+    resource_version: str | None,
 ) -> None:
-    """Read each RR, let `build` refuse or produce the patch, send it; exit with the first failure."""
+    """Read each RR, let `build` refuse or produce the patch, send it; exit with the first failure.
+
+    `resource_version` (the one `build` pins) names what one reviewer saw: it allows exactly one RR.
+    """
+    if resource_version is not None and len(names) != 1:
+        raise UsageError("--resource-version pins one RR; give exactly one name")
     conn = kube.connect(kubeconfig, context)
     user = kube.whoami(conn)
     ns = namespace or conn.namespace
@@ -256,8 +262,6 @@ def approve(
     """Approve as yourself (SelfSubjectReview): sets approvedBy and approved in one patch that the
     API server refuses if the RR changed since it was read (or since --resource-version)."""
     with _errors():
-        if resource_version is not None and len(names) != 1:
-            raise UsageError("--resource-version pins one RR; give exactly one name")
         _decide(
             names,
             kubeconfig,
@@ -266,6 +270,7 @@ def approve(
             output,
             "approved",
             lambda rr, user: actions.approve_patch(rr, user, _now(), resource_version),
+            resource_version,
         )
 
 
@@ -280,8 +285,6 @@ def reject(
 ) -> None:
     """Refuse a proposal for good (the operator will never apply it)."""
     with _errors():
-        if resource_version is not None and len(names) != 1:
-            raise UsageError("--resource-version pins one RR; give exactly one name")
         _decide(
             names,
             kubeconfig,
@@ -290,6 +293,7 @@ def reject(
             output,
             "rejected",
             lambda rr, user: actions.reject_patch(rr, user, resource_version),
+            resource_version,
         )
 
 
@@ -304,8 +308,6 @@ def rollback(
 ) -> None:
     """Ask the operator to restore the resources the workload had before an applied RR."""
     with _errors():
-        if resource_version is not None and len(names) != 1:
-            raise UsageError("--resource-version pins one RR; give exactly one name")
         _decide(
             names,
             kubeconfig,
@@ -314,6 +316,7 @@ def rollback(
             output,
             "rollback requested",
             lambda rr, user: actions.rollback_patch(rr, user, resource_version),
+            resource_version,
         )
 
 
