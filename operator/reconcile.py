@@ -27,6 +27,7 @@ from .api.resource_recommendation import Phase, ResourceRecommendationSpec, Safe
 from .audit import Auditor, next_status, status_differs
 from .decisions import Action, Decision, decide, newer_overlapping, summary_columns
 from .kube import Kube, KubeError
+from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
 from .patches import json_patch
 from .workloads import WORKLOAD_PLURALS
 
@@ -44,6 +45,9 @@ class ReconcileSettings:
     # Once set, reconcile does nothing: set when the operator stops, so that a handler thread still
     # queued behind an RR's lock cannot act for an operator that is gone.
     halted: threading.Event = field(default_factory=threading.Event)
+    # How old (seconds) the namespace-level safety inputs (quotas, limit ranges, HPAs, PDBs, policies)
+    # may be when a change is checked; 0 reads them fresh for every RR.
+    context_ttl: float = 0.0
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -68,6 +72,12 @@ class Reconciler:
         self.audit = Auditor(kube, self.settings.now)
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        self.namespace_inputs = NamespaceInputsCache(
+            self._load_namespace_inputs, self.settings.context_ttl, lambda: self.settings.now().timestamp()
+        )
+
+    def _load_namespace_inputs(self, namespace: str) -> NamespaceInputs:
+        return NamespaceInputs(self.kube.load_cluster_context(namespace), self.kube.load_policy(namespace))
 
     # -- inputs ----------------------------------------------------------------------------------
     def safety_report(
@@ -78,10 +88,8 @@ class Reconciler:
             spec = ResourceRecommendationSpec.model_validate(rr.get("spec") or {})
         except ValidationError:
             return None
-        namespace = rr["metadata"]["namespace"]
-        context = self.kube.load_cluster_context(namespace)
-        policy = self.kube.load_policy(namespace)
-        return safety.evaluate(spec, workload, context, policy, now)
+        namespace_inputs = self.namespace_inputs.get(rr["metadata"]["namespace"])
+        return safety.evaluate(spec, workload, namespace_inputs.context, namespace_inputs.policy, now)
 
     def inputs(
         self, rr: dict[str, Any], now: datetime, siblings: list[dict[str, Any]] | None = None
