@@ -7,6 +7,10 @@ server refused (403, 400, 404 on a write...) and a patch that cannot be built ar
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+from concurrent.futures import Executor
 from typing import Any
 
 import kopf
@@ -90,23 +94,31 @@ def register(
     reconciler: Reconciler,
     poll_interval: float,
     idle_interval: float | None = None,
+    executor: Executor | None = None,
 ) -> None:
-    """Register the RR handlers on `registry`, all calling `reconciler`.
+    """Register the RR handlers on `registry`, all calling `reconciler` in `executor`'s threads.
 
     Waiting RRs are re-checked every `idle_interval` (default: 12 poll intervals), so that many RRs
     awaiting approval do not keep the operator (and the API server) busy.
+    When the operator stops, reconciles still queued for a thread are dropped (their handlers are
+    cancelled) and only those already running finish: a stop does not wait for a backlog.
     """
     resource = (GROUP, VERSION, PLURAL)
 
-    def on_change(**kwargs: Any) -> None:
+    async def on_change(**kwargs: Any) -> None:
         namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        run_once(reconciler, namespace, name, kwargs.get("logger"), _siblings(kwargs))
+        logger, siblings = kwargs.get("logger"), _siblings(kwargs)
+        call = functools.partial(run_once, reconciler, namespace, name, logger, siblings)
+        await asyncio.get_running_loop().run_in_executor(executor, contextvars.copy_context().run, call)
 
     on_tick = on_change
 
+    async def index_entry(**kwargs: Any) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return target_index_entry(**kwargs)  # async: kopf calls it in the event loop, not in a thread
+
     # RRs by (namespace, target kind, target name), kept by kopf from its watch stream: the supersede
     # check reads its siblings here instead of listing every RR of the namespace on each reconcile.
-    kopf.index(*resource, id=TARGET_INDEX, registry=registry)(target_index_entry)
+    kopf.index(*resource, id=TARGET_INDEX, registry=registry)(index_entry)
 
     def is_followed(**kwargs: Any) -> bool:
         return (kwargs.get("status") or {}).get("phase") in FOLLOWED_PHASES

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,13 @@ class OperatorConfig:
     probe_port: int | None = None  # serve /healthz, /readyz and /metrics here (health.ProbeServer)
     probe_host: str = "0.0.0.0"
     watch_timeout: int | None = None  # server-side watch timeout in seconds (short in tests)
+    # How old (seconds) a namespace's quotas, limit ranges, HPAs, PDBs and policies may be when an RR
+    # of it is checked (read once per namespace for this long, not once per RR); 0: always fresh.
+    context_ttl: float = 2.0
+    # RRs whose events kopf processes at once (kopf's per-object workers); bounds memory when many
+    # RRs change together. None: no limit.
+    worker_limit: int | None = 32
+    reconcile_threads: int = 8  # reconciles running at once (each makes blocking API calls)
     hook: Hook | None = None
     halted: threading.Event = field(default_factory=threading.Event)  # set: stop acting at once
 
@@ -85,16 +93,21 @@ def settings_for(cfg: OperatorConfig) -> kopf.OperatorSettings:
     settings.posting.reporting_component = OPERATOR_FIELD_MANAGER
     settings.watching.server_timeout = cfg.watch_timeout
     settings.watching.client_timeout = cfg.watch_timeout + 5 if cfg.watch_timeout else None
-    settings.queueing.idle_timeout = 1.0
+    settings.queueing.worker_limit = cfg.worker_limit
+    settings.queueing.idle_timeout = 0.25  # a worker slot is freed soon after its RR's last event
     settings.queueing.exit_timeout = 1.0
     return settings
 
 
-def build(cfg: OperatorConfig) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings, Reconciler]:
-    """The registry (handlers + login), settings and reconciler for `cfg`."""
+def build(
+    cfg: OperatorConfig, executor: ThreadPoolExecutor | None = None
+) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings, Reconciler]:
+    """The registry (handlers + login), settings and reconciler for `cfg`; reconciles run in `executor`."""
     configuration = load_configuration(cfg.kubeconfig, cfg.context)
     kube = Kube(client.ApiClient(configuration) if cfg.kubeconfig or cfg.context else connect())
-    settings = ReconcileSettings(auto_rollback=cfg.auto_rollback, hook=cfg.hook, halted=cfg.halted)
+    settings = ReconcileSettings(
+        auto_rollback=cfg.auto_rollback, hook=cfg.hook, halted=cfg.halted, context_ttl=cfg.context_ttl
+    )
     reconciler = Reconciler(kube, settings)
     registry = kopf.OperatorRegistry()
 
@@ -102,8 +115,11 @@ def build(cfg: OperatorConfig) -> tuple[kopf.OperatorRegistry, kopf.OperatorSett
         return connection_info(configuration)
 
     kopf.on.login(id="kubeconfig", registry=registry)(login)
-    register(registry, reconciler, cfg.poll_interval, cfg.idle_interval)
-    return registry, settings_for(cfg), reconciler
+    register(registry, reconciler, cfg.poll_interval, cfg.idle_interval, executor)
+    operator_settings = settings_for(cfg)
+    if executor is not None:
+        operator_settings.execution.executor = executor
+    return registry, operator_settings, reconciler
 
 
 async def run(
@@ -113,7 +129,8 @@ async def run(
     ready_flag: asyncio.Event | threading.Event | None = None,
 ) -> None:
     """Run until `stop_flag` is set (or the task is cancelled)."""
-    registry, settings, _ = build(cfg)
+    executor = ThreadPoolExecutor(max_workers=cfg.reconcile_threads, thread_name_prefix="krr-reconcile")
+    registry, settings, _ = build(cfg, executor)
     ready = ready_flag if ready_flag is not None else threading.Event()
     probes = ProbeServer(ready, cfg.halted) if cfg.probe_port is not None else None
     if probes is not None and cfg.probe_port is not None:
@@ -132,5 +149,6 @@ async def run(
         )
     finally:
         cfg.halted.set()
+        executor.shutdown(wait=False, cancel_futures=True)  # the running reconciles finish, no backlog
         if probes is not None:
             await probes.stop()

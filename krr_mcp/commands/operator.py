@@ -46,6 +46,21 @@ def operator(
             "default 12 poll intervals. Approvals are acted on at once regardless."
         ),
     ] = None,
+    context_ttl: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds a namespace's quotas, limit ranges, HPAs, PDBs and policies are reused by the "
+            "safety check (read once per namespace, not per RR); 0: read fresh for every RR."
+        ),
+    ] = 2.0,
+    worker_limit: Annotated[
+        int,
+        typer.Option(min=0, help="RRs whose events are processed at once (bounds memory); 0: no limit."),
+    ] = 32,
+    reconcile_threads: Annotated[
+        int, typer.Option(min=1, help="Reconciles running at once (each makes blocking API calls).")
+    ] = 8,
     auto_rollback: Annotated[bool, typer.Option(help="Roll back by itself when a rollout fails.")] = True,
     peering: Annotated[bool, typer.Option(help="Use kopf peering (several replicas, one active).")] = False,
     liveness: Annotated[
@@ -71,6 +86,9 @@ def operator(
         namespaces=list(namespace or []),
         poll_interval=poll_interval,
         idle_interval=idle_interval,
+        context_ttl=context_ttl,
+        worker_limit=worker_limit or None,
+        reconcile_threads=reconcile_threads,
         auto_rollback=auto_rollback,
         standalone=not peering,
         liveness_endpoint=liveness,
