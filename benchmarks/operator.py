@@ -310,7 +310,7 @@ def ceiling(sandbox: CountingSandbox, n: int) -> tuple[float, int]:
     return elapsed, sum(sandbox.requests.values()) - before
 
 
-def load_run(n: int, poll_interval: float) -> dict[str, Any]:
+def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str, Any]:
     import subprocess
     import sys
 
@@ -320,7 +320,7 @@ def load_run(n: int, poll_interval: float) -> dict[str, Any]:
         binary = Path(sys.executable).with_name("krr-mcp")
         cmd = [str(binary), "operator", "--kubeconfig", str(sandbox.kubeconfig), "-n", LOAD_NS]
         proc = subprocess.Popen(
-            [*cmd, "--poll-interval", str(poll_interval)],
+            [*cmd, "--poll-interval", str(poll_interval), *operator_args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -350,8 +350,14 @@ def load_run(n: int, poll_interval: float) -> dict[str, Any]:
             calls = dict(sandbox.requests)
             rss_after = rss_kib(proc.pid)
         finally:
+            stopping = time.monotonic()
             proc.terminate()
-            proc.wait(30)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+            shutdown_s = time.monotonic() - stopping
         ceiling_s, ceiling_calls = ceiling(sandbox, n)
         sandbox.close()
     total = sum(v for k, v in calls.items() if "watch" not in k)
@@ -365,12 +371,15 @@ def load_run(n: int, poll_interval: float) -> dict[str, Any]:
         "rss_growth_kib_per_rr": (rss_after - rss_idle) / n,
         "ceiling_s": ceiling_s,
         "ceiling_calls_per_rr": ceiling_calls / n,
+        "shutdown_s": shutdown_s,
+        "exit_code": proc.returncode,
     }
 
 
-def load_table(console: Console, sizes: list[int], poll_interval: float) -> None:
+def load_table(console: Console, sizes: list[int], poll_interval: float, operator_args: list[str]) -> None:
+    extra = f", {' '.join(operator_args)}" if operator_args else ""
     table = Table(
-        title=f"N RRs approved at once (sandbox over HTTP; operator process, poll {poll_interval:g} s)"
+        title=f"N RRs approved at once (sandbox over HTTP; operator process, poll {poll_interval:g} s{extra})"
     )
     for column in (
         "N",
@@ -382,10 +391,11 @@ def load_table(console: Console, sizes: list[int], poll_interval: float) -> None
         "ceiling calls / RR",
         "RSS idle MiB",
         "RSS growth KiB / RR",
+        "SIGTERM -> exit s",
     ):
         table.add_column(column, justify="right")
     for n in sizes:
-        r = load_run(n, poll_interval)
+        r = load_run(n, poll_interval, operator_args)
         console.print(f"N={n}: requests by method during the run: {r['calls']}")
         console.print(f"N={n}: {r}")
         table.add_row(
@@ -398,6 +408,7 @@ def load_table(console: Console, sizes: list[int], poll_interval: float) -> None
             f"{r['ceiling_calls_per_rr']:.1f}",
             f"{r['rss_idle_mib']:.0f}",
             f"{r['rss_growth_kib_per_rr']:.1f}",
+            f"{r['shutdown_s']:.1f}" + ("" if r["exit_code"] == 0 else f" (killed, {r['exit_code']})"),
         )
     console.print(table)
 
@@ -405,18 +416,22 @@ def load_table(console: Console, sizes: list[int], poll_interval: float) -> None
 if __name__ == "__main__":
     import argparse
     import logging
+    import shlex
 
     import structlog
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load", type=int, nargs="+", metavar="N", help="RRs approved at once, per run")
     parser.add_argument("--poll-interval", type=float, default=5.0, help="the operator's (load runs)")
+    parser.add_argument(
+        "--operator-args", default="", help="more `krr-mcp operator` options, e.g. '--worker-limit 0'"
+    )
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("kopf").setLevel(logging.ERROR)
     out = Console(width=200) if args.load else Console()
     if args.load:
-        load_table(out, args.load, args.poll_interval)
+        load_table(out, args.load, args.poll_interval, shlex.split(args.operator_args))
     else:
         pure_table(out)
         end_to_end_table(out)
