@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -50,6 +51,12 @@ def run_once(
     metrics.record_reconcile(str(decision.action) if decision is not None else None)
     if decision is not None and logger is not None and decision.action != "noop":
         logger.debug(f"{decision.action}: {decision.phase} ({decision.reason}) {decision.message}")
+
+
+async def run_in_thread(executor: Executor | None, call: Callable[[], None]) -> None:
+    """Run `call` in `executor`; cancelled while still queued, it never runs (while running, it finishes
+    in its thread and the caller is released at once): a stopping operator does not wait for a backlog."""
+    await asyncio.get_running_loop().run_in_executor(executor, contextvars.copy_context().run, call)
 
 
 TARGET_INDEX = "rr_by_target"
@@ -108,8 +115,9 @@ def register(
     async def on_change(**kwargs: Any) -> None:
         namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
         logger, siblings = kwargs.get("logger"), _siblings(kwargs)
-        call = functools.partial(run_once, reconciler, namespace, name, logger, siblings)
-        await asyncio.get_running_loop().run_in_executor(executor, contextvars.copy_context().run, call)
+        await run_in_thread(
+            executor, functools.partial(run_once, reconciler, namespace, name, logger, siblings)
+        )
 
     on_tick = on_change
 
