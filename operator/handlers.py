@@ -1,4 +1,4 @@
-"""Thin kopf handlers: every event and timer tick of an RR runs `Reconciler.reconcile` on it.
+"""Thin kopf handlers: every event and re-check of an RR runs `Reconciler.reconcile` on it.
 
 Errors are mapped precisely: an unreachable server, throttling, a write conflict or a server error
 is a `kopf.TemporaryError` (retried soon; a Pending snapshot is resumed then); anything else the API
@@ -20,14 +20,10 @@ from . import metrics
 from .api.resource_recommendation import GROUP, PLURAL, VERSION
 from .kube import KubeError
 from .patches import PatchError
+from .recheck import FOLLOWED_PHASES, WAITING_PHASES, Key, RecheckLoop, RecheckSchedule
 from .reconcile import Reconciler
 
-# Phases in which the operator is carrying out a change (or has not looked yet): followed every
-# poll interval, since a rollout's progress or a Pending snapshot needs prompt attention.
-FOLLOWED_PHASES = {"Approved", "Applying", "RollingBack", None}
-# Phases waiting on a human or on the world (expiry, drift, supersede, a fresh safety report): re-checked
-# every idle interval. An approval does not wait for this: it is a spec change, handled at once.
-WAITING_PHASES = {"Proposed", "Stale"}
+__all__ = ["FOLLOWED_PHASES", "TARGET_INDEX", "WAITING_PHASES", "register", "run_in_thread", "run_once"]
 
 
 def run_once(
@@ -102,11 +98,15 @@ def register(
     poll_interval: float,
     idle_interval: float | None = None,
     executor: Executor | None = None,
-) -> None:
+    per_object_timers: bool = True,
+    max_rechecks: int = 8,
+) -> RecheckLoop | None:
     """Register the RR handlers on `registry`, all calling `reconciler` in `executor`'s threads.
 
-    Waiting RRs are re-checked every `idle_interval` (default: 12 poll intervals), so that many RRs
-    awaiting approval do not keep the operator (and the API server) busy.
+    Followed RRs are re-checked every `poll_interval`, waiting ones every `idle_interval` (default: 12
+    poll intervals), so that many RRs awaiting approval do not keep the operator (and the API server)
+    busy: by a kopf timer per RR (`per_object_timers`; paused by kopf's peering), or by the returned
+    `RecheckLoop` (one task for all RRs, fed by their events; the caller runs it).
     When the operator stops, reconciles still queued for a thread are dropped (their handlers are
     cancelled) and only those already running finish: a stop does not wait for a backlog.
     """
@@ -137,6 +137,49 @@ def register(
     kopf.on.resume(*resource, id="resume", registry=registry)(on_change)
     kopf.on.create(*resource, id="create", registry=registry)(on_change)
     kopf.on.update(*resource, id="spec-change", field="spec", registry=registry)(on_change)
-    kopf.timer(*resource, id="follow", interval=poll_interval, when=is_followed, registry=registry)(on_tick)
     idle = idle_interval if idle_interval is not None else 12 * poll_interval
-    kopf.timer(*resource, id="recheck", interval=idle, when=is_waiting, registry=registry)(on_tick)
+    if per_object_timers:
+        kopf.timer(*resource, id="follow", interval=poll_interval, when=is_followed, registry=registry)(
+            on_tick
+        )
+        kopf.timer(*resource, id="recheck", interval=idle, when=is_waiting, registry=registry)(on_tick)
+        return None
+    return _register_recheck_loop(
+        registry, reconciler, executor, RecheckSchedule(poll_interval, idle), max_rechecks
+    )
+
+
+def _register_recheck_loop(
+    registry: kopf.OperatorRegistry,
+    reconciler: Reconciler,
+    executor: Executor | None,
+    schedule: RecheckSchedule,
+    max_rechecks: int,
+) -> RecheckLoop:
+    """The loop that re-checks RRs as `schedule` says, and the event handler that feeds it."""
+    seen: dict[str, Any] = {}  # the kopf index, as the last event handed it over
+    targets: dict[Key, dict[str, Any]] = {}  # each RR's spec.target, for its siblings in the index
+
+    async def check(key: Key) -> None:
+        kwargs = {"namespace": key[0], "spec": {"target": targets.get(key)}, TARGET_INDEX: seen.get("index")}
+        siblings = _siblings(kwargs)
+        await run_in_thread(executor, functools.partial(run_once, reconciler, key[0], key[1], None, siblings))
+
+    loop = RecheckLoop(schedule, check, max_in_flight=max_rechecks)
+
+    async def observe(**kwargs: Any) -> None:
+        key = (str(kwargs["namespace"]), str(kwargs["name"]))
+        seen["index"] = kwargs.get(TARGET_INDEX)
+        if kwargs.get("type") == "DELETED":
+            loop.forget(key)
+            targets.pop(key, None)
+            return
+        loop.observe(key, (kwargs.get("status") or {}).get("phase"))
+        target = (kwargs.get("spec") or {}).get("target")
+        if key in schedule and isinstance(target, dict):
+            targets[key] = {"kind": target.get("kind"), "name": target.get("name")}
+        else:
+            targets.pop(key, None)
+
+    kopf.on.event(GROUP, VERSION, PLURAL, id="recheck-schedule", registry=registry)(observe)
+    return loop

@@ -16,6 +16,7 @@ from kubernetes import client, config
 from .handlers import register
 from .health import ProbeServer
 from .kube import OPERATOR_FIELD_MANAGER, Kube, connect
+from .recheck import RecheckLoop
 from .reconcile import Hook, Reconciler, ReconcileSettings
 
 
@@ -101,8 +102,9 @@ def settings_for(cfg: OperatorConfig) -> kopf.OperatorSettings:
 
 def build(
     cfg: OperatorConfig, executor: ThreadPoolExecutor | None = None
-) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings, Reconciler]:
-    """The registry (handlers + login), settings and reconciler for `cfg`; reconciles run in `executor`."""
+) -> tuple[kopf.OperatorRegistry, kopf.OperatorSettings, Reconciler, RecheckLoop | None]:
+    """The registry (handlers + login), settings, reconciler and (standalone) the re-check loop for
+    `cfg`; reconciles run in `executor`. With peering, kopf's per-RR timers re-check (kopf pauses them)."""
     configuration = load_configuration(cfg.kubeconfig, cfg.context)
     kube = Kube(client.ApiClient(configuration) if cfg.kubeconfig or cfg.context else connect())
     settings = ReconcileSettings(
@@ -115,11 +117,19 @@ def build(
         return connection_info(configuration)
 
     kopf.on.login(id="kubeconfig", registry=registry)(login)
-    register(registry, reconciler, cfg.poll_interval, cfg.idle_interval, executor)
+    rechecks = register(
+        registry,
+        reconciler,
+        cfg.poll_interval,
+        cfg.idle_interval,
+        executor,
+        per_object_timers=not cfg.standalone,
+        max_rechecks=cfg.reconcile_threads,
+    )
     operator_settings = settings_for(cfg)
     if executor is not None:
         operator_settings.execution.executor = executor
-    return registry, operator_settings, reconciler
+    return registry, operator_settings, reconciler, rechecks
 
 
 async def run(
@@ -130,7 +140,8 @@ async def run(
 ) -> None:
     """Run until `stop_flag` is set (or the task is cancelled)."""
     executor = ThreadPoolExecutor(max_workers=cfg.reconcile_threads, thread_name_prefix="krr-reconcile")
-    registry, settings, _ = build(cfg, executor)
+    registry, settings, _, rechecks = build(cfg, executor)
+    recheck_task = asyncio.create_task(rechecks.run(), name="rechecks") if rechecks is not None else None
     ready = ready_flag if ready_flag is not None else threading.Event()
     probes = ProbeServer(ready, cfg.halted) if cfg.probe_port is not None else None
     if probes is not None and cfg.probe_port is not None:
@@ -149,6 +160,9 @@ async def run(
         )
     finally:
         cfg.halted.set()
+        if recheck_task is not None:
+            recheck_task.cancel()
+            await asyncio.gather(recheck_task, return_exceptions=True)
         executor.shutdown(wait=False, cancel_futures=True)  # the running reconciles finish, no backlog
         if probes is not None:
             await probes.stop()
