@@ -259,6 +259,38 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+class RssSampler:
+    """The peak RSS of a process, sampled every 0.2 s in a background thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, rss_kib(pid)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, rss_kib(self.pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(5)
+        return self.peak
+
+
+def wait_quiet(sandbox: CountingSandbox, quiet: float = 3.0, timeout: float = 120.0) -> None:
+    """Wait until the sandbox has served no request (watches aside) for `quiet` seconds."""
+
+    def served() -> int:
+        return sum(v for k, v in sandbox.requests.items() if "watch" not in k)
+
+    deadline, last, since = time.monotonic() + timeout, served(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.25)
+        if served() != last:
+            last, since = served(), time.monotonic()
+
+
 def wait_until(what: str, probe: Any, timeout: float, progress: Any = None) -> float:
     """Poll `probe` until true; the time it became true. `progress()` is printed every 15 s."""
     started = time.monotonic()
@@ -328,6 +360,7 @@ def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str
             time.sleep(4.0)  # the operator process starts and lists (nothing there yet)
             assert proc.poll() is None, "the operator exited"
             rss_idle = rss_kib(proc.pid)
+            sampler = RssSampler(proc.pid)
             docs: list[dict[str, Any]] = []
             for i in range(n):
                 w = workload(f"w{i}", 1)
@@ -348,7 +381,9 @@ def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str
                 "all Applied", lambda: sandbox.phases(LOAD_NS).get("Applied", 0) == n, 60 + 2 * n, show
             )
             calls = dict(sandbox.requests)
-            rss_after = rss_kib(proc.pid)
+            wait_quiet(sandbox)  # the operator has caught up with its own writes' events
+            rss_settled = rss_kib(proc.pid)
+            rss_peak = sampler.stop()
         finally:
             stopping = time.monotonic()
             proc.terminate()
@@ -368,7 +403,8 @@ def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str
         "calls_per_rr": total / n,
         "calls": calls,
         "rss_idle_mib": rss_idle / 1024,
-        "rss_growth_kib_per_rr": (rss_after - rss_idle) / n,
+        "rss_peak_kib_per_rr": (rss_peak - rss_idle) / n,
+        "rss_settled_kib_per_rr": (rss_settled - rss_idle) / n,
         "ceiling_s": ceiling_s,
         "ceiling_calls_per_rr": ceiling_calls / n,
         "shutdown_s": shutdown_s,
@@ -390,7 +426,8 @@ def load_table(console: Console, sizes: list[int], poll_interval: float, operato
         "API calls / RR",
         "ceiling calls / RR",
         "RSS idle MiB",
-        "RSS growth KiB / RR",
+        "RSS peak growth KiB / RR",
+        "RSS settled growth KiB / RR",
         "SIGTERM -> exit s",
     ):
         table.add_column(column, justify="right")
@@ -407,7 +444,8 @@ def load_table(console: Console, sizes: list[int], poll_interval: float, operato
             f"{r['calls_per_rr']:.1f}",
             f"{r['ceiling_calls_per_rr']:.1f}",
             f"{r['rss_idle_mib']:.0f}",
-            f"{r['rss_growth_kib_per_rr']:.1f}",
+            f"{r['rss_peak_kib_per_rr']:.1f}",
+            f"{r['rss_settled_kib_per_rr']:.1f}",
             f"{r['shutdown_s']:.1f}" + ("" if r["exit_code"] == 0 else f" (killed, {r['exit_code']})"),
         )
     console.print(table)
