@@ -67,7 +67,7 @@ class Decision:
     history_action: str | None = None  # apply | rollback | auto-rollback, when `changes` are to be made
     actor: str | None = None
     resume_index: int | None = None  # RESUME: the Pending history entry ...
-    resume_outcome: str | None = None  # ... becomes Succeeded (patch happened), Abandoned or Failed
+    resume_outcome: str | None = None  # ... becomes Succeeded (patched), Abandoned (not), Unknown or Failed
     details: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -132,6 +132,10 @@ def decide(
     settled = status.observedGeneration is not None and status.observedGeneration == meta.get("generation")
     if status.history and status.history[-1].outcome == "Pending":
         return _resume(status, len(status.history) - 1, kind, workload)
+    if status.history and status.history[-1].outcome == "Unknown":  # final: a new workload needs a new RR
+        return Decision(
+            Action.NOOP, Phase.FAILED, "Settled", status.message or "the last change's outcome is unknown"
+        )
     if kind not in supported_kinds():
         if settled and status.phase == Phase.FAILED:
             return Decision(Action.NOOP, Phase.FAILED, "UnknownKind", status.message)
@@ -170,9 +174,26 @@ def _resume(
     def resumed(outcome: str, phase: Phase, reason: str, message: str) -> Decision:
         return Decision(Action.RESUME, phase, reason, message, resume_index=index, resume_outcome=outcome)
 
-    if workload is None or kind not in supported_kinds():
+    if kind not in supported_kinds():
         return resumed(
-            "Failed", Phase.FAILED, "WorkloadNotFound", f"{entry.action} interrupted; workload is gone"
+            "Failed", Phase.FAILED, "UnsupportedKind", f"{entry.action} interrupted; {kind} unsupported"
+        )
+    unknown = "whether the patch reached it is not known; nothing more is applied"
+    if workload is None:
+        return resumed(
+            "Unknown",
+            Phase.FAILED,
+            "WorkloadNotFound",
+            f"{entry.action} interrupted and the workload is gone: {unknown}",
+        )
+    uid = (workload.get("metadata") or {}).get("uid")
+    if entry.workloadUid and uid and uid != entry.workloadUid:
+        return resumed(
+            "Unknown",
+            Phase.FAILED,
+            "WorkloadReplaced",
+            f"{entry.action} interrupted and the workload was deleted and created again"
+            f" (uid {entry.workloadUid} is now {uid}): {unknown}",
         )
     live: dict[str, dict[str, Any] | None] = {}
     for change in entry.containers:

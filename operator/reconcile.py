@@ -234,6 +234,7 @@ class Reconciler:
             "containers": [c.model_dump(mode="json") for c in decision.changes],
             "workloadGenerationBefore": wmeta.get("generation"),
             "workloadResourceVersionBefore": wmeta.get("resourceVersion"),
+            "workloadUid": wmeta.get("uid"),
             "message": decision.message[:1024],
         }
         status = rr.get("status") or {}

@@ -275,7 +275,10 @@ class HistoryEntry(_Model):
     """One change the operator made (or is about to make: outcome Pending is the write-ahead record)."""
 
     action: Literal["apply", "rollback", "auto-rollback"]
-    outcome: Literal["Pending", "Succeeded", "Failed", "Abandoned"]
+    outcome: Literal["Pending", "Succeeded", "Failed", "Abandoned", "Unknown"] = Field(
+        description="Pending: written before the patch; Abandoned: the patch never happened; Unknown: "
+        "interrupted, and the workload was deleted or replaced before its outcome could be read."
+    )
     at: datetime
     actor: str = Field(description="Who asked for it: the approver, or the operator for auto-rollback.")
     containers: list[ContainerChange]
@@ -283,6 +286,9 @@ class HistoryEntry(_Model):
     workloadGenerationAfter: int | None = None
     workloadResourceVersionBefore: str | None = None
     workloadResourceVersionAfter: str | None = None
+    workloadUid: str | None = Field(
+        default=None, description="The uid of the workload the change was meant for (a replaced one differs)."
+    )
     message: str = ""
 
 

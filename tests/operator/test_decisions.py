@@ -587,6 +587,50 @@ def test_resume_decides_from_the_live_workload(
     assert decision.resume_index == len(history) - 1
 
 
+@pytest.mark.parametrize("action", ["apply", "rollback"])
+@pytest.mark.parametrize(
+    ("live_uid", "live_resources", "outcome", "reason"),
+    [
+        (None, None, "Unknown", "WorkloadNotFound"),  # deleted: did the patch reach it? nobody can tell now
+        ("uid-2", ORIGINAL, "Unknown", "WorkloadReplaced"),  # recreated with the old values
+        ("uid-2", PROPOSED, "Unknown", "WorkloadReplaced"),  # recreated with the new values
+        ("uid-1", PROPOSED, "Succeeded", "Resumed"),  # the same object: its values tell
+    ],
+)
+def test_resume_when_the_workload_was_deleted_or_replaced(
+    action: str, live_uid: str | None, live_resources: dict[str, Any] | None, outcome: str, reason: str
+) -> None:
+    if action == "apply":
+        history = [_entry("apply", "Pending", ORIGINAL, PROPOSED, workloadUid="uid-1")]
+    else:
+        history = [
+            _entry("apply", "Succeeded", ORIGINAL, PROPOSED, workloadUid="uid-1"),
+            _entry("rollback", "Pending", PROPOSED, ORIGINAL, workloadUid="uid-1"),
+        ]
+        if live_resources is not None:
+            live_resources = ORIGINAL if live_resources is PROPOSED else PROPOSED  # a rollback goes back
+    live = None
+    if live_resources is not None:
+        live = workload(containers={"app": live_resources})
+        live["metadata"]["uid"] = live_uid
+    body = rr(approved=True, status={"phase": "Applying", "history": history})
+    decision = _run(body, live)
+    assert (decision.resume_outcome, decision.reason) == (outcome, reason)
+    if outcome == "Unknown":
+        assert decision.phase == "Failed" and "not known" in decision.message
+        assert not decision.changes_workload
+        # Final: neither the approval nor a rollback request is carried out on whatever is there now.
+        history[-1]["outcome"] = "Unknown"
+        for spec in ({}, {"rollbackRequested": True}):
+            later = rr(approved=True, status={"phase": "Failed", "history": history}, **spec)
+            for now_live in (
+                live,
+                workload(containers={"app": ORIGINAL}),
+                workload(containers={"app": PROPOSED}),
+            ):
+                assert _run(later, now_live).action == Action.NOOP
+
+
 def test_resume_with_the_spelling_changed_by_the_server() -> None:
     history = [_entry("apply", "Pending", ORIGINAL, {"requests": {"cpu": "0.25", "memory": "512Mi"}})]
     body = rr(approved=True, status={"phase": "Applying", "history": history})

@@ -313,27 +313,6 @@ class OperatorWorld(RuleBasedStateMachine):
             SEEN["resumed apply credited with a human's identical edit"] += 1
         return credited
 
-    def _abandoned_after_replacement(self, change: Change) -> bool:
-        """Known limit (reported): the operator patched a workload, the answer was lost or it crashed, then
-        the workload was deleted and recreated with the original values: the restart compares values
-        only and records the apply as Abandoned ("not patched before a restart") though it was patched
-        (on the deleted object). Telling them apart needs the workload's uid in the history entry."""
-        if change.uid not in self.deleted_uids:
-            return False
-        for uid, history in self.histories.items():
-            for entry in history:
-                (c,) = entry["containers"]
-                if (
-                    self.targets.get(uid) == change.name
-                    and entry["outcome"] == "Abandoned"
-                    and "not patched before a restart" in entry.get("message", "")
-                    and c["before"] == change.before
-                    and same_cpu_memory(c["after"], change.after)
-                ):
-                    SEEN["patch on a deleted workload recorded as Abandoned"] += 1
-                    return True
-        return False
-
     @invariant()
     def promises_hold(self) -> None:
         changes = self._observe()
@@ -349,11 +328,14 @@ class OperatorWorld(RuleBasedStateMachine):
         used: set[tuple[str, int]] = set()
         for change in changes:
             match = None
+            # Unknown: interrupted, then the workload was deleted (or replaced) before the outcome could be
+            # read; it stands for a change only on a workload that was deleted.
+            recorded = ("Pending", "Succeeded") + (("Unknown",) if change.uid in self.deleted_uids else ())
             for uid, history in self.histories.items():
                 if self.targets.get(uid) != change.name:
                     continue
                 for index, entry in enumerate(history):
-                    if (uid, index) in used or entry["outcome"] not in ("Pending", "Succeeded"):
+                    if (uid, index) in used or entry["outcome"] not in recorded:
                         continue
                     (c,) = entry["containers"]
                     if c["before"] == change.before and same_cpu_memory(c["after"], change.after):
@@ -361,8 +343,6 @@ class OperatorWorld(RuleBasedStateMachine):
                         break
                 if match:
                     break
-            if match is None and self._abandoned_after_replacement(change):
-                continue
             assert match is not None, f"a change without its history entry: {change}"
             used.add(match)
             uid, index = match
@@ -382,6 +362,16 @@ class OperatorWorld(RuleBasedStateMachine):
                     )
             applies = [history[i] for i in succeeded if history[i]["action"] == "apply"]
             assert len(applies) <= 1, f"applied twice: {history}"
+            for i, entry in enumerate(history):
+                if entry["outcome"] == "Unknown":
+                    SEEN[f"{entry['action']} Unknown after the workload was deleted"] += 1
+                    assert entry.get("workloadUid") in self.deleted_uids, (
+                        f"Unknown, nothing deleted: {history}"
+                    )
+                    later = [
+                        e for e in history[i + 1 :] if e["action"] == "apply" and e["outcome"] == "Succeeded"
+                    ]
+                    assert not later, f"applied again after an Unknown outcome: {history}"
             # 3. A rollback restores the exact prior value.
             rollbacks = [history[i] for i in succeeded if history[i]["action"] != "apply"]
             for rollback in rollbacks:
