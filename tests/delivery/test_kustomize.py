@@ -116,11 +116,12 @@ def test_containers_are_locked_down_and_probed(rendered: list[dict[str, Any]]) -
                 assert handler["port"] in port_names, f"{where}: {probe} port {handler['port']}"
 
 
-def test_operator_probes_kopf_liveness_endpoint(rendered: list[dict[str, Any]]) -> None:
+def test_operator_probes_and_metrics_are_served_on_its_probe_port(rendered: list[dict[str, Any]]) -> None:
     container = named(rendered, "Deployment", "krr-mcp-operator")["spec"]["template"]["spec"]["containers"][0]
-    liveness = container["livenessProbe"]["httpGet"]
+    liveness, readiness = container["livenessProbe"]["httpGet"], container["readinessProbe"]["httpGet"]
     port = next(p["containerPort"] for p in container["ports"] if p["name"] == liveness["port"])
-    assert f"--liveness=http://0.0.0.0:{port}{liveness['path']}" in container["args"]
+    assert f"--probe-port={port}" in container["args"]  # /healthz, /readyz and /metrics (operator/health.py)
+    assert (liveness["path"], readiness["path"], readiness["port"]) == ("/healthz", "/readyz", liveness["port"])
 
 
 def test_exactly_one_operator_acts_at_a_time(rendered: list[dict[str, Any]]) -> None:
