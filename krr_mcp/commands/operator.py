@@ -51,7 +51,7 @@ def operator(
         typer.Option(
             min=0,
             help="Seconds a namespace's quotas, limit ranges, HPAs, PDBs and policies are reused by the "
-            "safety check (read once per namespace, not per RR); 0: read fresh for every RR."
+            "safety check (read once per namespace, not per RR); 0: read fresh for every RR.",
         ),
     ] = 2.0,
     worker_limit: Annotated[
