@@ -30,9 +30,17 @@ from .api.resource_recommendation import (
     ResourceRecommendationStatus,
     SafetyReport,
 )
+from .kube import OPERATOR_FIELD_MANAGER
 from .patches import desired_resources
 from .rollout import rollout_state
-from .workloads import describe, find_container, same_cpu_memory, supported_kinds
+from .workloads import (
+    changed_leaves,
+    describe,
+    find_container,
+    resource_owners,
+    same_cpu_memory,
+    supported_kinds,
+)
 
 OPERATOR_ACTOR = "krr-mcp-operator"
 
@@ -200,6 +208,15 @@ def _resume(
         found = find_container(workload, kind, change.name)
         live[change.name] = None if found is None else (found[1].get("resources") or {})
     if all(c.name in live and same_cpu_memory(live[c.name], c.after) for c in entry.containers):
+        others = _written_by_others(workload, kind, entry)
+        if others:
+            return resumed(
+                "Abandoned",
+                before_phase,
+                "ChangedByOthers",
+                f"{entry.action} was not patched before a restart: the workload holds its values, "
+                f"written by {', '.join(sorted(others))}",
+            )
         return resumed(
             "Succeeded", in_progress, "Resumed", f"{entry.action} had been patched before a restart"
         )
@@ -209,6 +226,26 @@ def _resume(
         )
     phase = Phase.FAILED if rollback else Phase.STALE
     return resumed("Failed", phase, "Drift", f"{entry.action} interrupted and the workload changed meanwhile")
+
+
+def _written_by_others(workload: dict[str, Any], kind: str, entry: HistoryEntry) -> set[str]:
+    """The field managers other than the operator that own a value `entry` would have changed, when the
+    operator owns none of them (empty: the operator wrote them, or managedFields cannot tell).
+
+    managedFields give a changed value to the manager that last changed it, and a write of the same value
+    does not move it: so the operator's interrupted patch owns the values it changed, and someone else
+    who set the very same values first owns them instead."""
+    others: set[str] = set()
+    for change in entry.containers:
+        owners = resource_owners(workload, kind, change.name)
+        if owners is None:
+            return set()
+        for leaf in changed_leaves(change.before, change.after):
+            holders = owners.get(leaf, set())
+            if OPERATOR_FIELD_MANAGER in holders:
+                return set()
+            others |= holders
+    return others
 
 
 def _after_change(

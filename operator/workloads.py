@@ -6,6 +6,7 @@ Where each kind keeps its containers, and CPU/memory compared by value (`1000m` 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -107,3 +108,51 @@ def describe(resources: dict[str, Any] | ContainerResources | None) -> str:
         shown = " ".join(f"{r}={values[r]}" for r in RESOURCES if values.get(r) is not None)
         parts.append(f"{short} {shown or '-'}")
     return ", ".join(parts)
+
+
+Leaf = tuple[str, str]  # (section, resource), e.g. ("requests", "cpu")
+
+
+def changed_leaves(
+    before: dict[str, Any] | ContainerResources | None, after: dict[str, Any] | ContainerResources | None
+) -> set[Leaf]:
+    """The CPU/memory values `after` sets to something other than `before` (removed ones are not leaves)."""
+    try:
+        old, new = cpu_memory(before), cpu_memory(after)
+    except QuantityError:
+        return set()
+    return {(s, r) for s, values in new.items() for r, v in values.items() if (old.get(s) or {}).get(r) != v}
+
+
+def resource_owners(workload: dict[str, Any], kind: str, container: str) -> dict[Leaf, set[str]] | None:
+    """Who owns each CPU/memory value of `container` by the workload's managedFields (the main resource's
+    entries): the field manager that last changed it. None when the object carries no managedFields."""
+    entries = (workload.get("metadata") or {}).get("managedFields")
+    if not isinstance(entries, list) or not entries:
+        return None
+    owners: dict[Leaf, set[str]] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("subresource"):
+            continue
+        node: Any = entry.get("fieldsV1") or {}
+        for key in (*pod_spec_path(kind), "containers"):
+            node = node.get(f"f:{key}") if isinstance(node, dict) else None
+        items = node if isinstance(node, dict) else {}
+        item = next((v for k, v in items.items() if _names_item(k, container)), None)
+        resources = item.get("f:resources") if isinstance(item, dict) else None
+        for section in SECTIONS:
+            values = resources.get(f"f:{section}") if isinstance(resources, dict) else None
+            for resource in RESOURCES:
+                if isinstance(values, dict) and f"f:{resource}" in values:
+                    owners.setdefault((section, resource), set()).add(str(entry.get("manager", "")))
+    return owners
+
+
+def _names_item(key: str, name: str) -> bool:
+    """True for the managedFields key of the list item named `name` (k:{"name":"app"})."""
+    if not key.startswith("k:"):
+        return False
+    try:
+        return json.loads(key[2:]) == {"name": name}
+    except ValueError:
+        return False

@@ -631,6 +631,47 @@ def test_resume_when_the_workload_was_deleted_or_replaced(
                 assert _run(later, now_live).action == Action.NOOP
 
 
+def _owned_by(manager: str, resources: dict[str, Any], time: str = "2026-11-25T00:00:00Z") -> dict[str, Any]:
+    leaves = {f"f:{s}": {f"f:{r}": {} for r in values} for s, values in resources.items()}
+    fields = {
+        "f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"app"}': {"f:resources": leaves}}}}}
+    }
+    return {
+        "manager": manager,
+        "operation": "Update",
+        "time": time,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("managers", "outcome", "reason"),
+    [
+        ([("krr-mcp-operator", PROPOSED)], "Succeeded", "Resumed"),  # the operator's patch changed them
+        ([("kubectl-edit", PROPOSED)], "Abandoned", "ChangedByOthers"),  # a human set the same values first
+        ([("kubectl-edit", ORIGINAL), ("krr-mcp-operator", PROPOSED)], "Succeeded", "Resumed"),
+        ([], "Succeeded", "Resumed"),  # no managedFields: the values alone decide
+    ],
+)
+def test_resume_tells_the_operators_patch_from_a_humans_identical_edit(
+    managers: list[tuple[str, dict[str, Any]]], outcome: str, reason: str
+) -> None:
+    history = [_entry("apply", "Pending", ORIGINAL, PROPOSED)]
+    body = rr(approved=True, status={"phase": "Applying", "history": history})
+    live = workload(containers={"app": PROPOSED})
+    if managers:
+        live["metadata"]["managedFields"] = [_owned_by(m, res) for m, res in managers]
+    decision = _run(body, live)
+    assert (decision.resume_outcome, decision.reason) == (outcome, reason)
+    if outcome == "Abandoned":
+        assert "kubectl-edit" in decision.message and decision.phase == "Approved"
+        # The next look finds the workload no longer as proposed: Stale, nothing applied.
+        history[-1]["outcome"] = "Abandoned"
+        again = _run(rr(approved=True, status={"phase": "Approved", "history": history}), live)
+        assert not again.changes_workload and again.phase == "Stale"
+
+
 def test_resume_with_the_spelling_changed_by_the_server() -> None:
     history = [_entry("apply", "Pending", ORIGINAL, {"requests": {"cpu": "0.25", "memory": "512Mi"}})]
     body = rr(approved=True, status={"phase": "Applying", "history": history})
