@@ -258,6 +258,75 @@ def test_crash_between_snapshot_and_patch_then_restart(
         second.kill()
 
 
+@pytest.mark.parametrize(
+    ("stage", "meanwhile", "outcome", "phase", "reason"),
+    [
+        # The patch was not made; a human set exactly the proposed values with kubectl: not credited.
+        ("snapshot-stored", "set the proposed values", "Abandoned", "Stale", "Drift"),
+        # The patch was made, then the workload deleted: nobody can tell any more; final.
+        ("workload-patched", "delete the workload", "Unknown", "Failed", "WorkloadNotFound"),
+        # Deleted and created again with the original values: a new object, not the one patched.
+        ("workload-patched", "recreate the workload", "Unknown", "Failed", "WorkloadReplaced"),
+    ],
+)
+def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
+    sandbox: SandboxHandle,
+    operator_config: OperatorConfig,
+    stage: str,
+    meanwhile: str,
+    outcome: str,
+    phase: str,
+    reason: str,
+) -> None:
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    rolled_out(sandbox)
+    halted = threading.Event()
+    crash = CrashAt(stage, halted)
+    first = OperatorThread(dataclasses.replace(operator_config, hook=crash, halted=halted)).start()
+    try:
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
+        wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+        approve(sandbox)
+        wait_for(f"the crash at {stage}", crash.reached.is_set)
+    finally:
+        first.kill()
+
+    if meanwhile == "set the proposed values":
+        edit = {"spec": {"template": {"spec": {"containers": [{"name": "app", "resources": PROPOSED}]}}}}
+        kubectl(
+            sandbox,
+            "patch",
+            "deployment",
+            "web",
+            "-n",
+            "default",
+            "--type",
+            "strategic",
+            "-p",
+            json.dumps(edit),
+        )
+    else:
+        kubectl(sandbox, "delete", "deployment", "web", "-n", "default")
+        if meanwhile == "recreate the workload":
+            kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    before_restart = deployment_json(sandbox) if meanwhile != "delete the workload" else None
+
+    second = OperatorThread(dataclasses.replace(operator_config, halted=threading.Event())).start()
+    try:
+        settled = wait_for(f"phase {phase} after restart", phase_is(sandbox, phase))
+        history = settled["status"]["history"]
+        assert [h["outcome"] for h in history] == [outcome], history
+        assert history[0]["workloadUid"], history
+        ready = next(c for c in settled["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["reason"] == reason, ready
+        if before_restart is not None:  # nothing applied to what stands there now
+            assert (
+                deployment_json(sandbox)["metadata"]["generation"] == before_restart["metadata"]["generation"]
+            )
+    finally:
+        second.kill()
+
+
 def test_failed_rollout_rolls_back_automatically(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
