@@ -4,10 +4,20 @@ ones every idle interval, settled ones never; one check per RR at a time; transi
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from typing import Any
 
 import kopf
 import pytest
+import yaml
+from krr_operator.kube import Kube
+from krr_operator.main import OperatorConfig
 from krr_operator.recheck import RecheckLoop, RecheckSchedule
+
+from krr_mcp.sandbox.testing import SandboxHandle
+
+from .operator_harness import OperatorThread, wait_for
+from .test_operator_sandbox import deployment, kubectl, phase_is, rolled_out, rr_manifest
 
 pytestmark = pytest.mark.looptime  # the loop's waits cost no wall time
 
@@ -110,3 +120,36 @@ async def test_one_check_per_rr_at_a_time_and_a_bounded_number_in_flight() -> No
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert not running
+
+
+# -- the loop inside the running operator (kopf in a thread, the sandbox over HTTP) --------------------
+
+
+def test_the_running_operator_rechecks_waiting_rrs_from_its_index_without_listing(
+    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-checks of an RR awaiting approval read the RR (a fresh GET) and take its siblings from kopf's
+    index: never a list of the namespace's RRs (that made each re-check O(N))."""
+    calls: Counter[str] = Counter()
+    for method in ("get_rr", "list_rrs"):
+        original = getattr(Kube, method)
+
+        def counted(self: Kube, *args: Any, _original: Any = original, _name: str = method, **kw: Any) -> Any:
+            calls[_name] += 1
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(Kube, method, counted)
+    config = OperatorConfig(
+        kubeconfig=str(sandbox.kubeconfig), poll_interval=0.2, idle_interval=0.3, watch_timeout=5
+    )
+    operator = OperatorThread(config).start()
+    try:
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+        rolled_out(sandbox)
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
+        wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+        calls.clear()
+        wait_for("three re-checks of the waiting RR", lambda: calls["get_rr"] >= 3, timeout=20)
+        assert calls["list_rrs"] == 0, calls
+    finally:
+        operator.kill()
