@@ -141,18 +141,7 @@ def test_approval_gate_apply_and_rollback_from_the_outside(
     listed = kubectl(sandbox, "get", "recommendations", "-n", "default")
     assert "web-rr" in listed and "Proposed" in listed
 
-    kubectl(
-        sandbox,
-        "patch",
-        "rr",
-        "web-rr",
-        "-n",
-        "default",
-        "--type",
-        "merge",
-        "-p",
-        '{"spec":{"approved":true,"approvedBy":"alice"}}',
-    )
+    approve(sandbox, who="alice")
     applied = wait_for("phase Applied", phase_is(sandbox, "Applied"))
     after = deployment_json(sandbox)
     assert container_resources(after, "app") == PROPOSED
@@ -165,18 +154,7 @@ def test_approval_gate_apply_and_rollback_from_the_outside(
     assert entry["containers"] == [{"name": "app", "before": ORIGINAL, "after": PROPOSED}]
     assert entry["workloadGenerationAfter"] == after["metadata"]["generation"]
 
-    kubectl(
-        sandbox,
-        "patch",
-        "rr",
-        "web-rr",
-        "-n",
-        "default",
-        "--type",
-        "merge",
-        "-p",
-        '{"spec":{"rollbackRequested":true}}',
-    )
+    request_rollback(sandbox)
     rolled = wait_for("phase RolledBack", phase_is(sandbox, "RolledBack"))
     back = deployment_json(sandbox)
     assert back["spec"] == original["spec"]
@@ -193,18 +171,8 @@ def approve(sandbox: SandboxHandle, name: str = "web-rr", who: str = "alice") ->
 
 
 def request_rollback(sandbox: SandboxHandle, name: str = "web-rr") -> None:
-    kubectl(
-        sandbox,
-        "patch",
-        "rr",
-        name,
-        "-n",
-        "default",
-        "--type",
-        "merge",
-        "-p",
-        '{"spec":{"rollbackRequested":true}}',
-    )
+    patch = '{"spec":{"rollbackRequested":true}}'
+    kubectl(sandbox, "patch", "rr", name, "-n", "default", "--type", "merge", "-p", patch)
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,16 @@ from kubernetes import client
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .test_operator_sandbox import ORIGINAL, PROPOSED, deployment, kubectl, rolled_out, rr_manifest
+from .test_operator_sandbox import (
+    ORIGINAL,
+    PROPOSED,
+    approve,
+    deployment,
+    kubectl,
+    request_rollback,
+    rolled_out,
+    rr_manifest,
+)
 
 
 @pytest.fixture
@@ -65,18 +74,7 @@ def test_every_decision_is_audited_in_log_events_and_status(
         assert reconciler.reconcile("default", "web-rr").action == "wait"
         rr = kube.get_rr("default", "web-rr")
         assert rr is not None
-        kubectl(
-            sandbox,
-            "patch",
-            "rr",
-            "web-rr",
-            "-n",
-            "default",
-            "--type",
-            "merge",
-            "-p",
-            json.dumps({"spec": {"approved": True, "approvedBy": "alice"}}),
-        )
+        approve(sandbox, who="alice")
         assert reconciler.reconcile("default", "web-rr").action == "apply"
     events = [e for e in logs if e["event"].startswith("rr.")]
     assert [(e["event"], e["outcome"]) for e in events] == [
@@ -208,17 +206,6 @@ def test_every_kind_is_applied_and_rolled_back_over_http(
     assert live is not None
     (container,) = containers_of(live, kind)
     assert container["resources"] == PROPOSED
-    kubectl(
-        sandbox,
-        "patch",
-        "rr",
-        "w-rr",
-        "-n",
-        "default",
-        "--type",
-        "merge",
-        "-p",
-        '{"spec":{"rollbackRequested":true}}',
-    )
+    request_rollback(sandbox, "w-rr")
     _until(reconciler, kube, "RolledBack")
     assert kube.get_workload("default", kind, "w")["spec"] == before["spec"]  # type: ignore[index]
