@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
@@ -63,14 +63,15 @@ def target_index_entry(
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """The index entry of one RR: what `decisions.newer_overlapping` reads of it, keyed by its target."""
     spec = body.get("spec")
-    if not isinstance(spec, dict) or not isinstance(spec.get("target"), dict):
+    key = _index_key(namespace, spec)
+    if key is None:
         return {}
     target = spec["target"]
     meta = body.get("metadata") or {}
     raw_containers = spec.get("containers")
     containers: list[Any] = raw_containers if isinstance(raw_containers, list) else []
     return {
-        (str(namespace), str(target.get("kind")), str(target.get("name"))): {
+        key: {
             "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
             "spec": {
                 "target": {"kind": target.get("kind"), "name": target.get("name")},
@@ -82,14 +83,27 @@ def target_index_entry(
     }
 
 
-def _siblings(kwargs: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The RRs for the same workload from the kopf index (None when the index is not available)."""
-    index = kwargs.get(TARGET_INDEX)
-    target = (kwargs.get("spec") or {}).get("target")
-    if index is None or not isinstance(target, dict):
+IndexKey = tuple[str, str, str]  # (namespace, target kind, target name)
+
+
+def _index_key(namespace: str | None, spec: Any) -> IndexKey | None:
+    """Where an RR with `spec` (a dict, or kopf's view of one) sits in the index (None: no target object)."""
+    target = spec.get("target") if isinstance(spec, Mapping) else None
+    if not isinstance(target, Mapping):
         return None
-    key = (str(kwargs["namespace"]), str(target.get("kind")), str(target.get("name")))
+    return (str(namespace), str(target.get("kind")), str(target.get("name")))
+
+
+def _siblings_at(index: Any, key: IndexKey | None) -> list[dict[str, Any]] | None:
+    """The RRs for one workload from the kopf index (None when the index or the key is not known)."""
+    if index is None or key is None:
+        return None
     return [dict(entry) for entry in index.get(key, [])]
+
+
+def _siblings(kwargs: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The RRs for the same workload as the handler's RR, from the kopf index in its kwargs."""
+    return _siblings_at(kwargs.get(TARGET_INDEX), _index_key(str(kwargs["namespace"]), kwargs.get("spec")))
 
 
 def register(
@@ -158,11 +172,10 @@ def _register_recheck_loop(
 ) -> RecheckLoop:
     """The loop that re-checks RRs as `schedule` says, and the event handler that feeds it."""
     seen: dict[str, Any] = {}  # the kopf index, as the last event handed it over
-    targets: dict[Key, dict[str, Any]] = {}  # each RR's spec.target, for its siblings in the index
+    index_keys: dict[Key, IndexKey] = {}  # where each scheduled RR sits in the index, for its siblings
 
     async def check(key: Key) -> None:
-        kwargs = {"namespace": key[0], "spec": {"target": targets.get(key)}, TARGET_INDEX: seen.get("index")}
-        siblings = _siblings(kwargs)
+        siblings = _siblings_at(seen.get("index"), index_keys.get(key))
         await run_in_thread(executor, functools.partial(run_once, reconciler, key[0], key[1], None, siblings))
 
     loop = RecheckLoop(schedule, check, max_in_flight=max_rechecks)
@@ -172,14 +185,13 @@ def _register_recheck_loop(
         seen["index"] = kwargs.get(TARGET_INDEX)
         if kwargs.get("type") == "DELETED":
             loop.forget(key)
-            targets.pop(key, None)
-            return
-        loop.observe(key, (kwargs.get("status") or {}).get("phase"))
-        target = (kwargs.get("spec") or {}).get("target")
-        if key in schedule and isinstance(target, dict):
-            targets[key] = {"kind": target.get("kind"), "name": target.get("name")}
         else:
-            targets.pop(key, None)
+            loop.observe(key, (kwargs.get("status") or {}).get("phase"))
+        index_key = _index_key(key[0], kwargs.get("spec"))
+        if key in schedule and index_key is not None:
+            index_keys[key] = index_key
+        else:
+            index_keys.pop(key, None)
 
     kopf.on.event(GROUP, VERSION, PLURAL, id="recheck-schedule", registry=registry)(observe)
     return loop
