@@ -278,17 +278,18 @@ class RssSampler:
         return self.peak
 
 
+def served(counts: dict[str, int]) -> int:
+    """The requests in `counts` (method -> number), watches not counted."""
+    return sum(v for k, v in counts.items() if "watch" not in k)
+
+
 def wait_quiet(sandbox: CountingSandbox, quiet: float = 3.0, timeout: float = 120.0) -> None:
     """Wait until the sandbox has served no request (watches aside) for `quiet` seconds."""
-
-    def served() -> int:
-        return sum(v for k, v in sandbox.requests.items() if "watch" not in k)
-
-    deadline, last, since = time.monotonic() + timeout, served(), time.monotonic()
+    deadline, last, since = time.monotonic() + timeout, served(sandbox.requests), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - since < quiet:
         time.sleep(0.25)
-        if served() != last:
-            last, since = served(), time.monotonic()
+        if served(sandbox.requests) != last:
+            last, since = served(sandbox.requests), time.monotonic()
 
 
 def wait_until(what: str, probe: Any, timeout: float, progress: Any = None) -> float:
@@ -395,7 +396,7 @@ def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str
             shutdown_s = time.monotonic() - stopping
         ceiling_s, ceiling_calls = ceiling(sandbox, n)
         sandbox.close()
-    total = sum(v for k, v in calls.items() if "watch" not in k)
+    total = served(calls)
     return {
         "n": n,
         "patched_s": patched - started,
