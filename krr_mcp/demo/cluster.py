@@ -17,6 +17,7 @@ WORKLOAD_LISTS = {
     "StatefulSet": "/apis/apps/v1/statefulsets",
     "DaemonSet": "/apis/apps/v1/daemonsets",
     "CronJob": "/apis/batch/v1/cronjobs",
+    "HorizontalPodAutoscaler": "/apis/autoscaling/v2/horizontalpodautoscalers",
 }
 
 
@@ -40,7 +41,8 @@ class DemoCluster:
         return {c["name"]: c.get("resources") or {} for c in pod_spec(workload).get("containers") or []}
 
     def workloads(self) -> list[dict[str, Any]]:
-        """Every Deployment, StatefulSet, DaemonSet and CronJob in the cluster."""
+        """Every Deployment, StatefulSet, DaemonSet and CronJob in the cluster, and the HPAs scaling them
+        (the generated history records those as kube-state-metrics does)."""
         found = []
         for kind, path in WORKLOAD_LISTS.items():
             items = plugin_kube.request(self.conn, "GET", path).get("items") or []

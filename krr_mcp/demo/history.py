@@ -66,13 +66,46 @@ def _replicas(workload: dict[str, Any]) -> int:
     return max(1, int((workload.get("spec") or {}).get("replicas") or 1))
 
 
+def hpa_specs(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
+    """{(namespace, target kind, target name): HpaSpec} for the HorizontalPodAutoscalers (autoscaling/v2)
+    among `objects`: kube-state-metrics' HPA series then say what the API says."""
+    from krr_mcp.metrics_history import HpaSpec
+
+    out = {}
+    for hpa in objects:
+        if hpa.get("kind") != "HorizontalPodAutoscaler":
+            continue
+        meta, spec = hpa.get("metadata") or {}, hpa.get("spec") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        targets: dict[str, float | None] = {"cpu": None, "memory": None}
+        for metric in spec.get("metrics") or []:
+            resource = metric.get("resource") or {}
+            name = resource.get("name")
+            if metric.get("type") == "Resource" and name in targets and targets[name] is None:
+                utilization = (resource.get("target") or {}).get("averageUtilization")
+                targets[name] = None if utilization is None else float(utilization)
+        key = (str(meta.get("namespace")), str(ref.get("kind")), str(ref.get("name")))
+        out[key] = HpaSpec(
+            name=str(meta.get("name")),
+            min_replicas=int(spec.get("minReplicas") or 1),
+            max_replicas=int(spec.get("maxReplicas") or 1),
+            target_cpu_utilization=targets["cpu"],
+            target_memory_utilization=targets["memory"],
+        )
+    return out
+
+
 def history_for(workloads: list[dict[str, Any]], end: int, days: float = DAYS, step: int = STEP) -> Any:
-    """A metrics_history.HistorySpec covering `days` before `end` for these workloads."""
+    """A metrics_history.HistorySpec covering `days` before `end` for these workloads (HPAs among the
+    objects are recorded on the workloads they scale)."""
     from krr_mcp.metrics_history import ContainerSpec, HistorySpec, PodSpec, WorkloadSpec
 
     start = end - int(days * 86400) // step * step
+    hpas = hpa_specs(workloads)
     specs = []
     for w in workloads:
+        if w.get("kind") == "HorizontalPodAutoscaler":
+            continue
         meta, kind = w.get("metadata") or {}, str(w.get("kind"))
         ns, name = str(meta.get("namespace")), str(meta.get("name"))
         containers = []
@@ -120,6 +153,7 @@ def history_for(workloads: list[dict[str, Any]], end: int, days: float = DAYS, s
                 pods=tuple(pods),
                 controllers=controllers,
                 labels=labels,
+                hpa=hpas.get((ns, kind, name)),
             )
         )
     return HistorySpec(workloads=tuple(specs), start=start, end=end, step=step)

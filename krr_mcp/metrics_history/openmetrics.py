@@ -237,7 +237,8 @@ def iter_openmetrics(spec: HistorySpec, out_dir: Path, window: int = BLOCK_SECON
     by_family: dict[str, list[_Series]] = {f: [] for f in FAMILY_ORDER}
     for w in spec.workloads:
         for series in _workload_series(spec, w):
-            by_family[series.family].append(series)
+            if spec.kube_state_metrics or series.family.startswith("container_"):
+                by_family[series.family].append(series)
     ordered = [s for f in FAMILY_ORDER for s in by_family[f]]
     iters = [s.make() for s in ordered]
     pending: list[Sample | None] = [next(it, None) for it in iters]

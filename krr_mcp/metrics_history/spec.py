@@ -76,6 +76,7 @@ class HistorySpec:
     step: int = 60
     ksm_step: int | None = None  # kube-state-metrics sample spacing (default: step)
     seed: int = 42
+    kube_state_metrics: bool = True  # False: cAdvisor series only (kube-state-metrics not installed)
 
     @property
     def ksm_interval(self) -> int:

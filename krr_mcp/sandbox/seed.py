@@ -155,6 +155,9 @@ def default_objects() -> list[dict[str, Any]]:
                     }
                 ],
             },
+            # A real API server always returns a status (the HPA controller keeps it current); krr
+            # reads status.currentReplicas and, without a status, silently assumes "no HPA".
+            "status": {"currentReplicas": 2, "desiredReplicas": 2},
         },
         {
             "apiVersion": "v1",

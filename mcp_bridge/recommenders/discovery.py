@@ -1,6 +1,10 @@
-"""Find workloads, their pods and containers and current resources from kube-state-metrics series.
+"""Find workloads, their pods and containers, current resources and HPAs.
 
-A scan then needs only Prometheus. The queries are cluster-wide (one per metric, not per object):
+With a Kubernetes client (as krr does): workloads, containers, current resources, labels and HPAs come
+from the API (`list_from_kubernetes`); kube-state-metrics gives the pod -> controller links over the
+history window, and when it knows no pod of a workload the API's pods are used (krr's fallback,
+warning NoPrometheusPods). Without one, or when the API cannot be listed, everything comes from
+kube-state-metrics series. The queries are cluster-wide (one per metric, not per object):
   existing workloads + labels   kube_{deployment,statefulset,daemonset,cronjob,job}_labels at the scan time
   pod -> controller             last_over_time(kube_pod_owner[P]), kube_replicaset_owner, kube_job_owner
   running pods                  kube_pod_status_phase{phase="Running"} == 1 (krr: the rest are "deleted")
@@ -8,13 +12,12 @@ A scan then needs only Prometheus. The queries are cluster-wide (one per metric,
   requests / limits             last_over_time(kube_pod_container_resource_{requests,limits}[P])
   HPAs                          kube_horizontalpodautoscaler_{info,spec_target_metric,spec_*_replicas}
 P is krr's load_pods window, so the pods found are the ones krr would query.
-With a Kubernetes client, `confirm_with_kubernetes` keeps only workloads the API server has and takes
-current resources and labels from the workloads' pod templates.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +44,7 @@ class Workload:
     current: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)  # container -> alloc
     hpa: HpaInfo | None = None
     controllers: list[str] = field(default_factory=list)  # ReplicaSets / Jobs (krr's pod owners)
+    pods_from_api: bool = False  # Prometheus knew none: the API's pods (krr's NoPrometheusPods)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -54,12 +58,21 @@ def namespace_matcher(request: ScanRequest) -> str:
     return 'namespace!="kube-system"'
 
 
+def _in_namespaces(namespace: str, request: ScanRequest) -> bool:
+    return namespace in request.namespaces if request.namespaces else namespace != "kube-system"
+
+
 def _labels_from_ksm(metric: dict[str, str]) -> dict[str, str]:
     return {k[len("label_") :]: v for k, v in metric.items() if k.startswith("label_")}
 
 
-async def discover(api: PrometheusApi, request: ScanRequest, at: datetime) -> list[Workload]:
-    """Every workload in scope with pods, containers, current resources and HPA (batched queries)."""
+async def discover(
+    api: PrometheusApi, request: ScanRequest, at: datetime, known: ApiView | None = None
+) -> list[Workload]:
+    """Every workload in scope with pods, containers, current resources and HPA (batched queries).
+
+    `known`: the API's view; its workloads are the ones scanned (kube-state-metrics then only links
+    pods to them) and its HPAs are used unless they could not be listed."""
     ns = namespace_matcher(request)
     period = pods_period_literal(timedelta(hours=request.history_hours))
     res, utilization = 'resource=~"cpu|memory"', 'metric_target_type="utilization"'
@@ -77,12 +90,20 @@ async def discover(api: PrometheusApi, request: ScanRequest, at: datetime) -> li
         "hpa_min": f"kube_horizontalpodautoscaler_spec_min_replicas{{{ns}}}",
         "hpa_max": f"kube_horizontalpodautoscaler_spec_max_replicas{{{ns}}}",
     }
+    if known is not None:
+        for name in ("labels", "containers", "requests", "limits"):
+            del queries[name]
+        if known.hpas is not None:
+            for name in ("hpa_info", "hpa_target", "hpa_min", "hpa_max"):
+                del queries[name]
     names = list(queries)
     answers = await asyncio.gather(*(api.query(queries[n], at) for n in names))
     r = dict(zip(names, answers, strict=True))
 
     workloads: dict[tuple[str, str, str], Workload] = {}
-    for series in r["labels"]:
+    if known is not None:
+        workloads = {key: w for key, w in known.workloads.items() if _in_namespaces(key[0], request)}
+    for series in r.get("labels", []):
         m = series["metric"]
         kind = {
             "kube_deployment_labels": "Deployment",
@@ -124,15 +145,20 @@ async def discover(api: PrometheusApi, request: ScanRequest, at: datetime) -> li
         if parent is not None and rs not in parent.controllers:
             parent.controllers.append(rs)
 
-    for series in r["containers"]:
-        m = series["metric"]
-        found = pod_workload.get((m.get("namespace", ""), m.get("pod", "")))
-        container = m.get("container")
-        if found is not None and container and container not in found.containers:
-            found.containers.append(container)
-    _current_resources(pod_workload, r["requests"], "requests")
-    _current_resources(pod_workload, r["limits"], "limits")
-    _attach_hpas(workloads, r)
+    if known is None:
+        for series in r["containers"]:
+            m = series["metric"]
+            found = pod_workload.get((m.get("namespace", ""), m.get("pod", "")))
+            container = m.get("container")
+            if found is not None and container and container not in found.containers:
+                found.containers.append(container)
+        _current_resources(pod_workload, r["requests"], "requests")
+        _current_resources(pod_workload, r["limits"], "limits")
+    if known is not None and known.hpas is not None:
+        for key, w in workloads.items():
+            w.hpa = known.hpas.get(key)
+    else:
+        _attach_hpas(workloads, r)
     for w in workloads.values():
         w.containers.sort()
         for c in w.containers:
@@ -240,13 +266,41 @@ def select(workloads: list[Workload], request: ScanRequest) -> list[Workload]:
     return out
 
 
-_API_LISTS = {
-    "Deployment": ("AppsV1Api", "list_namespaced_deployment"),
-    "StatefulSet": ("AppsV1Api", "list_namespaced_stateful_set"),
-    "DaemonSet": ("AppsV1Api", "list_namespaced_daemon_set"),
-    "CronJob": ("BatchV1Api", "list_namespaced_cron_job"),
-    "Job": ("BatchV1Api", "list_namespaced_job"),
+# --- The Kubernetes API (krr's own source of workloads and HPAs) -------------------------------------
+
+_API_LISTS = {  # kind -> (API class, namespaced list, all-namespaces list)
+    "Deployment": ("AppsV1Api", "list_namespaced_deployment", "list_deployment_for_all_namespaces"),
+    "StatefulSet": ("AppsV1Api", "list_namespaced_stateful_set", "list_stateful_set_for_all_namespaces"),
+    "DaemonSet": ("AppsV1Api", "list_namespaced_daemon_set", "list_daemon_set_for_all_namespaces"),
+    "CronJob": ("BatchV1Api", "list_namespaced_cron_job", "list_cron_job_for_all_namespaces"),
+    "Job": ("BatchV1Api", "list_namespaced_job", "list_job_for_all_namespaces"),
 }
+_HPA_LISTS = {  # krr: autoscaling/v2, autoscaling/v1 when v2 answers 404
+    "v2": (
+        "AutoscalingV2Api",
+        "list_namespaced_horizontal_pod_autoscaler",
+        "list_horizontal_pod_autoscaler_for_all_namespaces",
+    ),
+    "v1": (
+        "AutoscalingV1Api",
+        "list_namespaced_horizontal_pod_autoscaler",
+        "list_horizontal_pod_autoscaler_for_all_namespaces",
+    ),
+}
+
+
+@dataclass
+class ApiView:
+    """What the API server listed: workloads (with containers, resources, labels, selectors) and HPAs.
+
+    `hpas` is None when they could not be listed (`hpa_error` says why); the caller then falls back to
+    kube-state-metrics' HPA series."""
+
+    workloads: dict[tuple[str, str, str], Workload]
+    hpas: dict[tuple[str, str, str], HpaInfo] | None
+    hpa_error: str | None = None
+    selectors: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    uids: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def _pod_spec(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -262,44 +316,157 @@ def _amount(value: Any, resource: str) -> float | None:
     return float(parse_resource_quantity(str(value), resource))
 
 
-async def confirm_with_kubernetes(
-    workloads: list[Workload], api_client: Any, request: ScanRequest
-) -> list[Workload]:
-    """Keep workloads the API server has; take their labels and current resources from it (list calls)."""
+def hpa_from_api(obj: dict[str, Any]) -> tuple[tuple[str, str, str], HpaInfo]:
+    """(target key, HpaInfo) from an autoscaling/v2 or v1 HPA, by krr's rule: the target utilization
+    of a resource is `target.averageUtilization` of the FIRST `Resource` metric naming it (v1:
+    spec.targetCPUUtilizationPercentage); an HPA on AverageValue/Value, or on ContainerResource,
+    External, Pods or Object metrics, leaves that resource's recommendation alone."""
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    status = obj.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+
+    def target(resource: str) -> float | None:
+        if "metrics" not in spec and "targetCPUUtilizationPercentage" in spec:  # autoscaling/v1
+            value = spec["targetCPUUtilizationPercentage"] if resource == "cpu" else None
+        else:
+            first = next(
+                (
+                    m
+                    for m in spec.get("metrics") or []
+                    if m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == resource
+                ),
+                None,
+            )
+            value = ((first or {}).get("resource") or {}).get("target", {}).get("averageUtilization")
+        return None if value is None else float(value)
+
+    key = (str(meta.get("namespace", "")), str(ref.get("kind", "")), str(ref.get("name", "")))
+    return key, HpaInfo(
+        name=meta.get("name"),
+        min_replicas=spec.get("minReplicas"),
+        max_replicas=spec.get("maxReplicas"),
+        current_replicas=status.get("currentReplicas"),
+        desired_replicas=status.get("desiredReplicas"),
+        target_cpu_utilization_percentage=target("cpu"),
+        target_memory_utilization_percentage=target("memory"),
+    )
+
+
+def _items(response: Any) -> list[dict[str, Any]]:
+    """The items of a raw (`_preload_content=False`) list response, as the API server sent them."""
+    return list(json.loads(response.data).get("items") or [])
+
+
+def _list(api_client: Any, api_class: str, namespaced: str, everywhere: str, request: ScanRequest) -> list:
+    """Raw items (dicts, as the API server sent them) in the request's namespaces, or in every namespace
+    but kube-system (krr's default)."""
     from kubernetes import client as k8s
 
-    def fetch() -> dict[tuple[str, str, str], dict[str, Any]]:
-        found: dict[tuple[str, str, str], dict[str, Any]] = {}
-        kinds = {w.kind for w in workloads}
-        for kind in kinds:
-            group, namespaced = _API_LISTS[kind]
-            api = getattr(k8s, group)(api_client)
-            namespaces = sorted({w.namespace for w in workloads if w.kind == kind})
-            items = []
-            for ns in namespaces:
-                items += api.api_client.sanitize_for_serialization(getattr(api, namespaced)(ns)).get(
-                    "items", []
-                )
-            for obj in items:
-                meta = obj.get("metadata") or {}
-                found[(meta.get("namespace", ""), kind, meta.get("name", ""))] = obj
-        return found
+    api = getattr(k8s, api_class)(api_client)
+    if request.namespaces:
+        out = []
+        for ns in sorted(set(request.namespaces)):
+            out += _items(getattr(api, namespaced)(ns, _preload_content=False))
+        return out
+    found = _items(getattr(api, everywhere)(_preload_content=False))
+    return [o for o in found if (o.get("metadata") or {}).get("namespace") != "kube-system"]
 
-    found = await asyncio.to_thread(fetch)
-    kept = []
-    for w in workloads:
-        obj = found.get(w.key)
-        if obj is None:
-            continue
-        w.labels = dict((obj.get("metadata") or {}).get("labels") or {})
-        containers = _pod_spec(w.kind, obj).get("containers") or []
-        w.current = {}
-        for c in containers:
-            res = c.get("resources") or {}
-            w.current[c["name"]] = {
-                part: {r: _amount((res.get(part) or {}).get(r), r) for r in ("cpu", "memory")}
-                for part in ("requests", "limits")
-            }
-        w.containers = sorted(w.current)
-        kept.append(w)
-    return kept
+
+def list_from_kubernetes(api_client: Any, request: ScanRequest) -> ApiView:
+    """Workloads and HPAs through the API, as krr lists them (blocking: run it in a thread).
+
+    Jobs owned by a CronJob are the CronJob's, not workloads of their own (krr). Raises on a failed
+    workload list; a failed HPA list is reported in `hpa_error` (krr would assume "no HPA")."""
+    from kubernetes.client.exceptions import ApiException
+
+    view = ApiView(workloads={}, hpas=None)
+    for kind, (api_class, namespaced, everywhere) in _API_LISTS.items():
+        for obj in _list(api_client, api_class, namespaced, everywhere, request):
+            meta = obj.get("metadata") or {}
+            owners = meta.get("ownerReferences") or []
+            if kind == "Job" and any(o.get("kind") == "CronJob" for o in owners):
+                continue
+            w = Workload(str(meta.get("namespace", "")), kind, str(meta.get("name", "")))
+            w.labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+            for c in _pod_spec(kind, obj).get("containers") or []:
+                res = c.get("resources") or {}
+                w.current[c["name"]] = {
+                    part: {r: _amount((res.get(part) or {}).get(r), r) for r in ("cpu", "memory")}
+                    for part in ("requests", "limits")
+                }
+            w.containers = sorted(w.current)
+            view.workloads[w.key] = w
+            view.selectors[w.key] = (obj.get("spec") or {}).get("selector") or {}
+            view.uids[w.key] = str(meta.get("uid", ""))
+    try:
+        try:
+            hpas = _list(api_client, *_HPA_LISTS["v2"], request)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+            hpas = _list(api_client, *_HPA_LISTS["v1"], request)
+        view.hpas = dict(hpa_from_api(h) for h in hpas)  # krr: the last HPA listed for a target wins
+    except Exception as exc:  # krr assumes no HPA here; we fall back to kube-state-metrics and say so
+        view.hpa_error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+    return view
+
+
+def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels, matchExpressions) against labels; an empty selector matches nothing
+    (krr lists no pods for it)."""
+    match, expressions = selector.get("matchLabels") or {}, selector.get("matchExpressions") or []
+    if not match and not expressions:
+        return False
+    if any(labels.get(k) != v for k, v in match.items()):
+        return False
+    for e in expressions:
+        key, op, values = e.get("key", ""), str(e.get("operator", "")).lower(), e.get("values") or []
+        if (
+            (op == "in" and labels.get(key) not in values)
+            or (op == "notin" and key in labels and labels[key] in values)
+            or (op == "exists" and key not in labels)
+            or (op == "doesnotexist" and key in labels)
+        ):
+            return False
+    return True
+
+
+def pods_from_kubernetes(api_client: Any, view: ApiView, workloads: list[Workload]) -> dict[str, list[str]]:
+    """krr's fallback when Prometheus knows no pods of a workload: its pods as the API lists them now
+    (label selector; a CronJob's through the Jobs it owns). {workload key as text: [pod]}; blocking."""
+    from kubernetes import client as k8s
+
+    core, batch = k8s.CoreV1Api(api_client), k8s.BatchV1Api(api_client)
+    found: dict[str, list[str]] = {}
+    for ns in sorted({w.namespace for w in workloads}):
+        pods = _items(core.list_namespaced_pod(ns, _preload_content=False))
+        jobs: list[dict[str, Any]] = []
+        if any(w.kind == "CronJob" for w in workloads if w.namespace == ns):
+            jobs = _items(batch.list_namespaced_job(ns, _preload_content=False))
+        for w in (w for w in workloads if w.namespace == ns):
+            owned = _jobs_of(jobs, view.uids.get(w.key)) if w.kind == "CronJob" else set()
+            selector = view.selectors.get(w.key) or {}
+
+            def mine(pod: dict[str, Any]) -> bool:
+                meta = pod.get("metadata") or {}
+                if w.kind == "CronJob":  # noqa: B023 (used within this iteration)
+                    refs = meta.get("ownerReferences") or []
+                    return any(o.get("kind") == "Job" and o.get("name") in owned for o in refs)  # noqa: B023
+                return _selector_matches(selector, meta.get("labels") or {})  # noqa: B023
+
+            names = sorted(str((p.get("metadata") or {}).get("name")) for p in pods if mine(p))
+            if names:
+                found["/".join(w.key)] = names
+    return found
+
+
+def _jobs_of(jobs: list[dict[str, Any]], cronjob_uid: str | None) -> set[str]:
+    """Names of the Jobs a CronJob (by uid) owns."""
+    return {
+        str((j.get("metadata") or {}).get("name"))
+        for j in jobs
+        if any(
+            o.get("kind") == "CronJob" and o.get("uid") == cronjob_uid
+            for o in (j.get("metadata") or {}).get("ownerReferences") or []
+        )
+    }

@@ -82,6 +82,8 @@ class HpaInfo(_Model):
     name: str | None = None
     min_replicas: int | None = None
     max_replicas: int | None = None
+    current_replicas: int | None = None
+    desired_replicas: int | None = None
     target_cpu_utilization_percentage: float | None = None
     target_memory_utilization_percentage: float | None = None
 

@@ -18,7 +18,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .discovery import Workload, confirm_with_kubernetes, discover, select
+from .discovery import (
+    KINDS,
+    ApiView,
+    Workload,
+    discover,
+    list_from_kubernetes,
+    pods_from_kubernetes,
+    select,
+)
 from .models import ContainerScan, PodRef, ScanError, ScanRequest, ScanResult, ScanStats
 from .promapi import PartialDataError, PrometheusApi, PrometheusError, sample_value
 from .promql import (
@@ -184,7 +192,7 @@ class _Scan:
 
     async def _object(self, w: Workload, container: str) -> None:
         try:
-            pods = await self._krr_load_pods(w)
+            pods = await self._krr_load_pods(w) or (dict(w.pods) if w.pods_from_api else {})
             self.pods[w.key] = pods
             names = sorted(pods)
             for metric in _metrics(self.request):
@@ -263,7 +271,7 @@ class _Scan:
                     warnings.append("NoPrometheusCPUMetrics")
                 if not history.memory_peak:
                     warnings.append("NoPrometheusMemoryMetrics")
-                if not pods:
+                if not pods or (w.pods_from_api and self.pods.get(w.key) == w.pods):
                     warnings.append("NoPrometheusPods")
                 out.append(
                     build_scan(
@@ -283,6 +291,48 @@ class _Scan:
         return out
 
 
+async def _pods_from_api(kube_api: Any, known: ApiView, workloads: list[Workload]) -> list[ScanError]:
+    """krr's fallback for workloads kube-state-metrics knows no pods of: the API's pods now."""
+    missing = [w for w in workloads if not w.pods]
+    if not missing:
+        return []
+    try:
+        found = await asyncio.to_thread(pods_from_kubernetes, kube_api, known, missing)
+    except Exception as exc:
+        return [
+            ScanError(
+                scope="scan",
+                message=f"could not list pods through the Kubernetes API ({exc.__class__.__name__}: "
+                f"{str(exc)[:300]}) for {len(missing)} workload(s) kube-state-metrics knows no pods of",
+            )
+        ]
+    for w in missing:
+        names = found.get("/".join(w.key))
+        if names:
+            w.pods = dict.fromkeys(names, False)
+            w.pods_from_api = True
+    return []
+
+
+def nothing_found(
+    request: ScanRequest, known: ApiView | None, everything: list[Workload], at: datetime
+) -> str:
+    """Why a scan has no workload (a scan-level error: never a silent "0 containers, 0 errors")."""
+    where = f"namespaces {', '.join(request.namespaces)}" if request.namespaces else "any namespace"
+    if everything:
+        return (
+            f"{len(everything)} workload(s) found in {where}, none matching kinds {request.kinds or 'any'}, "
+            f"names {request.names or 'any'}, label selector {request.label_selector or 'none'}"
+        )
+    if known is not None:
+        return f"the Kubernetes API lists no {', '.join(KINDS)} in {where}"
+    return (
+        f"no workload found: kube-state-metrics has no kube_*_labels series in {where} at "
+        f"{at.isoformat(timespec='seconds')} (not installed, not scraped, or stopped more than 5 minutes "
+        "earlier: its series are then stale) and the engine has no Kubernetes API access to list them"
+    )
+
+
 async def scan_with_prometheus(
     request: ScanRequest,
     *,
@@ -293,7 +343,8 @@ async def scan_with_prometheus(
     """Run krr's simple strategy on Prometheus (request.prometheus_url or $KRR_MCP_PROMETHEUS_URL).
 
     Raises PrometheusError when discovery fails (nothing can be scanned); later failures become
-    per-container errors. `kube_api` (a kubernetes ApiClient) confirms workloads and current resources.
+    per-container errors. With `kube_api` (a kubernetes ApiClient) workloads, containers, current
+    resources, labels and HPAs come from the API, as krr reads them (see discovery.py).
     """
     if request.strategy not in ("simple",):
         raise PrometheusError(
@@ -309,21 +360,34 @@ async def scan_with_prometheus(
     async with PrometheusApi(
         url, timeout=request.timeout_seconds, max_concurrency=request.max_concurrency, transport=transport
     ) as api:
-        everything = await discover(api, request, at)
         notes: list[ScanError] = []
+        known: ApiView | None = None
         if kube_api is not None:
             try:
-                everything = await confirm_with_kubernetes(everything, kube_api, request)
-            except Exception as exc:  # the API is optional: say so and keep the kube-state-metrics view
+                known = await asyncio.to_thread(list_from_kubernetes, kube_api, request)
+            except Exception as exc:  # the API is optional: say so and use kube-state-metrics
                 notes.append(
                     ScanError(
                         scope="scan",
-                        message=f"could not confirm workloads with the Kubernetes API "
-                        f"({exc.__class__.__name__}: {str(exc)[:300]}); "
-                        "current resources and labels come from kube-state-metrics",
+                        message=f"could not list workloads through the Kubernetes API "
+                        f"({exc.__class__.__name__}: {str(exc)[:300]}); workloads, labels and current "
+                        "resources come from kube-state-metrics",
                     )
                 )
+            if known is not None and known.hpa_error:
+                notes.append(
+                    ScanError(
+                        scope="scan",
+                        message=f"could not list HPAs through the Kubernetes API ({known.hpa_error}); "
+                        "HPAs come from kube-state-metrics",
+                    )
+                )
+        everything = await discover(api, request, at, known)
+        if known is not None:
+            notes += await _pods_from_api(kube_api, known, select(everything, request))
         workloads = select(everything, request)
+        if not workloads:
+            notes.append(ScanError(scope="scan", message=nothing_found(request, known, everything, at)))
         total = sum(len(w.containers) for w in workloads)
         await report(progress, 0, total, f"found {len(workloads)} workloads, {total} containers")
         scan = _Scan(api, request, at, progress)

@@ -41,3 +41,14 @@ def test_usage_follows_the_profile_of_the_requests() -> None:
     assert container.mem_base < 1024 * MIB * mem_factor
     shipper = web.containers[1]  # requests 16Mi, uses more
     assert shipper.mem_base > 16 * MIB
+
+
+def test_the_seeded_hpa_is_in_the_history() -> None:
+    objects = [*seed_workloads(), *(o for o in default_objects() if o["kind"] == "HorizontalPodAutoscaler")]
+    spec = history_for(objects, END, days=1, step=60)
+    by_name = {w.name: w for w in spec.workloads}
+    assert "cart" in by_name and len(spec.workloads) == len(seed_workloads())  # the HPA is no workload
+    hpa = by_name["cart"].hpa
+    assert hpa is not None and (hpa.name, hpa.min_replicas, hpa.max_replicas) == ("cart", 2, 6)
+    assert hpa.target_cpu_utilization == 70 and hpa.target_memory_utilization is None
+    assert all(w.hpa is None for w in spec.workloads if w.name != "cart")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +24,9 @@ class GoldenPrometheus:
     process: PrometheusProcess
 
 
-@pytest.fixture(scope="session")
-def golden_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoldenPrometheus]:
-    """Prometheus serving the golden cluster's history; stopped at the end of the session."""
+def _serve(spec: HistorySpec, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoldenPrometheus]:
     if shutil.which("prometheus") is None and not Path("/usr/bin/prometheus").exists():
         pytest.skip("prometheus is not installed (Debian package 'prometheus')")
-    spec = golden_spec()
     tsdb = build_tsdb(spec, tmp_path_factory.mktemp("golden-prometheus"))
     process = PrometheusProcess(tsdb)
     process.start()
@@ -39,3 +36,15 @@ def golden_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gold
         )
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def golden_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoldenPrometheus]:
+    """Prometheus serving the golden cluster's history; stopped at the end of the session."""
+    yield from _serve(golden_spec(), tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def prometheus_without_ksm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GoldenPrometheus]:
+    """The golden cluster's cAdvisor series only: kube-state-metrics was never installed."""
+    yield from _serve(replace(golden_spec(), kube_state_metrics=False), tmp_path_factory)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from krr_mcp_bridge.recommenders import ScanRequest, get_recommendations
@@ -101,5 +102,174 @@ async def test_unreachable_api_server_falls_back_to_kube_state_metrics_and_says_
     )
     with client.ApiClient(configuration) as api_client:
         result = await get_recommendations(request, kube_api=api_client)
-    assert any("could not confirm workloads with the Kubernetes API" in e.message for e in result.errors)
+    assert any("could not list workloads through the Kubernetes API" in e.message for e in result.errors)
     assert len(result.items) == sum(len(w.containers) for w in golden_prometheus.spec.workloads)
+
+
+def _hpa(
+    ns: str, name: str, target: str, metrics: list[dict[str, Any]], status: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    hpa: dict[str, Any] = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"namespace": ns, "name": name},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": 1,
+            "maxReplicas": 5,
+            "metrics": metrics,
+        },
+    }
+    if status is not None:
+        hpa["status"] = status
+    return hpa
+
+
+def _resource(name: str, target: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Resource", "resource": {"name": name, "target": target}}
+
+
+def _golden_workloads_in(sandbox: Any, names: list[str]) -> None:
+    """The golden cluster's Deployments `names` (shop namespace) in the API server."""
+    sandbox.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    for name in names:
+        sandbox.apply(_deployment("shop", name, {"app": name}, [{"name": c, "image": c} for c in {
+            "web": ["nginx", "app"], "worker": ["worker"], "frontend": ["frontend"]}[name]]))  # fmt: skip
+
+
+async def test_hpas_come_from_the_api_with_krrs_rule(
+    golden_prometheus: GoldenPrometheus, sandbox: Any
+) -> None:
+    """krr reads HPAs from the API: a resource gets "?" when the FIRST Resource metric naming it targets
+    averageUtilization. kube-state-metrics' HPA series (frontend has one on cpu) are not the truth
+    when the API answers: frontend's HPA is gone, web and worker have new ones."""
+    _golden_workloads_in(sandbox, ["web", "worker", "frontend"])
+    sandbox.apply(
+        _hpa("shop", "web", "web", [_resource("cpu", {"type": "Utilization", "averageUtilization": 80})]),
+        _hpa("shop", "worker", "worker", [
+            _resource("cpu", {"type": "AverageValue", "averageValue": "300m"}),  # krr: not an HPA on cpu
+            _resource("cpu", {"type": "Utilization", "averageUtilization": 50}),  # not the first: ignored
+            _resource("memory", {"type": "Utilization", "averageUtilization": 70}),
+        ], status={"currentReplicas": 1, "desiredReplicas": 1}),
+    )  # fmt: skip
+    request = ScanRequest(
+        source="native",
+        prometheus_url=golden_prometheus.url,
+        history_hours=golden_prometheus.history_hours,
+        end_time=golden_prometheus.at,
+    )
+    with sandbox.api_client() as api_client:
+        result = await get_recommendations(request, kube_api=api_client)
+    by = {(i.name, i.container): i for i in result.items}
+    assert not result.errors
+    for container in ("nginx", "app"):  # the sandbox keeps no status on create: still an HPA
+        assert by["web", container].unknown == ["cpu"], container
+        assert by["web", container].info == {"cpu": "HPA detected"}
+    worker = by["worker", "worker"]
+    assert worker.unknown == ["memory"] and worker.info == {"memory": "HPA detected"}
+    assert worker.hpa is not None and worker.hpa.current_replicas == 1
+    assert worker.hpa.target_cpu_utilization_percentage is None
+    assert worker.explanation[0].final_value is not None  # cpu recommended
+    frontend = by["frontend", "frontend"]
+    assert frontend.hpa is None and frontend.unknown == [] and frontend.proposable
+    # allow_hpa gives the numbers anyway, as in krr.
+    with sandbox.api_client() as api_client:
+        allowed = await get_recommendations(
+            request.model_copy(update={"allow_hpa": True}), kube_api=api_client
+        )
+    assert all(i.proposable for i in allowed.items)
+
+
+async def test_hpa_list_failure_falls_back_to_kube_state_metrics_and_says_so(
+    golden_prometheus: GoldenPrometheus, sandbox: Any, monkeypatch: Any
+) -> None:
+    from krr_mcp_bridge.recommenders import discovery
+
+    broken = ("AutoscalingV2Api", "list_namespaced_horizontal_pod_autoscaler", "no_such_list")
+    monkeypatch.setitem(discovery._HPA_LISTS, "v2", broken)
+    _golden_workloads_in(sandbox, ["frontend"])
+    request = ScanRequest(
+        source="native",
+        prometheus_url=golden_prometheus.url,
+        history_hours=golden_prometheus.history_hours,
+        end_time=golden_prometheus.at,
+    )
+    with sandbox.api_client() as api_client:
+        result = await get_recommendations(request, kube_api=api_client)
+    assert [e.message for e in result.errors if "could not list HPAs" in e.message]
+    (frontend,) = result.items
+    assert frontend.unknown == ["cpu"] and frontend.info == {"cpu": "HPA detected"}  # kube-state-metrics'
+
+
+async def test_seeded_sandbox_hpa_has_a_status_and_is_detected(seeded_sandbox: Any) -> None:
+    from krr_mcp_bridge.recommenders.discovery import list_from_kubernetes
+
+    hpa = seeded_sandbox.get("autoscaling/v2", "HorizontalPodAutoscaler", "cart", "shop")
+    assert hpa is not None and hpa["status"]["currentReplicas"] == 2
+    with seeded_sandbox.api_client() as api_client:
+        view = list_from_kubernetes(api_client, ScanRequest(namespaces=["shop"]))
+    assert view.hpas is not None
+    cart = view.hpas["shop", "Deployment", "cart"]
+    assert cart.target_cpu_utilization_percentage == 70 and cart.current_replicas == 2
+
+
+async def test_kube_state_metrics_stopped_the_api_still_finds_the_workloads(
+    golden_prometheus: GoldenPrometheus, sandbox: Any
+) -> None:
+    """20 minutes after kube-state-metrics stopped its series are stale: an instant query finds no
+    workload. The API lists them; the owner links over the window still give the pods."""
+    request = ScanRequest(
+        source="native",
+        prometheus_url=golden_prometheus.url,
+        history_hours=golden_prometheus.history_hours,
+        end_time=golden_prometheus.at + timedelta(minutes=20),
+        namespaces=["shop"],
+    )
+    alone = await get_recommendations(request)
+    assert alone.items == []
+    (error,) = alone.errors
+    assert error.scope == "scan" and "kube-state-metrics has no kube_*_labels series" in error.message
+    assert alone.summary.errors == 1
+    _golden_workloads_in(sandbox, ["web"])
+    with sandbox.api_client() as api_client:
+        result = await get_recommendations(request, kube_api=api_client)
+    assert not result.errors
+    assert {i.container for i in result.items} == {"nginx", "app"}
+    assert all(i.proposable and len(i.pods) == 2 for i in result.items)
+    with sandbox.api_client() as api_client:
+        none = await get_recommendations(request.model_copy(update={"names": ["nope"]}), kube_api=api_client)
+    assert none.items == [] and "none matching" in none.errors[0].message
+
+
+async def test_without_kube_state_metrics_pods_come_from_the_api(
+    prometheus_without_ksm: GoldenPrometheus, sandbox: Any
+) -> None:
+    """kube-state-metrics never installed: krr lists the pods through the API (NoPrometheusPods)."""
+    _golden_workloads_in(sandbox, ["web"])
+    pods = [p.name for w in prometheus_without_ksm.spec.workloads if w.name == "web" for p in w.pods]
+    for pod in [*pods, "other-pod"]:
+        sandbox.apply({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"namespace": "shop", "name": pod, "labels": {"app": "web" if pod in pods else "x"}},
+            "spec": {"containers": [{"name": "nginx", "image": "nginx"}]},
+        })  # fmt: skip
+    request = ScanRequest(
+        source="native",
+        prometheus_url=prometheus_without_ksm.url,
+        history_hours=prometheus_without_ksm.history_hours,
+        end_time=prometheus_without_ksm.at,
+    )
+    with sandbox.api_client() as api_client:
+        result = await get_recommendations(request, kube_api=api_client)
+    assert not result.errors
+    assert {i.container for i in result.items} == {"nginx", "app"}
+    for item in result.items:
+        assert sorted(p.name for p in item.pods) == sorted(pods)
+        assert item.warnings == ["NoPrometheusPods"] and item.proposable
+    per_object = await _with_api(sandbox, request.model_copy(update={"query_mode": "per_object"}))
+    assert [i.recommended for i in per_object.items] == [i.recommended for i in result.items]
+
+
+async def _with_api(sandbox: Any, request: ScanRequest) -> Any:
+    with sandbox.api_client() as api_client:
+        return await get_recommendations(request, kube_api=api_client)
