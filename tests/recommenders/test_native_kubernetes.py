@@ -10,6 +10,12 @@ from krr_mcp_bridge.recommenders import ScanRequest, get_recommendations
 from .conftest import GoldenPrometheus
 
 
+def _request(golden: GoldenPrometheus, **fields: Any) -> ScanRequest:
+    """A native scan of `golden`'s Prometheus at its evaluation time."""
+    base: dict[str, Any] = dict(history_hours=golden.history_hours, end_time=golden.at)
+    return ScanRequest(source="native", prometheus_url=golden.url, **(base | fields))
+
+
 def _deployment(
     ns: str, name: str, labels: dict[str, str], containers: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -52,12 +58,7 @@ async def test_kubernetes_api_confirms_targets_and_current_resources(
             },
         },
     )  # fmt: skip
-    request = ScanRequest(
-        source="native",
-        prometheus_url=golden_prometheus.url,
-        history_hours=golden_prometheus.history_hours,
-        end_time=golden_prometheus.at,
-    )
+    request = _request(golden_prometheus)
     with sandbox.api_client() as api_client:
         result = await get_recommendations(request, kube_api=api_client)
     # Only what the API server has is scanned (worker, api, agent, ... exist only in Prometheus).
@@ -94,12 +95,7 @@ async def test_unreachable_api_server_falls_back_to_kube_state_metrics_and_says_
     configuration = client.Configuration()
     configuration.host = "http://127.0.0.1:9"  # discard port: nothing answers
     configuration.retries = 0
-    request = ScanRequest(
-        source="native",
-        prometheus_url=golden_prometheus.url,
-        history_hours=golden_prometheus.history_hours,
-        end_time=golden_prometheus.at,
-    )
+    request = _request(golden_prometheus)
     with client.ApiClient(configuration) as api_client:
         result = await get_recommendations(request, kube_api=api_client)
     assert any("could not list workloads through the Kubernetes API" in e.message for e in result.errors)
@@ -152,12 +148,7 @@ async def test_hpas_come_from_the_api_with_krrs_rule(
             _resource("memory", {"type": "Utilization", "averageUtilization": 70}),
         ], status={"currentReplicas": 1, "desiredReplicas": 1}),
     )  # fmt: skip
-    request = ScanRequest(
-        source="native",
-        prometheus_url=golden_prometheus.url,
-        history_hours=golden_prometheus.history_hours,
-        end_time=golden_prometheus.at,
-    )
+    request = _request(golden_prometheus)
     with sandbox.api_client() as api_client:
         result = await get_recommendations(request, kube_api=api_client)
     by = {(i.name, i.container): i for i in result.items}
@@ -188,12 +179,7 @@ async def test_hpa_list_failure_falls_back_to_kube_state_metrics_and_says_so(
     broken = ("AutoscalingV2Api", "list_namespaced_horizontal_pod_autoscaler", "no_such_list")
     monkeypatch.setitem(discovery._HPA_LISTS, "v2", broken)
     _golden_workloads_in(sandbox, ["frontend"])
-    request = ScanRequest(
-        source="native",
-        prometheus_url=golden_prometheus.url,
-        history_hours=golden_prometheus.history_hours,
-        end_time=golden_prometheus.at,
-    )
+    request = _request(golden_prometheus)
     with sandbox.api_client() as api_client:
         result = await get_recommendations(request, kube_api=api_client)
     assert [e.message for e in result.errors if "could not list HPAs" in e.message]
@@ -218,13 +204,8 @@ async def test_kube_state_metrics_stopped_the_api_still_finds_the_workloads(
 ) -> None:
     """20 minutes after kube-state-metrics stopped its series are stale: an instant query finds no
     workload. The API lists them; the owner links over the window still give the pods."""
-    request = ScanRequest(
-        source="native",
-        prometheus_url=golden_prometheus.url,
-        history_hours=golden_prometheus.history_hours,
-        end_time=golden_prometheus.at + timedelta(minutes=20),
-        namespaces=["shop"],
-    )
+    later = golden_prometheus.at + timedelta(minutes=20)
+    request = _request(golden_prometheus, end_time=later, namespaces=["shop"])
     alone = await get_recommendations(request)
     assert alone.items == []
     (error,) = alone.errors
@@ -253,12 +234,7 @@ async def test_without_kube_state_metrics_pods_come_from_the_api(
             "metadata": {"namespace": "shop", "name": pod, "labels": {"app": "web" if pod in pods else "x"}},
             "spec": {"containers": [{"name": "nginx", "image": "nginx"}]},
         })  # fmt: skip
-    request = ScanRequest(
-        source="native",
-        prometheus_url=prometheus_without_ksm.url,
-        history_hours=prometheus_without_ksm.history_hours,
-        end_time=prometheus_without_ksm.at,
-    )
+    request = _request(prometheus_without_ksm)
     with sandbox.api_client() as api_client:
         result = await get_recommendations(request, kube_api=api_client)
     assert not result.errors
