@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import MCPServer
 from prometheus_client import CollectorRegistry, Counter, Histogram, make_asgi_app
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,13 +31,23 @@ TOOL_SECONDS = Histogram(
 )
 
 
+UNKNOWN_TOOL = "(unknown)"
+
+
 class ToolMetrics:
-    """Server middleware: count and time every `tools/call`."""
+    """Server middleware: count and time every `tools/call`, labelled by the tool's name when the
+    server has such a tool and by UNKNOWN_TOOL otherwise (a caller cannot grow the label set)."""
+
+    def __init__(self, server: MCPServer) -> None:
+        self.server = server
+
+    def label(self, name: object) -> str:
+        return name if isinstance(name, str) and self.server._tool_manager.get_tool(name) else UNKNOWN_TOOL
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call":
             return await call_next(ctx)
-        tool = str((ctx.params or {}).get("name", ""))[:64]
+        tool = self.label((ctx.params or {}).get("name"))
         TOOL_CALLS.labels(tool=tool).inc()
         started = time.perf_counter()
         try:

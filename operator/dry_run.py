@@ -87,5 +87,5 @@ def dry_run(
     except KubeError as exc:
         message = f"the API server refused the patch: {exc}{refusal}"
         return DryRunResult(False, message, action, patch, changes, report)
-    message = f"the API server accepted the patch (dryRun=All); nothing was persisted{refusal}"
+    message = f"the API server accepted the patch (dryRun=All){refusal}"
     return DryRunResult(True, message, action, patch, changes, report, result)

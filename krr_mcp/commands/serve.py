@@ -54,6 +54,18 @@ def serve(
             "a live source; results say so.",
         ),
     ] = None,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            help="A Host name clients use to reach the HTTP server (repeatable); needed with a wildcard "
+            "--host such as 0.0.0.0. The bind address itself is always allowed. Browsers' Origin headers "
+            "must name one of these.",
+        ),
+    ] = None,
+    max_sessions: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Most concurrent HTTP sessions (beyond: 503).")
+    ] = 64,
     insecure_localhost_no_auth: Annotated[
         bool,
         typer.Option(
@@ -65,7 +77,7 @@ def serve(
     """Serve the MCP bridge: scan, explain, preview and propose; it can never approve or apply."""
     from krr_mcp_bridge.auth import TOKEN_ENV, InsecureServerRefused, check_http_auth_config
     from krr_mcp_bridge.recommenders import ReportError, load_report
-    from krr_mcp_bridge.server import build_server, serve_http
+    from krr_mcp_bridge.server import build_server, http_app, serve_http, transport_security
     from krr_mcp_bridge.settings import BridgeSettings
 
     if source is Source.REPORT and scan_report is None:
@@ -92,6 +104,7 @@ def serve(
     if transport is Transport.HTTP:
         try:
             check_http_auth_config(token, host, insecure_localhost_no_auth)
+            transport_security(host, allowed_host or ())
         except InsecureServerRefused as exc:
             typer.echo(f"krr-mcp serve: {exc}", err=True)
             raise typer.Exit(2) from None
@@ -104,8 +117,12 @@ def serve(
         anyio.run(server.run_stdio_async)
         return
     print(f"krr-mcp serve: streamable HTTP on http://{host}:{port}/mcp", file=sys.stderr)
-    anyio.run(
-        lambda: serve_http(
-            server, host=host, port=port, token=token, insecure_localhost_no_auth=insecure_localhost_no_auth
-        )
+    app = http_app(
+        server,
+        host=host,
+        token=token,
+        insecure_localhost_no_auth=insecure_localhost_no_auth,
+        allowed_hosts=allowed_host or (),
+        max_sessions=max_sessions,
     )
+    anyio.run(lambda: serve_http(app, host=host, port=port))

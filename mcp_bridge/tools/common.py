@@ -39,11 +39,13 @@ def tool_result(output: BaseModel, text: str) -> CallToolResult:
     )
 
 
-def _validation_summary(exc: ValidationError) -> str:
+def validation_sentence(exc: ValidationError) -> str:
+    """Pydantic's errors in one line naming each field (no input dump, no documentation link)."""
     parts = []
     for error in exc.errors()[:5]:
         where = ".".join(str(p) for p in error["loc"]) or "value"
-        parts.append(f"{where}: {error['msg']}")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}")
     more = f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else ""
     return "; ".join(parts) + more
 
@@ -60,7 +62,7 @@ def tool_errors(action: str) -> Iterator[None]:
     except QuantityError as exc:
         raise ToolError(f"{action} failed: {exc}") from None
     except ValidationError as exc:
-        raise ToolError(f"{action} failed: invalid values: {_validation_summary(exc)}") from None
+        raise ToolError(f"{action} failed: invalid values: {validation_sentence(exc)}") from None
     except Exception as exc:  # a bug, not the caller's mistake: traceback to the server log only
         logger.exception("%s failed unexpectedly", action)
         raise ToolError(

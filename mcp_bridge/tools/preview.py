@@ -47,6 +47,12 @@ class DryRunOutcome(BaseModel):
     resulting_resources: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per container, `resources` in the object the dry run returned."
     )
+    nothing_persisted: bool | None = Field(
+        default=None,
+        description="Checked after an accepted dry run: true when the answer and a re-read of the workload "
+        "carry the resourceVersion read before it (nothing was written); false when it moved (the change "
+        "may have been persisted, or someone else changed the workload); null when no patch was sent.",
+    )
 
 
 class PreviewResult(BaseModel):
@@ -97,6 +103,22 @@ def operator_dry_run(bridge: Bridge, plan: PlannedRecommendation) -> DryRunResul
 _FORBIDDEN = re.compile(r"^the API server refused the patch: .*: 403 ")
 
 
+def persistence_check(bridge: Bridge, plan: PlannedRecommendation, result: DryRunResult) -> tuple[bool, str]:
+    """Whether an accepted dry run left the workload as it was: its answer and a re-read must carry
+    the resourceVersion read before it. (An API server or webhook that ignores dryRun would move it.)"""
+    before = str((plan.workload.get("metadata") or {}).get("resourceVersion") or "")
+    answered = str(((result.result or {}).get("metadata") or {}).get("resourceVersion") or "")
+    now = bridge.cluster.read_workload(plan.namespace, plan.kind, plan.name)
+    after = str((now.get("metadata") or {}).get("resourceVersion") or "")
+    if before and answered == before and after == before:
+        return True, f"nothing was persisted (resourceVersion {before} unchanged, re-read after the dry run)"
+    return False, (
+        f"but the workload's resourceVersion moved ({before or '?'} before, {answered or '?'} in the dry-run "
+        f"answer, {after or '?'} re-read): the change may have been persisted, or someone else changed "
+        f"the workload; check it with kubectl get {plan.kind.lower()} {plan.name} -n {plan.namespace}"
+    )
+
+
 def dry_run_outcome(result: DryRunResult) -> DryRunOutcome:
     """The dry run as the assistant sees it. A 403 means the bridge's identity may not send dry-run
     patches (Kubernetes authorizes them like real ones): that says nothing about the change itself."""
@@ -132,6 +154,11 @@ def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
     changes = result.changes or container_changes(plan)
     safety = result.safety or plan.safety
     outcome = dry_run_outcome(result)
+    if result.accepted:
+        unchanged, said = persistence_check(bridge, plan, result)
+        outcome = outcome.model_copy(
+            update={"nothing_persisted": unchanged, "message": f"{outcome.message}; {said}"}
+        )
     after = {c.name: c for c in changes}
     return PreviewResult(
         target=f"{plan.kind} {plan.namespace}/{plan.name}",
@@ -157,7 +184,13 @@ _VERDICT = {True: "accepted", False: "REJECTED", None: "not run"}
 
 
 def render(result: PreviewResult) -> str:
-    lines = [f"Preview of {result.target} (nothing was changed):"]
+    persisted = result.dry_run.nothing_persisted
+    header = {
+        True: "nothing was changed, checked",
+        False: "WARNING: the workload's resourceVersion moved, see the dry run below",
+        None: "the patch was not sent or not accepted",
+    }[persisted]
+    lines = [f"Preview of {result.target} ({header}):"]
     for c in result.containers:
         lines.append(f"- {c.name}: {describe_amounts(c.current)} -> {describe_amounts(c.proposed)}")
     lines.append(f"Dry run: {_VERDICT[result.dry_run.accepted]}: {result.dry_run.message}")

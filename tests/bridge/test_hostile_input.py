@@ -176,3 +176,40 @@ async def test_unknown_top_level_arguments_are_refused(server: MCPServer, rrs: A
     assert misspelt.is_error and "'namepsace'" in misspelt.content[0].text  # type: ignore[union-attr]
     assert "namespace" in misspelt.content[0].text  # type: ignore[union-attr]
     assert rrs() == []
+
+
+async def test_invalid_arguments_are_one_sentence_naming_the_argument(
+    shared: tuple[MCPServer, SandboxHandle],
+) -> None:
+    """Not pydantic's multi-line dump (with `input_value=` echoes and type codes)."""
+    server, _ = shared
+    async with Client(server) as client:
+        result = await client.call_tool("propose_change", {"proposals": [quantity("lots")], "reason": "x"})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert result.is_error and "\n" not in text, text
+    assert "proposals.0.containers.0.requests.cpu" in text and "input_value" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("prompt", "arguments", "expected"),
+    [
+        ("right_size_namespace", {}, "needs the argument(s): namespace"),
+        ("review_recommendation", {"namespace": "shop"}, "needs the argument(s): name"),
+        ("right_size_namespace", {"namespace": "../kube-system"}, "namespace: String should match"),
+        ("right_size_namespace", {"namespace": "shop", "approve": "yes"}, "unknown argument(s) 'approve'"),
+        ("approve_everything", {}, "unknown prompt 'approve_everything'"),
+    ],
+)
+async def test_prompt_argument_mistakes_are_invalid_params(
+    shared: tuple[MCPServer, SandboxHandle], prompt: str, arguments: dict[str, str], expected: str
+) -> None:
+    """A prompt called without its required argument used to answer "Internal server error"."""
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS
+
+    server, _ = shared
+    async with Client(server) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.get_prompt(prompt, arguments)
+    assert raised.value.error.code == INVALID_PARAMS, raised.value.error
+    assert expected in raised.value.error.message and "\n" not in raised.value.error.message

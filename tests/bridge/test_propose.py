@@ -96,6 +96,31 @@ async def test_preview_shows_patch_dry_run_and_safety_and_changes_nothing(
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert after["spec"] == before["spec"]
     assert rrs() == []
+    assert out["dry_run"]["nothing_persisted"] is True
+    assert f"resourceVersion {before['metadata']['resourceVersion']} unchanged" in out["dry_run"]["message"]
+
+
+async def test_preview_never_says_nothing_was_persisted_when_the_dry_run_wrote(
+    server: MCPServer, cluster: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An API server (or a webhook with side effects) that ignores dryRun: the preview used to repeat
+    "nothing was persisted" without looking. Here the patch really lands in the sandbox."""
+    from krr_operator.kube import Kube
+
+    real_patch = Kube.patch_workload
+
+    def ignores_dry_run(self: Kube, *args: Any, **kwargs: Any) -> Any:
+        return real_patch(self, *args, **(kwargs | {"dry_run": False}))
+
+    monkeypatch.setattr(Kube, "patch_workload", ignores_dry_run)
+    async with Client(server) as client:
+        result = await client.call_tool("preview_change", {k: WEB_PROPOSAL[k] for k in WEB_PROPOSAL})
+    out = result.structured_content
+    assert out is not None and out["dry_run"]["accepted"] is True
+    assert out["dry_run"]["nothing_persisted"] is False
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "nothing was persisted" not in text and "nothing was changed" not in text, text
+    assert "may have been persisted" in out["dry_run"]["message"] and "WARNING" in text
 
 
 async def test_a_change_the_safety_rules_refuse_is_previewed_but_never_proposed(

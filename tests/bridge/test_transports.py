@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,7 +101,9 @@ def listening_addresses(port: int) -> set[str]:
 
 
 @contextmanager
-def http_server(cluster: SandboxHandle, *extra: str, token: str | None = TOKEN) -> Iterator[tuple[int, Any]]:
+def http_server(
+    cluster: SandboxHandle, *extra: str, token: str | None = TOKEN, host: str = "127.0.0.1"
+) -> Iterator[tuple[int, Any]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "MCP_SERVER_TOKEN"}
     if token:
@@ -115,22 +118,23 @@ def http_server(cluster: SandboxHandle, *extra: str, token: str | None = TOKEN) 
         "--kubeconfig",
         str(cluster.kubeconfig),
     ]
-    proc = subprocess.Popen(
-        [*args, *extra], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-        yield port, proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    # stderr to a file, not a pipe nobody reads: a chatty server would block once the pipe is full.
+    with tempfile.TemporaryFile("w+") as errlog:
+        proc = subprocess.Popen([*args, *extra], env=env, stderr=errlog, stdout=subprocess.DEVNULL, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    socket.create_connection((host, port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            errlog.seek(0)
+            assert proc.poll() is None, errlog.read()
+            yield port, proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 INITIALIZE = {
@@ -201,3 +205,58 @@ def test_serve_without_a_usable_kubeconfig_says_so(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "cannot load the Kubernetes configuration" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_http_refuses_foreign_origin_and_host_on_any_loopback_address(cluster: SandboxHandle) -> None:
+    """The SDK's own DNS-rebinding defaults only cover 127.0.0.1/localhost/::1: on 127.0.0.2 it used to
+    accept `Origin: http://attacker.example`."""
+    host = "127.0.0.2"
+    flags = ("--host", host, "--insecure-localhost-no-auth", "--read-only")
+    with http_server(cluster, *flags, token=None, host=host) as (port, _proc):
+        url = f"http://{host}:{port}/mcp"
+        attacker = httpx.post(url, json=INITIALIZE, headers=HEADERS | {"Origin": "http://attacker.example"})
+        rebound = httpx.post(url, json=INITIALIZE, headers=HEADERS | {"Host": f"attacker.example:{port}"})
+        same_origin = httpx.post(url, json=INITIALIZE, headers=HEADERS | {"Origin": f"http://{host}:{port}"})
+        plain = httpx.post(url, json=INITIALIZE, headers=HEADERS)
+        async with Client(url) as client:  # the SDK's client sends the Host it connected to
+            tools = {t.name for t in (await client.list_tools()).tools}
+    assert (attacker.status_code, rebound.status_code) == (403, 421)
+    assert (same_origin.status_code, plain.status_code) == (200, 200), (same_origin.text, plain.text)
+    assert "list_recommendations" in tools
+
+
+def test_http_on_a_wildcard_address_needs_the_allowed_host_names(cluster: SandboxHandle) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "MCP_SERVER_TOKEN"} | {"MCP_SERVER_TOKEN": TOKEN}
+    base = [str(KRR_MCP), "serve", "--transport", "http", "--kubeconfig", str(cluster.kubeconfig)]
+    done = subprocess.run([*base, "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2 and "--allowed-host" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+async def test_http_metrics_labels_stay_bounded_under_unknown_tool_names(cluster: SandboxHandle) -> None:
+    """1,500 calls to made-up tool names once grew /metrics to 3.8 MB: unknown names share one label."""
+    with http_server(cluster) as (port, _proc):
+        url = f"http://127.0.0.1:{port}/mcp"
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        async with (
+            httpx2.AsyncClient(headers=auth) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            for i in range(300):
+                unknown = await client.call_tool(f"no_such_tool_{i}_{'x' * 40}", {})
+                assert unknown.is_error
+            await client.call_tool("list_recommendations", {})
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers=auth).text
+    tools = {line.split('tool="')[1].split('"')[0] for line in metrics.splitlines() if 'tool="' in line}
+    assert tools == {"(unknown)", "list_recommendations"}, sorted(tools)[:5]
+    assert len(metrics) < 30_000
+    assert 'krr_mcp_bridge_tool_calls_total{tool="(unknown)"} 300.0' in metrics
+
+
+def test_http_caps_concurrent_sessions(cluster: SandboxHandle) -> None:
+    with http_server(cluster, "--max-sessions", "2") as (port, _proc):
+        url = f"http://127.0.0.1:{port}/mcp"
+        headers = HEADERS | {"Authorization": f"Bearer {TOKEN}"}
+        opened = [httpx.post(url, json=INITIALIZE, headers=headers) for _ in range(3)]
+    assert [r.status_code for r in opened] == [200, 200, 503]
+    assert "Too many open sessions" in opened[2].text

@@ -4,7 +4,8 @@
   schema is generated from it), the CRD's CEL rules (evaluated for real), then the operator's decision
   against a Deployment `shop/web` whose container `app` runs 500m/512Mi (limit 1Gi).
 - krr output (JSON text): the krr output parser.
-- MCP tool call (JSON {"tool", "arguments"}): the bridge's MCP server in-process, via the SDK's Client.
+- MCP tool call (JSON {"tool", "arguments"}) or prompt (JSON {"prompt", "arguments"}): the bridge's MCP
+  server in-process, via the SDK's Client.
 """
 
 from __future__ import annotations
@@ -100,8 +101,13 @@ async def mcp_verdict(path: Path, server: Any) -> str:
     call = json.loads(path.read_text())
     try:
         async with Client(server) as client:
+            if "prompt" in call:
+                prompt = await client.get_prompt(call["prompt"], call["arguments"])
+                return _stable(f"ok: {len(prompt.messages)} message(s)") + "\n"
             result = await client.call_tool(call["tool"], call["arguments"])
     except Exception as exc:  # the SDK refusing the call itself (unknown tool, protocol error)
+        while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
         return _stable(f"exception {type(exc).__name__}: {exc}") + "\n"
     text = " | ".join(getattr(c, "text", "") for c in result.content)
     return _stable(f"{'error' if result.is_error else 'ok'}: {text}") + "\n"
