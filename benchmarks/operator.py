@@ -137,7 +137,7 @@ def end_to_end_table(console: Console, count: int = 5) -> None:
                         "rollback",
                         "PATCH",
                         f"/apis/krr-mcp.io/v1alpha1/namespaces/default/resourcerecommendations/r{i}",
-                        body={"spec": {"rollbackRequested": True}},
+                        body={"spec": {"rollbackRequested": True, "rollbackRequestedBy": "bench"}},
                         content_type="application/merge-patch+json",
                     )
                     rollbacks.append(wait_phase(kube, f"r{i}", "RolledBack") - started)

@@ -264,7 +264,8 @@ def _after_change(
     if not rolled_back and spec.rollbackRequested:
         if provenance_problem:
             return Decision(Action.REFUSE, Phase.FAILED, "RollbackProvenance", provenance_problem)
-        return _rollback(spec, last, workload, "rollback", spec.approvedBy or "unknown", "RollbackRequested")
+        requester = spec.rollbackRequestedBy or "unknown"  # who asked, never the approver in their place
+        return _rollback(spec, last, workload, "rollback", requester, "RollbackRequested")
     in_progress = Phase.ROLLING_BACK if rolled_back else Phase.APPLYING
     if phase != in_progress:
         return Decision(Action.NOOP, phase, "Settled", status.message or f"{phase} is final")

@@ -53,6 +53,7 @@ class DemoState:
     chosen: list[dict[str, Any]] = field(default_factory=list)
     rr_namespace: str = ""
     rr_name: str = ""
+    reviewed_version: str = ""  # the RR's resourceVersion when the human reviewed it
     original: dict[str, Any] = field(default_factory=dict)
     applied: dict[str, Any] = field(default_factory=dict)
     restored: dict[str, Any] = field(default_factory=dict)
@@ -278,6 +279,11 @@ class Walkthrough:
                         "no operator wrote the proposal's status: install the operator in the cluster, or "
                         "pass --run-operator"
                     ) from None
+            version = "jsonpath={.metadata.resourceVersion}"
+            read = s.human.run(
+                "get", "recommendation", s.rr_name, "-n", s.rr_namespace, "-o", version, show=False
+            )
+            s.reviewed_version = read.stdout.strip()
             s.human.run("get", "recommendations", "-n", s.rr_namespace)
             s.human.run("krr", "diff", s.rr_name, "-n", s.rr_namespace, check=False)
             await asyncio.sleep(1.0)  # the operator has looked at the RR (more than once); it must not act
@@ -307,13 +313,14 @@ class Walkthrough:
                     raise StepFailed(f"{kind} {namespace}/{name} changed although the proposal was rejected")
                 self.n.say("Rejected: the operator will never apply it, and the workload is unchanged.")
                 return False
-            s.human.merge_patch_rr(
-                s.rr_namespace, s.rr_name, {"spec": {"approved": True, "approvedBy": user}}
-            )
+            # The resourceVersion reviewed, in the patch: the API server refuses it (409) if the RR
+            # changed since, so what was reviewed is what is approved.
+            approval = {"approved": True, "approvedBy": user}
+            pinned = {"resourceVersion": s.reviewed_version}
+            s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"metadata": pinned, "spec": approval})
             self.n.note(
-                "(The plugin does the same with more checks: "
-                f"kubectl krr approve {s.rr_name} -n {s.rr_namespace} --resource-version RV "
-                "refuses a proposal that changed since you reviewed it.)"
+                "(The plugin does the same with more checks, and shows the change it approves: kubectl krr "
+                f"approve {s.rr_name} -n {s.rr_namespace} --resource-version {s.reviewed_version})"
             )
         return True
 
@@ -348,7 +355,8 @@ class Walkthrough:
         s, o = self.state, self.options
         assert s.cluster and s.human
         with self.n.step("A human asks for a rollback (kubectl patch spec.rollbackRequested)"):
-            s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": {"rollbackRequested": True}})
+            request = {"rollbackRequested": True, "rollbackRequestedBy": s.human.whoami()}
+            s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": request})
         with self.n.step("The operator restores the stored resources exactly"):
             with self.n.waiting("waiting for the operator (phase RolledBack)..."):
                 await s.cluster.wait_for_phase(s.rr_namespace, s.rr_name, {"RolledBack"}, o.timeout)

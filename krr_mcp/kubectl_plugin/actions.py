@@ -16,7 +16,6 @@ APPROVABLE_PHASES = {None, "", "Proposed"}
 REJECTABLE_PHASES = {None, "", "Proposed", "Stale", "Expired"}
 ROLLBACKABLE_PHASES = {"Applied", "Failed"}
 REJECTED_BY = "krr-mcp.io/rejected-by"
-ROLLBACK_REQUESTED_BY = "krr-mcp.io/rollback-requested-by"
 
 
 def _phase(rr: dict[str, Any]) -> str | None:
@@ -81,7 +80,8 @@ def reject_patch(rr: dict[str, Any], user: str, pinned_version: str | None = Non
 
 
 def rollback_patch(rr: dict[str, Any], user: str, pinned_version: str | None = None) -> dict:
-    """The patch that asks the operator to restore the prior resources of an applied RR."""
+    """The patch that asks the operator to restore the prior resources of an applied RR, naming `user`
+    in spec.rollbackRequestedBy (the admission policy checks it is the requester; the audit names it)."""
     spec = rr.get("spec") or {}
     if spec.get("rollbackRequested"):
         raise Refused(f"{_name(rr)} already has a rollback requested (phase {_phase(rr)})")
@@ -94,5 +94,4 @@ def rollback_patch(rr: dict[str, Any], user: str, pinned_version: str | None = N
     if not any(entry.get("action") == "apply" for entry in history):
         raise Refused(f"{_name(rr)} has no applied change in its history; nothing to roll back")
     metadata = _precondition(rr, pinned_version)
-    metadata["annotations"] = {ROLLBACK_REQUESTED_BY: user}
-    return {"metadata": metadata, "spec": {"rollbackRequested": True}}
+    return {"metadata": metadata, "spec": {"rollbackRequested": True, "rollbackRequestedBy": user}}

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -68,6 +69,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _interactive() -> bool:
+    """A person at a terminal can answer a question."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn PluginError into a message on stderr and its exit code."""
@@ -108,8 +114,8 @@ def list_(
         )
 
 
-def _print_sections(sections: list[Section], fmt: Format) -> None:
-    out = console()
+def _print_sections(sections: list[Section], fmt: Format, out: Console | None = None) -> None:
+    out = out or console()
     rich = fmt is Format.TABLE
     for section in sections:
         out.print(Text(f"{section.title}:", style="bold" if rich else ""))
@@ -192,21 +198,50 @@ def diff(
     with _errors():
         conn = kube.connect(kubeconfig, context)
         rr = kube.get_rr(conn, namespace or conn.namespace, name)
-        target = rr["spec"]["target"]
-        live = kube.get_workload(conn, rr["metadata"]["namespace"], target["kind"], target["name"])
-        wanted = rollback_resources(rr) if rollback else proposed_resources(rr)
-        label = f"{target['kind']}.{rr['metadata']['namespace']}.{target['name']}"
-        text = unified_diff(live, with_resources(live, wanted, restoring=rollback), label)
+        label, text = _workload_diff(conn, rr, rollback)
         if not text:
             error_console().print(f"no difference: {label} already has these resources")
             return
-        if sys.stdout.isatty():
-            out = console()
-            for line in text.splitlines():
-                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-                out.print(Text(line, style=style))
-        else:
-            sys.stdout.write(text)
+        _print_diff(text, console(), sys.stdout.isatty())
+
+
+def _workload_diff(conn: kube.Connection, rr: dict[str, Any], rollback: bool = False) -> tuple[str, str]:
+    """(label, unified diff) of the live workload vs after the RR's change (or its rollback)."""
+    target = rr["spec"]["target"]
+    live = kube.get_workload(conn, rr["metadata"]["namespace"], target["kind"], target["name"])
+    wanted = rollback_resources(rr) if rollback else proposed_resources(rr)
+    label = f"{target['kind']}.{rr['metadata']['namespace']}.{target['name']}"
+    return label, unified_diff(live, with_resources(live, wanted, restoring=rollback), label)
+
+
+def _print_diff(text: str, out: Console, colour: bool) -> None:
+    if not colour:
+        out.file.write(text)
+        return
+    for line in text.splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+        out.print(Text(line, style=style))
+
+
+def show_approval(conn: kube.Connection, rr: dict[str, Any], out: Console, fmt: Format) -> None:
+    """What approving `rr` approves, as read at its resourceVersion (the one the approval pins): the
+    proposed change, then the workload diff as `kubectl krr diff` shows it (when it can be read)."""
+    meta = rr.get("metadata") or {}
+    out.print(
+        Text(
+            f"Approving resourcerecommendation {meta.get('namespace')}/{meta.get('name')} at resourceVersion "
+            f"{meta.get('resourceVersion')}: {views.target_of(rr)}",
+            style="bold" if fmt is Format.TABLE else "",
+        )
+    )
+    change = [section for section in describe(rr, _now()) if section.title == "Proposed change"]
+    _print_sections(change, fmt, out)
+    try:
+        label, text = _workload_diff(conn, rr)
+    except PluginError as exc:
+        out.print(f"(no workload diff: {exc.message})")
+        return
+    _print_diff(text or f"(no difference: {label} already has these resources)\n", out, fmt is Format.TABLE)
 
 
 def _decide(
@@ -218,8 +253,10 @@ def _decide(
     verb: str,
     build: Callable[[dict[str, Any], str], dict[str, Any]],
     resource_version: str | None,
+    review: Callable[[kube.Connection, dict[str, Any]], bool] | None = None,
 ) -> None:
-    """Read each RR, let `build` refuse or produce the patch, send it; exit with the first failure.
+    """Read each RR, let `build` refuse or produce the patch, let `review` show it (False: skip it),
+    send it; exit with the first failure.
 
     `resource_version` (the one `build` pins) names what one reviewer saw: it allows exactly one RR.
     """
@@ -233,7 +270,12 @@ def _decide(
     for name in names:
         try:
             rr = kube.get_rr(conn, ns, name)
-            patched = kube.merge_patch_rr(conn, ns, name, build(rr, user))
+            patch = build(rr, user)
+            if review is not None and not review(conn, rr):
+                error_console().print(f"resourcerecommendation {ns}/{name} not {verb}")
+                failure = failure or ExitCode.REFUSED
+                continue
+            patched = kube.merge_patch_rr(conn, ns, name, patch)
         except PluginError as exc:
             error_console().print(Text(f"error: {exc.message}", style="red"))
             failure = failure or exc.code
@@ -257,10 +299,22 @@ def approve(
     context: Context = None,
     namespace: Namespace = None,
     resource_version: ResourceVersion = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask for confirmation on a terminal.")
+    ] = False,
     output: Output = None,
 ) -> None:
-    """Approve as yourself (SelfSubjectReview): sets approvedBy and approved in one patch that the
-    API server refuses if the RR changed since it was read (or since --resource-version)."""
+    """Approve as yourself (SelfSubjectReview). Shows the change it approves (the proposal and the
+    workload diff), asks on a terminal, then sets approvedBy and approved in one patch pinned to the
+    resourceVersion it showed (or --resource-version): the API server refuses it if the RR changed."""
+    fmt = default_format(output)
+    machine = fmt in (Format.JSON, Format.YAML)
+    ask = _interactive() and not yes and resource_version is None and not machine
+
+    def review(conn: kube.Connection, rr: dict[str, Any]) -> bool:
+        show_approval(conn, rr, error_console() if machine else console(), fmt)
+        return not ask or typer.confirm("Approve exactly this?", default=False)
+
     with _errors():
         _decide(
             names,
@@ -271,6 +325,7 @@ def approve(
             "approved",
             lambda rr, user: actions.approve_patch(rr, user, _now(), resource_version),
             resource_version,
+            review,
         )
 
 

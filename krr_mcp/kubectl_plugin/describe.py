@@ -97,7 +97,12 @@ def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
                     else "no",
                 ),
                 ("Rejected", "yes" if spec.get("rejected") else "no"),
-                ("Rollback requested", "yes" if spec.get("rollbackRequested") else "no"),
+                (
+                    "Rollback requested",
+                    f"yes, by {spec.get('rollbackRequestedBy') or 'unknown'}"
+                    if spec.get("rollbackRequested")
+                    else "no",
+                ),
                 ("Auto rollback", "yes" if spec.get("autoRollback", True) else "no"),
                 ("Expires", str(spec.get("expiresAt") or "never")),
             ],

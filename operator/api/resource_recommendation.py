@@ -185,12 +185,22 @@ _SPEC_RULES: list[JsonValue] = [
         "rule": "!oldSelf.rollbackRequested || self.rollbackRequested",
         "message": "a rollback request cannot be withdrawn",
     },
+    {
+        "rule": "!has(oldSelf.rollbackRequestedBy) || "
+        "(has(self.rollbackRequestedBy) && self.rollbackRequestedBy == oldSelf.rollbackRequestedBy)",
+        "message": "rollbackRequestedBy cannot change once set",
+    },
 ]
 
 _SPEC_STATE_RULES: list[JsonValue] = [
     {
         "rule": "!self.approved || (has(self.approvedBy) && size(self.approvedBy) > 0)",
         "message": "approved requires approvedBy (the human who approved)",
+    },
+    {
+        "rule": "!self.rollbackRequested || "
+        "(has(self.rollbackRequestedBy) && size(self.rollbackRequestedBy) > 0)",
+        "message": "rollbackRequested requires rollbackRequestedBy (the human who asked for it)",
     },
     {
         "rule": "!self.rollbackRequested || self.approved",
@@ -220,6 +230,11 @@ class ResourceRecommendationSpec(_Model):
     approvedBy: str | None = Field(None, max_length=512, description="The approving user's name.")
     rejected: bool = Field(False, description="Set by a human to refuse the proposal for good.")
     rollbackRequested: bool = Field(False, description="Set by a human to restore the prior resources.")
+    rollbackRequestedBy: str | None = Field(
+        None,
+        max_length=512,
+        description="The user who asked for the rollback (checked by the admission policy).",
+    )
     autoRollback: bool = Field(True, description="Roll back by itself when the rollout fails.")
     expiresAt: datetime | None = Field(None, description="Not applied after this time.")
     rolloutTimeoutSeconds: int = Field(600, ge=10, le=86400)

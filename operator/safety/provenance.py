@@ -9,7 +9,7 @@ BRIDGE_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
 OPERATOR_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
 # The bridge's and the operator's ServiceAccounts, in whichever namespace krr-mcp is installed.
 _MACHINE_USER = re.compile(r"^system:serviceaccount:[^:]+:krr-mcp-(bridge|operator)$")
-_HUMAN_ONLY_FIELDS = ("approved", "approvedBy", "rollbackRequested")
+_HUMAN_ONLY_FIELDS = ("approved", "approvedBy", "rollbackRequested", "rollbackRequestedBy")
 
 
 def _owned_spec_fields(entry: dict[str, Any]) -> set[str]:
@@ -23,10 +23,10 @@ def approval_provenance_problem(
     """Why the RR's approval (or rollback request) did not come from a human path, else None.
 
     Problems: approved without `approvedBy`; `approvedBy` naming the bridge's or the operator's
-    ServiceAccount; managedFields showing `bridge_field_manager` owning spec.approved, spec.approvedBy or
-    spec.rollbackRequested (a human's kubectl patch takes those fields over from the creator, so the
-    bridge still owning one means the bridge set it). An RR that is neither approved nor asking for a
-    rollback has no approval to check: None.
+    ServiceAccount; managedFields showing `bridge_field_manager` owning spec.approved, spec.approvedBy,
+    spec.rollbackRequested or spec.rollbackRequestedBy (a human's kubectl patch takes those fields over
+    from the creator, so the bridge still owning one means the bridge set it). An RR that is neither
+    approved nor asking for a rollback has no approval to check: None.
     """
     spec = rr.get("spec")
     if not isinstance(spec, dict):

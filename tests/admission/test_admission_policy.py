@@ -1,147 +1,46 @@
 """The approval admission policy (config/admission), its CEL evaluated for real.
 
 No fake API server here runs admission, so each expression is read from the YAML and evaluated with
-cel-expr-python against AdmissionReview-shaped requests built below (vap.py plays the API server's
-part: match, variables, validations, audit annotations). The `authorizer` is test-provided: it answers
-from config/rbac plus the bindings below, through the RBAC evaluator of tests/rbac, so the `approve`
-verb the policy asks about is the one the RBAC manifests grant. A real-cluster e2e run covers the
-server side.
+cel-expr-python against AdmissionReview-shaped requests (approval_policy.py; vap.py plays the API
+server's part: match, variables, validations, audit annotations). The `authorizer` answers from
+config/rbac plus a few bindings, through the RBAC evaluator of tests/rbac, so the `approve` verb the
+policy asks about is the one the RBAC manifests grant. tests/realcluster runs the same cases against
+a real kube-apiserver.
 """
 
 from __future__ import annotations
 
 import copy
-import shutil
-import subprocess
-from pathlib import Path
+import re
 from typing import Any
 
 import pytest
-import yaml
+from krr_operator.api.resource_recommendation import ResourceRecommendationSpec
 
-from ..rbac import rbac_evaluator as rbac
-from .rr_objects import stored_rr as rr
-from .vap import AdmissionPolicy, Verdict
-
-ROOT = Path(__file__).resolve().parents[2]
-POLICY_FILE = ROOT / "config" / "admission" / "recommendation_approval_policy.yaml"
-BRIDGE = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
-OPERATOR = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
-SA_GROUPS = ["system:serviceaccounts", "system:serviceaccounts:krr-mcp-system", "system:authenticated"]
-
-
-def _binding(kind: str, user: str, role: str, namespace: str | None = None) -> dict[str, Any]:
-    metadata = {"name": f"{user}-{role}"} | ({"namespace": namespace} if namespace else {})
-    return {
-        "kind": kind,
-        "metadata": metadata,
-        "roleRef": {"kind": "ClusterRole", "name": role},
-        "subjects": [{"kind": "User", "name": user}],
-    }
-
-
-HUMANS = [
-    _binding("RoleBinding", "alice", "recommendation-approver", "shop"),
-    _binding("RoleBinding", "carol", "edit", "shop"),  # approves through aggregation into edit
-    _binding("RoleBinding", "bob", "recommendation-viewer", "shop"),
-    _binding("ClusterRoleBinding", "root", "cluster-admin"),
-    # dave may patch recommendations but holds no approve verb
-    _binding("RoleBinding", "dave", "recommendation-patcher", "shop"),
-    {
-        "kind": "ClusterRole",
-        "metadata": {"name": "recommendation-patcher"},
-        "rules": [
-            {"apiGroups": ["krr-mcp.io"], "resources": ["resourcerecommendations"], "verbs": ["get", "patch"]}
-        ],
-    },
-    {
-        "kind": "ClusterRole",
-        "metadata": {"name": "cluster-admin"},
-        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}],
-    },
-    {
-        "kind": "ClusterRole",
-        "metadata": {"name": "edit"},
-        "aggregationRule": {
-            "clusterRoleSelectors": [{"matchLabels": {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}}]
-        },
-    },
-]
+from .approval_policy import (
+    BRIDGE,
+    CI_DEPLOYER,
+    OPERATOR,
+    ROBOT_APPROVERS,
+    approved_rr,
+    bridge,
+    denied,
+    load_documents,
+    load_policy,
+    request,
+    rr,
+)
+from .vap import AdmissionPolicy
 
 
 @pytest.fixture(scope="module")
 def documents() -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(POLICY_FILE.read_text()) if d]
+    return load_documents()
 
 
 @pytest.fixture(scope="module")
-def policy(documents: list[dict[str, Any]]) -> AdmissionPolicy:
-    kubectl = shutil.which("kubectl", path=str(ROOT / ".venv" / "bin")) or shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed: cannot render config/rbac for the authorizer")
-    rendered = subprocess.run(
-        [kubectl, "kustomize", str(ROOT / "config" / "rbac")],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    cluster = rbac.Cluster([*(d for d in yaml.safe_load_all(rendered) if d), *HUMANS])
-
-    def check(user: str, groups: list[str], attributes: dict[str, str], verb: str) -> bool:
-        request = rbac.Request(
-            verb,
-            attributes.get("group", ""),
-            attributes.get("resource", ""),
-            attributes.get("subresource", ""),
-            attributes.get("namespace", ""),
-            attributes.get("name", ""),
-        )
-        return bool(cluster.allows(rbac.Subject(user, tuple(groups)), request))
-
-    vap = next(d for d in documents if d["kind"] == "ValidatingAdmissionPolicy")
-    return AdmissionPolicy(vap, check)
-
-
-def approved_rr(by: str = "alice", **spec: Any) -> dict[str, Any]:
-    return rr(approved=True, approvedBy=by, **spec)
-
-
-def request(
-    user: str,
-    operation: str,
-    obj: dict[str, Any],
-    old: dict[str, Any] | None = None,
-    groups: list[str] | None = None,
-    sub_resource: str = "",
-) -> dict[str, Any]:
-    """An AdmissionReview's `request`, as the API server sends it."""
-    gvk = {"group": "krr-mcp.io", "version": "v1alpha1", "kind": "ResourceRecommendation"}
-    gvr = {"group": "krr-mcp.io", "version": "v1alpha1", "resource": "resourcerecommendations"}
-    return {
-        "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
-        "kind": gvk,
-        "resource": gvr,
-        "subResource": sub_resource,
-        "requestKind": gvk,
-        "requestResource": gvr,
-        "name": obj["metadata"]["name"],
-        "namespace": obj["metadata"]["namespace"],
-        "operation": operation,
-        "userInfo": {"username": user, "groups": groups if groups is not None else ["system:authenticated"]},
-        "object": obj,
-        "oldObject": old,
-        "dryRun": False,
-        "options": {},
-    }
-
-
-def bridge(operation: str, obj: dict[str, Any], old: dict[str, Any] | None = None) -> dict[str, Any]:
-    return request(BRIDGE, operation, obj, old, groups=SA_GROUPS)
-
-
-def denied(verdict: Verdict, fragment: str) -> bool:
-    return verdict.matched and not verdict.allowed and any(fragment in m for m in verdict.messages)
+def policy() -> AdmissionPolicy:
+    return load_policy()
 
 
 # The manifest -------------------------------------------------------------------------------------
@@ -172,6 +71,7 @@ def test_the_bridge_creates_a_proposal(policy: AdmissionPolicy) -> None:
         {"approved": True, "approvedBy": "alice"},  # naming a human does not help
         {"approvedBy": "alice"},
         {"approved": True, "approvedBy": "alice", "rollbackRequested": True},
+        {"rollbackRequestedBy": "alice"},
     ],
 )
 def test_the_bridge_cannot_create_an_approved_proposal(policy: AdmissionPolicy, spec: dict[str, Any]) -> None:
@@ -181,7 +81,7 @@ def test_the_bridge_cannot_create_an_approved_proposal(policy: AdmissionPolicy, 
 def test_the_bridge_cannot_approve_or_roll_back_by_update(policy: AdmissionPolicy) -> None:
     # RBAC already refuses the bridge any update; this is the second layer.
     assert denied(policy.admit(bridge("UPDATE", approved_rr(by=BRIDGE), rr())), "bridge cannot approve")
-    rollback = approved_rr(rollbackRequested=True)
+    rollback = approved_rr(rollbackRequested=True, rollbackRequestedBy=BRIDGE)
     assert denied(policy.admit(bridge("UPDATE", rollback, approved_rr())), "bridge cannot approve")
 
 
@@ -195,9 +95,20 @@ def test_an_approver_approves_in_their_own_name(policy: AdmissionPolicy, user: s
     assert verdict.audit_annotations == {"approved-by": user}
 
 
-def test_an_approver_may_create_an_approved_recommendation(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("alice", "CREATE", approved_rr(by="alice")))
-    assert verdict.allowed and verdict.audit_annotations == {"approved-by": "alice"}
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"approved": True, "approvedBy": "alice"},
+        {"approvedBy": "alice"},
+        {"approved": True, "approvedBy": "alice", "rollbackRequested": True, "rollbackRequestedBy": "alice"},
+        {"rollbackRequestedBy": "alice"},
+    ],
+)
+def test_nobody_creates_an_approved_recommendation(policy: AdmissionPolicy, spec: dict[str, Any]) -> None:
+    # An approval is a decision about an object someone reviewed: create, review, then approve.
+    for user in ("alice", "root"):
+        verdict = policy.admit(request(user, "CREATE", rr(**spec)))
+        assert denied(verdict, "a recommendation is created as a proposal"), verdict
 
 
 @pytest.mark.parametrize(
@@ -228,15 +139,38 @@ def test_changing_the_approver_counts_as_approving(policy: AdmissionPolicy) -> N
 # Rollback requests --------------------------------------------------------------------------------
 
 
+def rollback_rr(by: str, approver: str = "alice") -> dict[str, Any]:
+    return approved_rr(by=approver, rollbackRequested=True, rollbackRequestedBy=by)
+
+
 def test_an_approver_requests_a_rollback(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("carol", "UPDATE", approved_rr(rollbackRequested=True), approved_rr()))
+    verdict = policy.admit(request("carol", "UPDATE", rollback_rr("carol"), approved_rr()))
     assert verdict.allowed, verdict.messages
     assert verdict.audit_annotations == {"rollback-requested-by": "carol"}
 
 
 def test_a_viewer_cannot_request_a_rollback(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("bob", "UPDATE", approved_rr(rollbackRequested=True), approved_rr()))
+    verdict = policy.admit(request("bob", "UPDATE", rollback_rr("bob"), approved_rr()))
     assert denied(verdict, "user bob may not request a rollback in namespace shop")
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ({"rollbackRequested": True, "rollbackRequestedBy": "alice"}, "alice"),  # the approver, not carol
+        ({"rollbackRequested": True}, ""),  # nobody named: the audit could not say who
+    ],
+)
+def test_rollback_requested_by_must_be_the_requester(
+    policy: AdmissionPolicy, spec: dict[str, Any], named: str
+) -> None:
+    verdict = policy.admit(request("carol", "UPDATE", approved_rr(**spec), approved_rr()))
+    assert denied(verdict, f'spec.rollbackRequestedBy must be the requesting user (carol), not "{named}"')
+
+
+def test_renaming_the_rollback_requester_counts_as_requesting(policy: AdmissionPolicy) -> None:
+    verdict = policy.admit(request("bob", "UPDATE", rollback_rr("bob"), rollback_rr("carol")))
+    assert denied(verdict, "user bob may not request a rollback")
 
 
 # An approved proposal is frozen -------------------------------------------------------------------
@@ -253,6 +187,26 @@ def test_an_approved_proposal_is_immutable(policy: AdmissionPolicy) -> None:
     assert denied(verdict, "an approved recommendation is immutable")
     retarget = approved_rr(target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "payments"})
     assert denied(policy.admit(request("root", "UPDATE", retarget, approved_rr())), "immutable")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reason": "rewritten after the review"},
+        {"evidence": {"source": "manual", "strategy": "simple"}},
+        {"autoRollback": False},
+        {"rolloutTimeoutSeconds": 86400},
+        {"expiresAt": "2099-01-01T00:00:00Z"},
+    ],
+)
+def test_an_approved_recommendation_is_frozen_but_for_a_rollback_request(
+    policy: AdmissionPolicy, change: dict[str, Any]
+) -> None:
+    # What the reviewer read (reason, evidence) and how the change runs stay as approved; "dave", who
+    # may patch but not approve, cannot switch auto-rollback off behind the approver's back either.
+    for user in ("alice", "dave"):
+        verdict = policy.admit(request(user, "UPDATE", approved_rr(**change), approved_rr()))
+        assert denied(verdict, "an approved recommendation is immutable"), (user, change)
 
 
 def test_an_unapproved_proposal_can_still_change(policy: AdmissionPolicy) -> None:
@@ -273,21 +227,190 @@ def test_metadata_only_updates_are_not_matched(policy: AdmissionPolicy) -> None:
     old = approved_rr()
     new = copy.deepcopy(old)
     new["metadata"]["finalizers"] = ["kopf.zalando.org/KopfFinalizerMarker"]
-    verdict = policy.admit(request(OPERATOR, "UPDATE", new, old, groups=SA_GROUPS))
+    verdict = policy.admit(request(OPERATOR, "UPDATE", new, old))
     assert not verdict.matched and verdict.allowed
 
 
 def test_status_writes_are_not_matched(policy: AdmissionPolicy) -> None:
     old = approved_rr()
     new = _bigger(old)  # would be refused on the main resource
-    verdict = policy.admit(request(OPERATOR, "UPDATE", new, old, groups=SA_GROUPS, sub_resource="status"))
+    verdict = policy.admit(request(OPERATOR, "UPDATE", new, old, sub_resource="status"))
     assert not verdict.matched and verdict.allowed
 
 
 def test_the_bridge_is_recognised_in_any_install_namespace(policy: AdmissionPolicy) -> None:
     elsewhere = "system:serviceaccount:platform-tools:krr-mcp-bridge"
-    verdict = policy.admit(request(elsewhere, "CREATE", approved_rr(by=elsewhere), groups=SA_GROUPS))
+    verdict = policy.admit(request(elsewhere, "CREATE", approved_rr(by=elsewhere)))
     assert denied(verdict, "the krr-mcp bridge cannot approve")
     lookalike = "system:serviceaccount:shop:krr-mcp-bridge-helper"  # not the bridge: judged as a user
-    verdict = policy.admit(request(lookalike, "CREATE", rr(), groups=SA_GROUPS))
+    verdict = policy.admit(request(lookalike, "CREATE", rr()))
     assert verdict.allowed, verdict.messages
+
+
+# An approval approves exactly what was reviewed (issue 15, item 3) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _bigger,
+        lambda o: {**o, "spec": {**o["spec"], "target": {**o["spec"]["target"], "name": "payments"}}},
+        lambda o: {**o, "spec": {**o["spec"], "reason": "looks fine"}},
+        lambda o: {**o, "spec": {**o["spec"], "autoRollback": False}},
+        lambda o: {**o, "spec": {**o["spec"], "expiresAt": "2099-01-01T00:00:00Z"}},
+    ],
+    ids=["bigger-limit", "retarget", "reason", "auto-rollback-off", "expiry"],
+)
+def test_approve_and_edit_in_one_request_is_refused(policy: AdmissionPolicy, edit: Any) -> None:
+    # One PATCH that sets approved and changes the proposal: the approver never reviewed the result.
+    for user in ("alice", "root"):
+        verdict = policy.admit(request(user, "UPDATE", edit(approved_rr(by=user)), rr()))
+        assert denied(verdict, "an approval changes only spec.approved and spec.approvedBy"), user
+
+
+def test_approving_and_requesting_a_rollback_at_once_is_refused(policy: AdmissionPolicy) -> None:
+    both = approved_rr(rollbackRequested=True, rollbackRequestedBy="alice")
+    assert denied(policy.admit(request("alice", "UPDATE", both, rr())), "an approval changes only")
+
+
+def test_editing_then_approving_in_two_requests_is_allowed(policy: AdmissionPolicy) -> None:
+    edited = _bigger(rr())
+    assert policy.admit(request("alice", "UPDATE", edited, rr())).allowed
+    approving = copy.deepcopy(edited)
+    approving["spec"].update(approved=True, approvedBy="alice")
+    verdict = policy.admit(request("alice", "UPDATE", approving, edited))
+    assert verdict.allowed, verdict.messages
+
+
+def test_the_policy_compares_every_spec_field() -> None:
+    # sameProposal must name every field but the four decision fields, or a new field could be
+    # changed in the approving request (or after approval) unseen.
+    variables = {v["name"]: v["expression"] for v in load_documents()[0]["spec"]["variables"]}
+    compared = set(re.findall(r"\bobject\.spec\.(\w+)", variables["sameProposal"]))
+    decisions = {"approved", "approvedBy", "rollbackRequested", "rollbackRequestedBy"}
+    assert compared == set(ResourceRecommendationSpec.model_fields) - decisions
+
+
+# A ServiceAccount is not a person (issue 15, item 4) ----------------------------------------------
+
+
+def test_a_service_account_with_edit_cannot_approve(policy: AdmissionPolicy) -> None:
+    # ci-deployer holds the built-in edit role, which aggregates `approve`: RBAC alone lets it.
+    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr()))
+    assert denied(verdict, f"user {CI_DEPLOYER} is a ServiceAccount, not a person")
+    assert not any("may not approve resourcerecommendations" in m for m in verdict.messages)  # RBAC: yes
+
+
+def test_a_service_account_with_edit_cannot_request_a_rollback(policy: AdmissionPolicy) -> None:
+    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", rollback_rr(CI_DEPLOYER), approved_rr()))
+    assert denied(verdict, "is a ServiceAccount, not a person")
+
+
+def test_an_impersonated_service_account_name_without_its_groups_is_still_one(
+    policy: AdmissionPolicy,
+) -> None:
+    verdict = policy.admit(
+        request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr(), groups=["system:authenticated"])
+    )
+    assert denied(verdict, "is a ServiceAccount, not a person")
+
+
+def _namespace(robots: str | None) -> dict[str, Any]:
+    annotations = {ROBOT_APPROVERS: robots} if robots is not None else {}
+    return {"metadata": {"name": "shop", "annotations": annotations}}
+
+
+@pytest.mark.parametrize("robots", [CI_DEPLOYER, f"system:serviceaccount:ci:other, {CI_DEPLOYER}"])
+def test_a_named_robot_approver_may_approve(policy: AdmissionPolicy, robots: str) -> None:
+    verdict = policy.admit(
+        request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr()), namespace=_namespace(robots)
+    )
+    assert verdict.allowed, verdict.messages
+    assert verdict.audit_annotations == {"approved-by": CI_DEPLOYER}
+    rollback = request(
+        CI_DEPLOYER, "UPDATE", rollback_rr(CI_DEPLOYER, CI_DEPLOYER), approved_rr(by=CI_DEPLOYER)
+    )
+    assert policy.admit(rollback, namespace=_namespace(robots)).allowed
+
+
+@pytest.mark.parametrize(
+    "robots",
+    [
+        "",
+        "system:serviceaccount:shop:ci",
+        "system:serviceaccount:shop:ci-deployer-2",
+        "*",
+        "system:serviceaccounts",
+    ],
+)
+def test_the_robot_allow_list_names_exact_users(policy: AdmissionPolicy, robots: str) -> None:
+    verdict = policy.admit(
+        request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr()), namespace=_namespace(robots)
+    )
+    assert denied(verdict, "is a ServiceAccount, not a person")
+
+
+def test_a_named_robot_still_needs_the_approve_verb_and_its_own_name(policy: AdmissionPolicy) -> None:
+    robot = "system:serviceaccount:shop:release-bot"  # no RBAC binding at all
+    ns = _namespace(f"{robot},{CI_DEPLOYER}")
+    verdict = policy.admit(request(robot, "UPDATE", approved_rr(by=robot), rr()), namespace=ns)
+    assert denied(verdict, f"user {robot} may not approve")
+    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", approved_rr(by="alice"), rr()), namespace=ns)
+    assert denied(verdict, "spec.approvedBy must be the approving user")
+
+
+@pytest.mark.parametrize("user", [BRIDGE, OPERATOR])
+def test_naming_krr_mcp_itself_as_a_robot_approver_does_not_help(policy: AdmissionPolicy, user: str) -> None:
+    verdict = policy.admit(
+        request(user, "UPDATE", approved_rr(by=user), rr()), namespace=_namespace(f"{BRIDGE},{OPERATOR}")
+    )
+    assert not verdict.allowed
+
+
+def test_a_robot_allowed_in_one_namespace_is_not_allowed_in_another(policy: AdmissionPolicy) -> None:
+    other = {"metadata": {"name": "payments", "annotations": {}}}
+    obj = approved_rr(namespace="payments", by=CI_DEPLOYER)
+    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", obj, rr("payments")), namespace=other)
+    assert denied(verdict, "is a ServiceAccount, not a person")
+
+
+def test_a_service_account_may_still_propose_and_reject(policy: AdmissionPolicy) -> None:
+    # Only approvals and rollback requests need a person.
+    assert policy.admit(request(CI_DEPLOYER, "CREATE", rr())).allowed
+    assert policy.admit(request(CI_DEPLOYER, "UPDATE", rr(rejected=True), rr())).allowed
+
+
+# The operator never writes spec (issue 15, item 8) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda o: _bigger(o),
+        lambda o: {**o, "spec": {**o["spec"], "reason": "x"}},
+        lambda o: {**o, "spec": {**o["spec"], "rejected": True, "approved": False}},
+        lambda o: {**o, "spec": {**o["spec"], "rollbackRequested": True, "rollbackRequestedBy": "alice"}},
+    ],
+    ids=["values", "reason", "reject", "rollback"],
+)
+def test_the_operator_cannot_change_spec(policy: AdmissionPolicy, edit: Any) -> None:
+    for old in (rr(), approved_rr()):
+        verdict = policy.admit(request(OPERATOR, "UPDATE", edit(copy.deepcopy(old)), old))
+        assert denied(verdict, "the krr-mcp operator never writes a recommendation's spec")
+    elsewhere = "system:serviceaccount:platform:krr-mcp-operator"
+    verdict = policy.admit(request(elsewhere, "UPDATE", _bigger(rr()), rr()))
+    assert denied(verdict, "the krr-mcp operator never writes")
+
+
+def test_the_operator_cannot_create(policy: AdmissionPolicy) -> None:
+    assert denied(policy.admit(request(OPERATOR, "CREATE", rr())), "the krr-mcp operator never writes")
+
+
+def test_the_operator_still_writes_metadata_and_status(policy: AdmissionPolicy) -> None:
+    old = approved_rr()
+    new = copy.deepcopy(old)
+    new["metadata"]["annotations"] = {"kopf.zalando.org/last-handled-configuration": "{}"}
+    assert not policy.admit(request(OPERATOR, "UPDATE", new, old)).matched
+    status = copy.deepcopy(old)
+    status["status"] = {"phase": "Applied"}
+    assert not policy.admit(request(OPERATOR, "UPDATE", status, old, sub_resource="status")).matched

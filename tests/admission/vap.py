@@ -59,7 +59,9 @@ class AdmissionPolicy:
     def _eval(self, expression: str, data: dict[str, Any]) -> Any:
         return evaluate(self.env, expression, data)
 
-    def admit(self, request: dict[str, Any]) -> Verdict:
+    def admit(self, request: dict[str, Any], namespace: dict[str, Any] | None = None) -> Verdict:
+        """The policy's verdict on `request`; `namespace` is the request namespace's Namespace object
+        (`namespaceObject`; by default one with that name and no labels or annotations)."""
         rules = self.spec["matchConstraints"]["resourceRules"]
         if not any(_rule_matches(rule, request) for rule in rules):
             return Verdict(matched=False, allowed=True)
@@ -69,7 +71,8 @@ class AdmissionPolicy:
             "oldObject": request.get("oldObject"),
             "request": admission_request(request),
             "params": None,
-            "namespaceObject": None,
+            "namespaceObject": namespace
+            or ({"metadata": {"name": request["namespace"]}} if request.get("namespace") else None),
             "authorizer": {"user": user["username"], "groups": user.get("groups", [])},
             "variables": {},
         }

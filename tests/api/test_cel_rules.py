@@ -147,9 +147,15 @@ CASES = [
     ),
     (
         "resourcerecommendations",
-        rr(rollbackRequested=True),
+        rr(rollbackRequested=True, rollbackRequestedBy="bob"),
         None,
         ["only an approved recommendation can be rolled back"],
+    ),
+    (
+        "resourcerecommendations",
+        rr(approved=True, approvedBy="alice", rollbackRequested=True),
+        None,
+        ["rollbackRequested requires rollbackRequestedBy (the human who asked for it)"],
     ),
     (
         "resourcerecommendations",
@@ -160,7 +166,12 @@ CASES = [
     # transitions
     ("resourcerecommendations", APPROVED, rr(), []),  # approving
     ("resourcerecommendations", rr(rejected=True), rr(), []),  # rejecting
-    ("resourcerecommendations", rr(approved=True, approvedBy="alice", rollbackRequested=True), APPROVED, []),
+    (
+        "resourcerecommendations",
+        rr(approved=True, approvedBy="alice", rollbackRequested=True, rollbackRequestedBy="bob"),
+        APPROVED,
+        [],
+    ),
     ("resourcerecommendations", with_proposed({"requests": {"cpu": "1"}}), rr(), []),  # unapproved: editable
     (
         "resourcerecommendations",
@@ -197,8 +208,14 @@ CASES = [
     (
         "resourcerecommendations",
         APPROVED,
-        rr(approved=True, approvedBy="alice", rollbackRequested=True),
-        ["a rollback request cannot be withdrawn"],
+        rr(approved=True, approvedBy="alice", rollbackRequested=True, rollbackRequestedBy="bob"),
+        ["a rollback request cannot be withdrawn", "rollbackRequestedBy cannot change once set"],
+    ),
+    (
+        "resourcerecommendations",
+        rr(approved=True, approvedBy="alice", rollbackRequested=True, rollbackRequestedBy="mallory"),
+        rr(approved=True, approvedBy="alice", rollbackRequested=True, rollbackRequestedBy="bob"),
+        ["rollbackRequestedBy cannot change once set"],
     ),
     # proposed limits vs requests, compared as quantities (not as strings)
     (

@@ -15,7 +15,7 @@ from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.handle import SandboxHandle
 
-from .verdicts import krr_verdict, mcp_verdict, rr_verdict
+from .verdicts import admission_verdict, krr_verdict, mcp_verdict, rr_verdict
 
 HERE = Path(__file__).parent
 
@@ -36,6 +36,11 @@ def check(path: Path, said: str) -> None:
 @pytest.mark.parametrize("path", entries("rr", "*.yaml"), ids=lambda p: p.stem)
 def test_hostile_rr(path: Path) -> None:
     check(path, rr_verdict(path))
+
+
+@pytest.mark.parametrize("path", entries("admission", "*.yaml"), ids=lambda p: p.stem)
+def test_hostile_admission_request(path: Path) -> None:
+    check(path, admission_verdict(path))
 
 
 @pytest.mark.parametrize("path", entries("krr", "*.json"), ids=lambda p: p.stem)
@@ -60,5 +65,5 @@ async def test_hostile_mcp_tool_call(path: Path, mcp_server: MCPServer) -> None:
 
 
 def test_every_kind_has_entries() -> None:
-    for kind in ("rr", "krr", "mcp"):
+    for kind in ("rr", "krr", "mcp", "admission"):
         assert len(list((HERE / kind).iterdir())) >= 10, kind

@@ -4,6 +4,9 @@
   schema is generated from it), the CRD's CEL rules (evaluated for real), then the operator's decision
   against a Deployment `shop/web` whose container `app` runs 500m/512Mi (limit 1Gi).
 - krr output (JSON text): the krr output parser.
+- Admission request (YAML {user, groups?, namespaceAnnotations?, operation, old?, new}; `old` and `new`
+  are spec fields over the standard proposal of tests/admission/rr_objects.py): the approval policy of
+  config/admission, its CEL evaluated for real, with the RBAC of config/rbac as its authorizer.
 - MCP tool call (JSON {"tool", "arguments"}) or prompt (JSON {"prompt", "arguments"}): the bridge's MCP
   server in-process, via the SDK's Client.
 """
@@ -31,6 +34,8 @@ from krr_operator.safety import ClusterContext
 from mcp import Client
 from pydantic import ValidationError
 
+from ..admission import approval_policy
+from ..admission.rr_objects import stored_rr
 from ..api.test_cel_rules import violations
 from ..reliability.world import defaulted, deployment
 
@@ -111,3 +116,18 @@ async def mcp_verdict(path: Path, server: Any) -> str:
         return _stable(f"exception {type(exc).__name__}: {exc}") + "\n"
     text = " | ".join(getattr(c, "text", "") for c in result.content)
     return _stable(f"{'error' if result.is_error else 'ok'}: {text}") + "\n"
+
+
+def admission_verdict(path: Path) -> str:
+    entry = yaml.safe_load(path.read_text())
+    old = stored_rr(**entry["old"]) if "old" in entry else None
+    new = stored_rr(**entry["new"])
+    request = approval_policy.request(entry["user"], entry["operation"], new, old, groups=entry.get("groups"))
+    namespace = {"metadata": {"name": "shop", "annotations": entry.get("namespaceAnnotations") or {}}}
+    verdict = approval_policy.load_policy().admit(request, namespace=namespace)
+    if not verdict.matched:
+        return "admission: not matched (allowed)\n"
+    lines = [f"admission: {'allowed' if verdict.allowed else 'denied'}"]
+    lines += [f"message: {m}" for m in verdict.messages]
+    lines += [f"audit: {k}={v}" for k, v in sorted(verdict.audit_annotations.items())]
+    return "\n".join(lines) + "\n"

@@ -243,6 +243,8 @@ async def test_human_approves_operator_applies_rollback_restores(apps: E2ECluste
     assert events, "every decision is recorded as an Event on the recommendation"
 
     # Roll back: the stored resources come back exactly.
-    apps.kubectl(*patch, json.dumps({"spec": {"rollbackRequested": True}}), as_user=HUMAN)
+    apps.kubectl(
+        *patch, json.dumps({"spec": {"rollbackRequested": True, "rollbackRequestedBy": HUMAN}}), as_user=HUMAN
+    )
     apps.wait_for("the rollback", lambda: phase(apps, name) == "RolledBack", timeout=300)
     assert live_resources(apps) == BEFORE

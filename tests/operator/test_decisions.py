@@ -495,13 +495,20 @@ def test_after_a_change(
 
 def test_rollback_restores_the_snapshot_exactly() -> None:
     body = _applied("Applied")
-    body["spec"]["rollbackRequested"] = True
+    body["spec"].update(rollbackRequested=True, rollbackRequestedBy="bob")
     decision = _run(body, APPLIED_LIVE)
     (change,) = decision.changes
     assert change.before == PROPOSED
     assert change.after == ORIGINAL
     assert decision.history_action == "rollback"
-    assert decision.actor == "alice"
+    assert decision.actor == "bob"  # who asked for the rollback, not alice who approved the change
+
+
+def test_a_rollback_nobody_is_named_for_is_not_credited_to_the_approver() -> None:
+    body = _applied("Applied")
+    body["spec"]["rollbackRequested"] = True  # written where the CRD rule and the policy do not run
+    decision = _run(body, APPLIED_LIVE)
+    assert decision.action == Action.ROLLBACK and decision.actor == "unknown"
 
 
 def test_rollback_drops_a_section_the_original_did_not_have() -> None:

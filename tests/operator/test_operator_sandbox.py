@@ -170,8 +170,8 @@ def approve(sandbox: SandboxHandle, name: str = "web-rr", who: str = "alice") ->
     kubectl(sandbox, "patch", "rr", name, "-n", "default", "--type", "merge", "-p", patch)
 
 
-def request_rollback(sandbox: SandboxHandle, name: str = "web-rr") -> None:
-    patch = '{"spec":{"rollbackRequested":true}}'
+def request_rollback(sandbox: SandboxHandle, name: str = "web-rr", who: str = "bob") -> None:
+    patch = json.dumps({"spec": {"rollbackRequested": True, "rollbackRequestedBy": who}})
     kubectl(sandbox, "patch", "rr", name, "-n", "default", "--type", "merge", "-p", patch)
 
 

@@ -69,7 +69,10 @@ def test_reject_records_who_and_refuses_after_approval() -> None:
 
 def test_rollback_only_for_an_applied_change() -> None:
     applied = make_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
-    assert rollback_patch(applied, "dave")["spec"] == {"rollbackRequested": True}
+    assert rollback_patch(applied, "dave")["spec"] == {
+        "rollbackRequested": True,
+        "rollbackRequestedBy": "dave",
+    }
     with pytest.raises(Refused, match="only an Applied"):
         rollback_patch(make_rr(), "dave")
     with pytest.raises(Refused, match="already has a rollback"):

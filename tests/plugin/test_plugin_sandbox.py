@@ -201,6 +201,57 @@ def test_approve_stamps_the_callers_identity_once(
     assert "already approved (by alice)" in again.stderr
 
 
+def test_approve_shows_what_it_approves_at_the_version_it_pins(kubectl: Kubectl, seeded_sandbox: Any) -> None:
+    version = read_rr(seeded_sandbox)["metadata"]["resourceVersion"]
+    approved = kubectl("krr", "approve", RR_NAME, "-n", "shop")
+    assert approved.returncode == 0, approved.stderr
+    shown = approved.stdout
+    assert f"Approving resourcerecommendation shop/{RR_NAME} at resourceVersion {version}" in shown
+    assert "requests.cpu" in shown and "250m" in shown  # the proposal, from the RR itself
+    assert "--- live/Deployment.shop.web" in shown and "+            memory: 640Mi" in shown  # the diff
+    assert shown.index("Approving") < shown.index(f"shop/{RR_NAME} approved by alice")
+
+
+def test_approve_refuses_when_the_rr_changes_while_it_is_shown(
+    krr: InProcess, seeded_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Someone (with patch on RRs) bumps the proposal while the approver is reading it: the approval
+    # is pinned to the version shown, so the API server refuses it and nothing is approved.
+    from krr_mcp.kubectl_plugin import cli
+
+    shown = cli.show_approval
+
+    def show_then_edit(conn: Any, rr: dict[str, Any], out: Any, fmt: Any) -> None:
+        shown(conn, rr, out, fmt)
+        containers = rr["spec"]["containers"]
+        bigger = {"spec": {"containers": [{**containers[0], "proposed": {"requests": {"cpu": "4"}}}]}}
+        with seeded_sandbox.api_client() as api:
+            client.CustomObjectsApi(api).patch_namespaced_custom_object(
+                GROUP, VERSION, "shop", PLURAL, RR_NAME, bigger
+            )
+
+    monkeypatch.setattr(cli, "show_approval", show_then_edit)
+    result = krr("krr", "approve", RR_NAME, "-n", "shop")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "changed since it was read" in result.stderr
+    assert read_rr(seeded_sandbox)["spec"]["approved"] is False
+
+
+def test_approve_asks_on_a_terminal(
+    krr: InProcess, seeded_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from krr_mcp.kubectl_plugin import cli
+
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    monkeypatch.setattr(cli.typer, "confirm", lambda *a, **k: False)
+    declined = krr("krr", "approve", RR_NAME, "-n", "shop")
+    assert declined.returncode == 3 and "not approved" in declined.stderr
+    assert read_rr(seeded_sandbox)["spec"]["approved"] is False
+    monkeypatch.setattr(cli.typer, "confirm", lambda *a, **k: True)
+    assert krr("krr", "approve", RR_NAME, "-n", "shop").returncode == 0
+    assert read_rr(seeded_sandbox)["spec"]["approvedBy"] == "alice"
+
+
 def test_approve_refuses_a_version_the_reviewer_did_not_see(kubectl: Kubectl, seeded_sandbox: Any) -> None:
     seen = read_rr(seeded_sandbox)["metadata"]["resourceVersion"]
     assert kubectl("annotate", "rr", RR_NAME, "-n", "shop", "note=edited").returncode == 0
@@ -274,7 +325,7 @@ def test_rollback_and_audit_of_an_applied_change(krr: InProcess, seeded_sandbox:
     assert rolled.returncode == 0, rolled.stderr
     rr = read_rr(seeded_sandbox)
     assert rr["spec"]["rollbackRequested"] is True
-    assert rr["metadata"]["annotations"]["krr-mcp.io/rollback-requested-by"] == "bob"
+    assert rr["spec"]["rollbackRequestedBy"] == "bob"
     assert krr("krr", "rollback", RR_NAME, "-n", "shop").returncode == 3
     audit = json.loads(krr("krr", "audit", "-A", "-o", "json").stdout)
     assert [(r["event"], r["actor"], r["time"]) for r in audit] == [

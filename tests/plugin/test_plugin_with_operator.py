@@ -71,4 +71,8 @@ def test_approve_and_rollback_through_the_plugin(seeded_sandbox: Any, operator: 
         ("apply", "Succeeded"),
         ("rollback", "Succeeded"),
     ]
-    assert audit[0]["actor"] == "alice"
+    # Each step names its own person: alice approved (and so the apply), bob asked for the rollback.
+    assert [r["actor"] for r in audit] == ["alice", "alice", "bob"]
+    events = json.loads(kubectl("get", "events", "-n", "shop", "-o", "json").stdout)["items"]
+    rollback_events = [e["message"] for e in events if e["reason"] == "RollbackRequested"]
+    assert rollback_events and all("actor bob" in m for m in rollback_events), rollback_events

@@ -228,7 +228,7 @@ class OperatorWorld(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.rrs))
     @rule(name=st.sampled_from(RR_NAMES))
     def human_requests_rollback(self, name: str) -> None:
-        self._spec(self.human, name, {"rollbackRequested": True})
+        self._spec(self.human, name, {"rollbackRequested": True, "rollbackRequestedBy": "bob"})
 
     @precondition(lambda self: bool(self.rrs))
     @rule(name=st.sampled_from(RR_NAMES))
