@@ -1,8 +1,13 @@
-"""Run the krr CLI (`krr <strategy> -f json -q ...`) as a subprocess and parse what it prints.
+"""Run the krr CLI (`krr <strategy> -f json --logtostderr ...`) as a subprocess and parse what it prints.
 
 No shell: arguments go as a list. The run has a timeout (the process is killed when it expires) and
 stdout is read with a size cap (the process is killed when it prints more). Every failure raises
-KrrCliError saying what happened; the output is parsed by krr_output.parse_recommendations.
+KrrCliError saying what happened, with the tail of krr's own log: krr logs to stderr with
+--logtostderr, while -q would hide its errors (it raises the log level to CRITICAL, and "Could not
+load kubernetes configuration" is an ERROR). The output is parsed by krr_output.parse_recommendations.
+
+The cluster krr scans is the bridge's: --kubeconfig and --context name it (the kubeconfig's current
+context when none is set), never whatever the environment points krr to.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from .krr_output import MAX_OUTPUT_BYTES, parse_recommendations
 from .models import ScanRequest, ScanResult
 
 STDERR_TAIL = 2000
+STDERR_KEEP = 64 * 1024  # krr logs every object at INFO: keep the end, where the failure is
 
 
 class KrrCliError(RuntimeError):
@@ -29,7 +35,11 @@ def find_krr(executable: str = "krr") -> str | None:
 
 def build_krr_args(request: ScanRequest) -> list[str]:
     """The argument list (after the executable) for one scan; krr's own flag names."""
-    args = [request.strategy, "-f", "json", "-q"]
+    args = [request.strategy, "-f", "json", "--logtostderr"]
+    if request.kubeconfig:
+        args += ["--kubeconfig", request.kubeconfig]
+    if request.kube_context:
+        args += ["--context", request.kube_context]
     for ns in request.namespaces:
         args += ["-n", ns]
     for kind in request.kinds:
@@ -90,7 +100,7 @@ async def run_krr(
     assert proc.stdout is not None and proc.stderr is not None
     try:
         stdout, stderr = await asyncio.wait_for(
-            asyncio.gather(_read_capped(proc.stdout, max_output_bytes), _read_capped(proc.stderr, 1 << 20)),
+            asyncio.gather(_read_capped(proc.stdout, max_output_bytes), _read_tail(proc.stderr, STDERR_KEEP)),
             timeout,
         )
         code = await asyncio.wait_for(proc.wait(), timeout)
@@ -104,7 +114,8 @@ async def run_krr(
         if proc.returncode is None:
             await _kill(proc)
     if code != 0:
-        tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+        log = stderr.decode("utf-8", "replace").strip()
+        tail = log[-STDERR_TAIL:] if len(log) <= STDERR_TAIL else log[-STDERR_TAIL:].split("\n", 1)[-1]
         raise KrrCliError(f"krr exited with status {code}: {tail or '(no stderr)'}")
     return stdout
 
@@ -124,6 +135,36 @@ async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes:
     return b"".join(chunks)
 
 
+async def _read_tail(stream: asyncio.StreamReader, keep: int) -> bytes:
+    """Everything `stream` says, keeping only the last `keep` bytes (the log may be long)."""
+    tail = b""
+    while chunk := await stream.read(65536):
+        tail = (tail + chunk)[-keep:]
+    return tail
+
+
+def with_cluster(request: ScanRequest) -> ScanRequest:
+    """`request` naming its context: the kubeconfig's current context when only a kubeconfig is set,
+    or, with neither, the default kubeconfig's (unless running in a pod, where the bridge and krr both
+    use the in-cluster service account). Unchanged when it cannot be read: krr then says why."""
+    if request.kube_context or (request.kubeconfig is None and _in_cluster()):
+        return request
+    from kubernetes import config
+
+    try:
+        _, active = config.list_kube_config_contexts(config_file=request.kubeconfig)
+    except Exception:
+        return request
+    name = (active or {}).get("name")
+    return request.model_copy(update={"kube_context": name}) if name else request
+
+
+def _in_cluster() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )
+
+
 async def _kill(proc: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, 9)
@@ -138,7 +179,7 @@ async def scan_with_krr(
 ) -> ScanResult:
     """Run krr for `request` and parse its output (source "krr")."""
     stdout = await run_krr(
-        build_krr_args(request),
+        build_krr_args(with_cluster(request)),
         executable=executable,
         timeout=request.timeout_seconds,
         max_output_bytes=max_output_bytes,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -303,7 +304,9 @@ def parse_recommendations(
                 raise
             errors.append(_container_error(scan, exc))
     refuse_duplicates(items, paths, errors, strict)
-    errors.extend(_scan_errors(doc.get("errors")))
+    reported = _scan_errors(doc.get("errors"))
+    errors.extend(e.error for e in reported if not e.warning)
+    warnings = [e.error for e in reported if e.warning]
     name, settings = _settings(doc)
     score = doc.get("score")
     result = ScanResult(
@@ -313,6 +316,7 @@ def parse_recommendations(
         settings=settings,
         score=score if isinstance(score, int) and not isinstance(score, bool) else None,
         errors=errors,
+        warnings=warnings,
     )
     return result.with_summary()
 
@@ -347,14 +351,42 @@ def _container_error(scan: Any, exc: KrrOutputError) -> ScanError:
     return ScanError(scope="container", message=f"krr output refused: {exc.reason}", path=exc.path, **ident)
 
 
-def _scan_errors(raw: Any) -> list[ScanError]:
+@dataclass
+class _Reported:
+    error: ScanError
+    warning: bool
+
+
+# What krr's runner appends to `errors` while it goes on scanning (core/runner.py,
+# _check_data_availability): both are warnings there, not failures.
+KRR_WARNINGS = {
+    "HistoryRangeError": (
+        "krr could not check how much history Prometheus holds (it asks for max(prometheus_tsdb_head_series) "
+        "over the last hours: backfilled data, or a store without that series, has none) and, as krr does, "
+        "the scan assumed the history is sufficient"
+    ),
+    "NotEnoughHistoryAvailable": (
+        "Prometheus holds less history than the strategy needs (krr: 3 hours); krr calculated the "
+        "recommendations anyway (enough history expected after {retry_after})"
+    ),
+}
+
+
+def _scan_errors(raw: Any) -> list[_Reported]:
+    """krr's top-level `errors`: its known warnings explained (warning=True), anything else an error."""
     if not isinstance(raw, list):
         return []
     out = []
     for entry in raw[:100]:
+        known = KRR_WARNINGS.get(str(entry.get("name"))) if isinstance(entry, dict) else None
+        if known is not None and isinstance(entry, dict):
+            text = known.format(retry_after=str(entry.get("retry_after", "unknown"))[:100])
+            message = f"krr warned: {entry['name']}: {text}"
+            out.append(_Reported(ScanError(scope="scan", message=message), warning=True))
+            continue
         if isinstance(entry, dict):
             text = ", ".join(f"{k}={v}" for k, v in entry.items())[:1000]
         else:
             text = str(entry)[:1000]
-        out.append(ScanError(scope="scan", message=f"krr reported: {text}"))
+        out.append(_Reported(ScanError(scope="scan", message=f"krr reported: {text}"), warning=False))
     return out

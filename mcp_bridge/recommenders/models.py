@@ -69,6 +69,14 @@ class ScanRequest(_Model):
         default=None, description="Evaluate at this instant instead of now (native)."
     )
     krr_extra_args: list[str] = Field(default_factory=list, max_length=64)
+    kubeconfig: str | None = Field(
+        default=None,
+        description="krr source: the kubeconfig krr reads (--kubeconfig); the bridge passes its own.",
+    )
+    kube_context: str | None = Field(
+        default=None,
+        description="krr source: the context krr scans (--context); default: the kubeconfig's current one.",
+    )
 
 
 class PodRef(_Model):
@@ -211,6 +219,10 @@ class ScanResult(_Model):
     settings: dict[str, Any] = Field(default_factory=dict)
     score: int | None = None
     errors: list[ScanError] = Field(default_factory=list)
+    warnings: list[ScanError] = Field(
+        default_factory=list,
+        description="What krr itself only warns about (e.g. HistoryRangeError): the scan went on.",
+    )
     stats: ScanStats = Field(default_factory=ScanStats)
     scanned_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     report: SavedReport | None = Field(

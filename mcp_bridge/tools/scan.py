@@ -70,6 +70,9 @@ class ScanOutput(BaseModel):
     items: list[ScanItem]
     truncated: bool
     errors: list[ScanError]
+    warnings: list[ScanError] = Field(
+        default_factory=list, description="What the recommender only warns about: the scan went on."
+    )
     scanned_at: datetime
     report: SavedReport | None = Field(
         default=None,
@@ -137,6 +140,7 @@ def render_scan(out: ScanOutput) -> str:
     if len(out.items) > 50:
         lines.append(f"... {len(out.items) - 50} more in the structured result.")
     lines.extend(f"error: {e.message}" for e in out.errors[:10])
+    lines.extend(f"warning: {w.message}" for w in out.warnings[:10])
     return "\n".join(lines)
 
 
@@ -144,7 +148,13 @@ def register(server: MCPServer, bridge: Bridge) -> None:
     settings = bridge.settings
 
     def request(**fields: Any) -> ScanRequest:
-        return ScanRequest(prometheus_url=settings.prometheus_url, report_path=settings.scan_report, **fields)
+        return ScanRequest(
+            prometheus_url=settings.prometheus_url,
+            report_path=settings.scan_report,
+            kubeconfig=settings.kubeconfig,  # krr scans the bridge's cluster, nothing else
+            kube_context=settings.context,
+            **fields,
+        )
 
     @server.tool(title="Scan workloads for right-sizing recommendations", annotations=READ_ONLY_OPEN_WORLD)
     async def scan_recommendations(
@@ -219,6 +229,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             items=items[:limit],
             truncated=len(items) > limit,
             errors=filtered.errors,
+            warnings=filtered.warnings,
             scanned_at=filtered.scanned_at,
             report=filtered.report,
         )

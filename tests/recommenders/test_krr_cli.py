@@ -1,4 +1,8 @@
-"""The krr CLI adapter with a fake `krr` executable on PATH (krr itself is not installable here)."""
+"""The krr CLI adapter with a fake `krr` executable on PATH that records its argv.
+
+krr itself cannot be installed here (it is on no package registry this project may use, and its source
+must not be vendored), so the fakes reproduce krr's documented behaviour where a test depends on it.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from krr_mcp_bridge.recommenders import (
     ScanRequest,
     get_recommendations,
 )
-from krr_mcp_bridge.recommenders.krr_cli import build_krr_args, run_krr
+from krr_mcp_bridge.recommenders.krr_cli import build_krr_args, run_krr, with_cluster
 
 REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 
@@ -56,8 +60,8 @@ async def test_prints_recorded_output_and_gets_the_arguments(fake_krr) -> None: 
     assert result.source == "krr" and result.source_reason == "source 'krr' was requested"
     assert len(result.items) == 3 and result.summary.proposable == 3
     argv = json.loads(args_file.read_text())
-    assert argv[:4] == ["simple", "-f", "json", "-q"]
-    assert argv == build_krr_args(request)
+    assert argv[:4] == ["simple", "-f", "json", "--logtostderr"] and "-q" not in argv
+    assert argv == build_krr_args(with_cluster(request))
     for flag in (
         ["-n", "shop"],
         ["-n", "billing"],
@@ -149,10 +153,80 @@ def test_other_strategies_get_only_common_settings_plus_extra_args() -> None:
             source="krr", strategy="simple_limit", krr_extra_args=["--cpu_request=66", "--cpu_limit=96"]
         )
     )
-    assert args[:4] == ["simple_limit", "-f", "json", "-q"]
+    assert args[:4] == ["simple_limit", "-f", "json", "--logtostderr"]
     assert "--history_duration=336" in args and "--timeframe_duration=1.25" in args
     assert not any(a.startswith("--cpu_percentile") for a in args)
     assert args[-2:] == ["--cpu_request=66", "--cpu_limit=96"]
     simple = build_krr_args(ScanRequest(use_oomkill_data=True, allow_hpa=True))
     assert "--allow_hpa" in simple and "--use_oomkill_data" in simple
     assert "--oom_memory_buffer_percentage=25" in simple and "--points_required=100" in simple
+
+
+# krr's behaviour without a usable kubeconfig (robusta_krr/core/runner.py, core/models/config.py): it logs
+# "Could not load kubernetes configuration: ..." at ERROR and exits 1; -q raises the log level to CRITICAL,
+# so nothing is said; the log goes to stderr only with --logtostderr (else to stdout).
+KRR_WITHOUT_CONFIG = """
+case " $* " in *" --kubeconfig "*) cat {output}; exit 0;; esac
+case " $* " in *" -q "*) exit 1;; esac
+message="Could not load kubernetes configuration: Invalid kube-config file. No configuration found."
+case " $* " in *" --logtostderr "*) echo "$message" >&2;; *) echo "$message";; esac
+exit 1
+"""
+
+
+async def test_krr_keeps_its_own_error_message(fake_krr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+    fake_krr(KRR_WITHOUT_CONFIG.format(output=REFERENCE / "example-output.json"))
+    with pytest.raises(KrrCliError, match="Could not load kubernetes configuration: Invalid kube-config"):
+        await get_recommendations(ScanRequest(source="krr"))
+
+
+async def test_the_bridge_passes_its_own_kubeconfig_and_context_to_krr(fake_krr, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """`krr-mcp serve --kubeconfig X [--context C]`: krr scans X's cluster (C, else X's current context)."""
+    from krr_mcp_bridge.server import build_server
+    from krr_mcp_bridge.settings import BridgeSettings
+    from kubernetes import config
+    from mcp import Client
+
+    args_file = fake_krr(KRR_WITHOUT_CONFIG.format(output=REFERENCE / "example-output.json"))
+    kubeconfig = str(sandbox.kubeconfig)
+    _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+    for context, expected in ((None, active["name"]), (active["name"], active["name"])):
+        server = build_server(BridgeSettings(kubeconfig=kubeconfig, context=context, source="krr"))
+        async with Client(server) as client:
+            scan = await client.call_tool("scan_recommendations", {"namespaces": ["shop"]})
+        assert not scan.is_error, scan.content
+        argv = json.loads(args_file.read_text())
+        at = argv.index("--kubeconfig")
+        assert argv[at : at + 2] == ["--kubeconfig", kubeconfig]
+        assert argv[argv.index("--context") + 1] == expected
+        assert scan.structured_content is not None and scan.structured_content["source"] == "krr"
+
+
+async def test_a_long_krr_log_is_no_failure_and_its_end_is_kept(fake_krr) -> None:  # type: ignore[no-untyped-def]
+    fake_krr("yes 'INFO Calculated recommendations for an object' | head -c 3000000 >&2; "
+             "echo 'CRITICAL No successful scans were made.' >&2; exit 1")  # fmt: skip
+    with pytest.raises(KrrCliError, match=r"(?s)status 1: INFO .*CRITICAL No successful scans were made\.$"):
+        await get_recommendations(ScanRequest(source="krr"))
+
+
+async def test_history_range_error_reaches_the_assistant_as_a_warning(fake_krr, sandbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """krr on backfilled data (no prometheus_tsdb_head_series) says HistoryRangeError and scans anyway."""
+    from krr_mcp_bridge.server import build_server
+    from krr_mcp_bridge.settings import BridgeSettings
+    from mcp import Client
+
+    doc = json.loads((REFERENCE / "example-output.json").read_text())
+    doc["errors"] = [{"name": "HistoryRangeError"}]
+    output = tmp_path / "krr-output.json"
+    output.write_text(json.dumps(doc))
+    fake_krr(f"cat {output}")
+    server = build_server(BridgeSettings(kubeconfig=str(sandbox.kubeconfig), source="krr"))
+    async with Client(server) as client:
+        scan = await client.call_tool("scan_recommendations", {})
+    assert not scan.is_error, scan.content
+    out = scan.structured_content
+    assert out is not None and out["errors"] == [] and out["summary"]["errors"] == 0
+    assert [w["message"].split(":")[1].strip() for w in out["warnings"]] == ["HistoryRangeError"]
+    text = scan.content[0].text  # type: ignore[union-attr]
+    assert "0 error(s)" in text and "warning: krr warned: HistoryRangeError" in text

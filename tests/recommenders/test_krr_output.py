@@ -251,10 +251,27 @@ def test_duplicate_containers_lose_their_recommendations() -> None:
 
 def test_krr_reported_errors_are_kept() -> None:
     doc = _doc()
-    doc["errors"] = [{"name": "HistoryRangeError"}]
+    doc["errors"] = [{"name": "SomethingNew", "detail": "x"}]
     result = parse_recommendations(json.dumps(doc))
-    assert result.errors[0].message == "krr reported: name=HistoryRangeError"
-    assert len(result.items) == 3
+    assert result.errors[0].message == "krr reported: name=SomethingNew, detail=x"
+    assert len(result.items) == 3 and result.summary.errors == 1
+
+
+def test_krr_history_warnings_are_warnings_as_in_krr() -> None:
+    """krr appends HistoryRangeError (no prometheus_tsdb_head_series, e.g. backfilled data) and
+    NotEnoughHistoryAvailable to `errors` and goes on scanning: warnings, not scan errors."""
+    doc = _doc()
+    doc["errors"] = [
+        {"name": "HistoryRangeError"},
+        {"name": "NotEnoughHistoryAvailable", "retry_after": "2026-12-05T10:00:00"},
+    ]
+    result = parse_recommendations(json.dumps(doc))
+    assert result.errors == [] and result.summary.errors == 0
+    assert result.summary.proposable == 3
+    history, not_enough = (w.message for w in result.warnings)
+    assert history.startswith("krr warned: HistoryRangeError: krr could not check how much history")
+    assert "assumed the history is sufficient" in history
+    assert "after 2026-12-05T10:00:00" in not_enough
 
 
 def test_hundred_megabyte_output_is_refused_quickly() -> None:
