@@ -80,14 +80,21 @@ class ReviewCommands(BaseModel):
 
     describe: str
     view_yaml: str
-    approve: str = Field(description="Approve with kubectl patch; replace <you> with your name.")
-    approve_with_plugin: str = Field(description="Approve with the kubectl-krr plugin (records who you are).")
+    approve: str = Field(
+        description="Approve with kubectl patch; replace <you> with your user name and <resourceVersion> "
+        "with the metadata.resourceVersion of the YAML you reviewed (the API server then refuses the "
+        "approval if the recommendation changed since)."
+    )
+    approve_with_plugin: str = Field(
+        description="Approve with the kubectl-krr plugin: it shows the change, records who you are and "
+        "pins the version it showed."
+    )
     reject: str
 
 
 def review_commands(namespace: str, name: str) -> ReviewCommands:
     ns, rr = shlex.quote(namespace), shlex.quote(name)
-    approve_patch = '{"spec":{"approved":true,"approvedBy":"<you>"}}'
+    approve_patch = '{"metadata":{"resourceVersion":"<resourceVersion>"},"spec":{"approved":true,"approvedBy":"<you>"}}'
     return ReviewCommands(
         describe=f"kubectl describe rr {rr} -n {ns}",
         view_yaml=f"kubectl get rr {rr} -n {ns} -o yaml",
