@@ -94,7 +94,9 @@ class ReviewCommands(BaseModel):
 
 def review_commands(namespace: str, name: str) -> ReviewCommands:
     ns, rr = shlex.quote(namespace), shlex.quote(name)
-    approve_patch = '{"metadata":{"resourceVersion":"<resourceVersion>"},"spec":{"approved":true,"approvedBy":"<you>"}}'
+    approve_patch = (
+        '{"metadata":{"resourceVersion":"<resourceVersion>"},"spec":{"approved":true,"approvedBy":"<you>"}}'
+    )
     return ReviewCommands(
         describe=f"kubectl describe rr {rr} -n {ns}",
         view_yaml=f"kubectl get rr {rr} -n {ns} -o yaml",

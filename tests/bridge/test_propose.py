@@ -34,7 +34,9 @@ async def test_propose_creates_an_unapproved_rr_and_hands_over_kubectl_commands(
     assert out is not None and out["confirmation"] == "not-asked"
     [created] = out["created"]
     name = created["name"]
-    approve_patch = '{"metadata":{"resourceVersion":"<resourceVersion>"},"spec":{"approved":true,"approvedBy":"<you>"}}'
+    approve_patch = (
+        '{"metadata":{"resourceVersion":"<resourceVersion>"},"spec":{"approved":true,"approvedBy":"<you>"}}'
+    )
     expected = f"kubectl patch rr {name} -n shop --type merge -p '{approve_patch}'"
     assert created["review"]["approve"] == expected
     assert created["review"]["approve_with_plugin"] == f"kubectl krr approve {name} -n shop"
