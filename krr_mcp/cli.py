@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from krr_mcp.commands import crds, demo, operator, sandbox, serve
+from krr_mcp.commands import cluster, crds, demo, operator, sandbox, serve
 
 app = typer.Typer(
     help="krr-mcp: right-size Kubernetes workloads with an AI assistant; a human approves every change.",
@@ -16,6 +16,7 @@ app.command("sandbox")(sandbox.sandbox)
 app.command("operator")(operator.operator)
 app.command("serve")(serve.serve)
 app.add_typer(crds.app, name="crds")
+app.add_typer(cluster.app, name="cluster")
 
 
 @app.command()

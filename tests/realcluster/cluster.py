@@ -1,0 +1,64 @@
+"""The real control plane as the tests drive it: kubectl as a named identity, objects as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from krr_mcp.cluster.control_plane import ControlPlane
+from krr_mcp.cluster.install import kubectl_binary
+
+
+class RealCluster:
+    """A started ControlPlane with config/default installed. Every call names the identity (context)
+    it acts as: admin, alice, bob, viewer, krr-mcp-bridge, krr-mcp-operator, ci-deployer."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        self.plane = plane
+        self.kubeconfig: Path = plane.kubeconfig
+        self.url = plane.url
+
+    def kubectl(
+        self,
+        *args: str,
+        context: str = "admin",
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [kubectl_binary(), f"--kubeconfig={self.kubeconfig}", f"--context={context}", *args],
+            input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} (as {context}) failed:\n{done.stderr}")
+        return done
+
+    def apply(
+        self, *manifests: dict[str, Any], context: str = "admin", check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        document = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(manifests)})
+        return self.kubectl("apply", "-f", "-", context=context, stdin=document, check=check)
+
+    def get(self, *args: str, context: str = "admin") -> dict[str, Any]:
+        return dict(json.loads(self.kubectl("get", *args, "-o", "json", context=context).stdout))
+
+    def env(self, context: str) -> dict[str, str]:
+        """An environment whose kubeconfig and current context are `context`'s (for a component run as
+        its own process)."""
+        path = self.kubeconfig.with_name(f"{self.kubeconfig.stem}-{context}.kubeconfig")
+        if not path.exists():
+            self.kubectl(
+                "config", "view", "--raw", "--minify", "--flatten", f"--context={context}", context=context
+            )
+            raw = self.kubectl("config", "view", "--raw", "--minify", "--flatten", context=context).stdout
+            path.write_text(raw)
+            path.chmod(0o600)
+        return dict(os.environ, KUBECONFIG=str(path))
+
+    def kubeconfig_for(self, context: str) -> Path:
+        """A kubeconfig holding only `context` (as current): what a component is given."""
+        return Path(self.env(context)["KUBECONFIG"])
