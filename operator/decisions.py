@@ -7,14 +7,22 @@ The order of the checks is the contract:
 1. an unparseable RR (unknown kind, invalid spec or status) is refused, never guessed at;
 2. a Pending history entry (the write-ahead record of a change that may or may not have happened
    before a crash) is resolved first, from the live workload alone;
-3. once a change is in effect: rollback on request, else follow the rollout (auto-rollback on
-   failure unless disabled), else nothing;
-4. before any change: rejected, expired, superseded, workload or container missing, drift (live !=
-   `current`, compared by value), not approved (wait), approval provenance, safety; then apply.
+3. an approval is pinned (`approval_pin`: a digest of what was approved and the workload's uid, stored
+   in status when the operator first sees it): a spec that no longer matches its pin is refused for
+   good, whatever else it asks;
+4. once a change is in effect: rollback on request, else follow the rollout (auto-rollback on
+   failure unless disabled), else nothing; a rollback only for an approved RR, to the workload (uid)
+   the change was made to, with values within the policy's ceilings;
+5. before any change: final phases stay final (Stale included: an approval is for the state it was
+   given on, never a later one), rejected, expired, superseded, workload or container missing, the
+   workload replaced since the approval, drift (live != `current`, compared by value), not approved
+   (wait), approval provenance, safety; then apply.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,7 +30,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .api.policy import BUILTIN_POLICY, PolicySpec
 from .api.resource_recommendation import (
+    ApprovalPin,
     ContainerChange,
     HistoryEntry,
     Phase,
@@ -33,6 +43,7 @@ from .api.resource_recommendation import (
 from .kube import OPERATOR_FIELD_MANAGER
 from .patches import desired_resources
 from .rollout import rollout_state
+from .safety import ceiling_refusals
 from .workloads import (
     changed_leaves,
     describe,
@@ -59,8 +70,9 @@ class Action(StrEnum):
     NOOP = "noop"
 
 
-# Phases in which nothing more happens unless the spec changes (or, after a change, a rollback is asked).
-TERMINAL_PHASES = {Phase.REJECTED, Phase.EXPIRED, Phase.SUPERSEDED, Phase.ROLLED_BACK}
+# Phases in which nothing more happens (after a change, only a rollback when asked). Stale is final: the
+# workload was not what the proposal (or the approval) was for, and a later state of it needs a new one.
+TERMINAL_PHASES = {Phase.REJECTED, Phase.EXPIRED, Phase.SUPERSEDED, Phase.ROLLED_BACK, Phase.STALE}
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,40 @@ def _succeeded(history: list[HistoryEntry]) -> HistoryEntry | None:
     return None
 
 
+def approved_spec_digest(spec: ResourceRecommendationSpec) -> str:
+    """sha256 of what a person approves: target, containers, approved and approvedBy (canonical JSON of
+    the parsed spec without defaulted values, so a field added to the schema later does not change it)."""
+    approved = {
+        "target": spec.target.model_dump(mode="json", exclude_defaults=True),
+        "containers": [c.model_dump(mode="json", exclude_defaults=True) for c in spec.containers],
+        "approved": spec.approved,
+        "approvedBy": spec.approvedBy,
+    }
+    canonical = json.dumps(approved, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _workload_uid(workload: dict[str, Any] | None) -> str | None:
+    uid = ((workload or {}).get("metadata") or {}).get("uid")
+    return str(uid) if uid else None
+
+
+def approval_pin(rr: dict[str, Any], workload: dict[str, Any] | None) -> ApprovalPin | None:
+    """The approval this RR is held to: the one recorded in status, else (an approved RR the operator
+    sees for the first time) its spec's digest and the live workload's uid, to be recorded now.
+    None: not approved and nothing recorded, or an unreadable spec or status."""
+    try:
+        status = ResourceRecommendationStatus.model_validate(rr.get("status") or {})
+        if status.approval is not None:
+            return status.approval
+        spec = ResourceRecommendationSpec.model_validate(rr.get("spec") or {})
+    except ValidationError:
+        return None
+    if not spec.approved:
+        return None
+    return ApprovalPin(specDigest=approved_spec_digest(spec), workloadUid=_workload_uid(workload))
+
+
 def _timestamp(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -115,6 +161,7 @@ def decide(
     superseded_by: str | None = None,
     auto_rollback_enabled: bool = True,
     pods: list[dict[str, Any]] | None = None,
+    policy: PolicySpec | None = None,
 ) -> Decision:
     """The next step for `rr` given the live `workload` (None: not found) at `now`.
 
@@ -122,6 +169,7 @@ def decide(
     `superseded_by` (the name of a newer RR for the same workload container) are computed by the
     caller; pass them when known: apply is refused without a safety report that allows it.
     `pods` are the workload's pods while a rollout is followed (OOMKilled/crash-looping fails it).
+    `policy` is the effective policy, whose ceilings bound what a rollback restores (default: built-in).
     """
     spec_raw = rr.get("spec") or {}
     meta = rr.get("metadata") or {}
@@ -158,16 +206,35 @@ def decide(
     except ValidationError as exc:
         return Decision(Action.REFUSE, Phase.FAILED, "InvalidSpec", f"spec is invalid: {_spec_error(exc)}")
 
+    pin = approval_pin(rr, workload)
+    if pin is not None and pin.specDigest != approved_spec_digest(spec):
+        return Decision(
+            Action.REFUSE,
+            Phase.FAILED,
+            "ApprovedSpecChanged",
+            "the spec is no longer what was approved (target, containers or approval changed after the "
+            "approval); nothing more is applied or rolled back for it: ask for a new proposal",
+        )
     last = _succeeded(status.history)
     if last is not None:
         return _after_change(
-            spec, status, last, workload, now, auto_rollback_enabled, provenance_problem, pods
+            spec,
+            status,
+            last,
+            workload,
+            now,
+            _AfterChangeInputs(
+                auto_rollback_enabled, provenance_problem, pods, pin, policy or BUILTIN_POLICY
+            ),
         )
-    if status.phase in TERMINAL_PHASES or (status.phase == Phase.FAILED and settled):
+    # Failed is final once settled, and once an approval is pinned (only approval fields can change it).
+    if status.phase in TERMINAL_PHASES or (
+        status.phase == Phase.FAILED and (settled or status.approval is not None)
+    ):
         return Decision(
             Action.NOOP, Phase(status.phase), "Settled", status.message or f"{status.phase} is final"
         )
-    return _before_change(spec, workload, now, safety, provenance_problem, superseded_by)
+    return _before_change(spec, workload, now, safety, provenance_problem, superseded_by, pin)
 
 
 def _resume(
@@ -248,24 +315,43 @@ def _written_by_others(workload: dict[str, Any], kind: str, entry: HistoryEntry)
     return others
 
 
+@dataclass(frozen=True)
+class _AfterChangeInputs:
+    auto_rollback_enabled: bool
+    provenance_problem: str | None
+    pods: list[dict[str, Any]] | None
+    pin: ApprovalPin | None
+    policy: PolicySpec
+
+
 def _after_change(
     spec: ResourceRecommendationSpec,
     status: ResourceRecommendationStatus,
     last: HistoryEntry,
     workload: dict[str, Any] | None,
     now: datetime,
-    auto_rollback_enabled: bool,
-    provenance_problem: str | None = None,
-    pods: list[dict[str, Any]] | None = None,
+    inputs: _AfterChangeInputs,
 ) -> Decision:
-    """A change is in effect (`last`): rollback on request, or follow its rollout, or nothing."""
+    """A change is in effect (`last`): rollback on request, or follow its rollout, or nothing.
+
+    The history is status, which anyone allowed to write the status subresource could forge: an RR
+    that was never approved has no change of the operator's to follow or undo."""
+    if not spec.approved or inputs.pin is None:
+        return Decision(
+            Action.REFUSE,
+            Phase.FAILED,
+            "UnapprovedHistory",
+            "status.history records a change, but this RR was never approved: the operator did not make "
+            "it and will neither follow nor roll it back",
+        )
     rolled_back = last.action != "apply"
     phase = Phase(status.phase)
+    pods = inputs.pods
     if not rolled_back and spec.rollbackRequested:
-        if provenance_problem:
-            return Decision(Action.REFUSE, Phase.FAILED, "RollbackProvenance", provenance_problem)
+        if inputs.provenance_problem:
+            return Decision(Action.REFUSE, Phase.FAILED, "RollbackProvenance", inputs.provenance_problem)
         requester = spec.rollbackRequestedBy or "unknown"  # who asked, never the approver in their place
-        return _rollback(spec, last, workload, "rollback", requester, "RollbackRequested")
+        return _rollback(spec, last, workload, inputs, "rollback", requester, "RollbackRequested")
     in_progress = Phase.ROLLING_BACK if rolled_back else Phase.APPLYING
     if phase != in_progress:
         return Decision(Action.NOOP, phase, "Settled", status.message or f"{phase} is final")
@@ -284,8 +370,8 @@ def _after_change(
     )
     if rolled_back:
         return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "RollbackRolloutFailed", why)
-    if spec.autoRollback and auto_rollback_enabled:
-        return _rollback(spec, last, workload, "auto-rollback", OPERATOR_ACTOR, "RolloutFailed", why)
+    if spec.autoRollback and inputs.auto_rollback_enabled:
+        return _rollback(spec, last, workload, inputs, "auto-rollback", OPERATOR_ACTOR, "RolloutFailed", why)
     return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "RolloutFailed", f"{why}; automatic rollback is off")
 
 
@@ -293,17 +379,35 @@ def _rollback(
     spec: ResourceRecommendationSpec,
     applied: HistoryEntry,
     workload: dict[str, Any] | None,
+    inputs: _AfterChangeInputs,
     history_action: str,
     actor: str,
     reason: str,
     why: str = "",
 ) -> Decision:
-    """Restore each container's CPU/memory from the snapshot, if the live values are still ours."""
+    """Restore each container's CPU/memory from the snapshot, if the live values are still ours, the
+    workload is the one the change was made to (uid) and the snapshot is within the policy's ceilings."""
     kind = spec.target.kind
     if workload is None:
         return Decision(
             Action.REFUSE, Phase.FAILED, "WorkloadNotFound", "cannot roll back: the workload is gone"
         )
+    uid = _workload_uid(workload)
+    pinned = inputs.pin.workloadUid if inputs.pin is not None else None
+    if not applied.workloadUid or uid != applied.workloadUid or uid != pinned:
+        message = (
+            f"cannot roll back: the workload's uid is {uid}, the change was made to "
+            f"{applied.workloadUid or 'an unrecorded uid'} and approved for {pinned or 'no workload'}"
+        )
+        return Decision(Action.REFUSE, Phase.FAILED, "WorkloadReplaced", message)
+    out_of_bounds = [
+        problem
+        for change in applied.containers
+        for problem in ceiling_refusals(change.name, change.before, inputs.policy)
+    ]
+    if out_of_bounds:
+        message = "cannot roll back to values outside the policy: " + "; ".join(out_of_bounds)
+        return Decision(Action.REFUSE, Phase.FAILED, "RollbackOutOfBounds", message)
     changes = []
     for change in applied.containers:
         found = find_container(workload, kind, change.name)
@@ -339,6 +443,7 @@ def _before_change(
     safety: SafetyReport | None,
     provenance_problem: str | None,
     superseded_by: str | None,
+    pin: ApprovalPin | None,
 ) -> Decision:
     """Nothing changed yet: every reason not to apply, in order; else the apply itself."""
     if spec.rejected:
@@ -351,6 +456,13 @@ def _before_change(
     kind, name = spec.target.kind, spec.target.name
     if workload is None:
         return Decision(Action.STALE, Phase.STALE, "WorkloadNotFound", f"{kind} {name!r} not found")
+    if pin is not None and pin.workloadUid != _workload_uid(workload):
+        approved_for = f"uid {pin.workloadUid}" if pin.workloadUid else "no workload (it did not exist)"
+        message = (
+            f"{kind} {name!r} is not the workload that was approved: its uid is {_workload_uid(workload)}, "
+            f"the approval was for {approved_for}"
+        )
+        return Decision(Action.STALE, Phase.STALE, "WorkloadReplaced", message)
     drift = []
     changes = []
     for container in spec.containers:

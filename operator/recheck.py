@@ -27,8 +27,9 @@ Key = tuple[str, str]  # (namespace, name) of an RR
 # poll interval, since a rollout's progress or a Pending snapshot needs prompt attention.
 FOLLOWED_PHASES = {"Approved", "Applying", "RollingBack", None}
 # Phases waiting on a human or on the world (expiry, drift, supersede, a fresh safety report): re-checked
-# every idle interval. An approval does not wait for this: it is a spec change, handled at once.
-WAITING_PHASES = {"Proposed", "Stale"}
+# every idle interval. An approval does not wait for this: it is a spec change, handled at once. Stale is
+# final (decisions.TERMINAL_PHASES): nothing to re-check.
+WAITING_PHASES = {"Proposed"}
 
 
 class RecheckSchedule:

@@ -23,13 +23,12 @@ import structlog
 from pydantic import ValidationError
 
 from . import safety
-from .api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport
+from .api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
 from .audit import Auditor, next_status, status_differs
-from .decisions import Action, Decision, decide, newer_overlapping, summary_columns
+from .decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
 from .kube import Kube, KubeError
 from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
 from .patches import json_patch
-from .workloads import WORKLOAD_PLURALS
 
 log = structlog.get_logger("krr_mcp.operator")
 
@@ -57,6 +56,15 @@ def _iso(when: datetime) -> str:
 
 def _changed_before(status: dict[str, Any]) -> bool:
     return any(entry.get("outcome") in ("Succeeded", "Pending") for entry in status.get("history") or [])
+
+
+def valid_target(rr: dict[str, Any]) -> TargetRef | None:
+    """The RR's target if it is valid (a known kind, a DNS-1123 name), else None: nothing is requested
+    from the API server with an RR's fields before they are validated."""
+    try:
+        return TargetRef.model_validate((rr.get("spec") or {}).get("target"))
+    except ValidationError:
+        return None
 
 
 class Reconciler:
@@ -100,11 +108,8 @@ class Reconciler:
         None lists the namespace's RRs from the API server.
         """
         namespace = rr["metadata"]["namespace"]
-        target = (rr.get("spec") or {}).get("target") or {}
-        kind, name = str(target.get("kind", "")), str(target.get("name", ""))
-        workload = (
-            self.kube.get_workload(namespace, kind, name) if kind in WORKLOAD_PLURALS and name else None
-        )
+        target = valid_target(rr)
+        workload = self.kube.get_workload(namespace, target.kind, target.name) if target else None
         kwargs: dict[str, Any] = {
             "provenance_problem": safety.approval_provenance_problem(rr, self.settings.bridge_field_manager),
             "auto_rollback_enabled": self.settings.auto_rollback,
@@ -112,7 +117,9 @@ class Reconciler:
         phase = (rr.get("status") or {}).get("phase")
         if workload is not None and phase in (Phase.APPLYING, Phase.ROLLING_BACK):
             kwargs["pods"] = self._pods(namespace, workload)
-        if not _changed_before(rr.get("status") or {}):
+        if _changed_before(rr.get("status") or {}):
+            kwargs["policy"] = self.namespace_inputs.get(namespace).policy  # bounds what a rollback restores
+        else:
             kwargs["superseded_by"] = newer_overlapping(
                 rr, siblings if siblings is not None else self.kube.list_rrs(namespace)
             )
@@ -155,7 +162,12 @@ class Reconciler:
         return decision
 
     def _extra(
-        self, rr: dict[str, Any], decision: Decision, now: datetime, kwargs: dict[str, Any]
+        self,
+        rr: dict[str, Any],
+        workload: dict[str, Any] | None,
+        decision: Decision,
+        now: datetime,
+        kwargs: dict[str, Any],
     ) -> dict[str, Any]:
         status = rr.get("status") or {}
         spec = rr.get("spec") or {}
@@ -175,6 +187,8 @@ class Reconciler:
             extra["supersededBy"] = kwargs.get("superseded_by")
         if spec.get("approved") and not status.get("approvedAt"):
             extra["approvedAt"] = _iso(now)
+        if not status.get("approval") and (pin := approval_pin(rr, workload)) is not None:
+            extra["approval"] = pin.model_dump(mode="json", exclude_none=True)  # first sight: pinned for good
         return extra
 
     def _settle(
@@ -188,7 +202,9 @@ class Reconciler:
         """Record a decision that does not touch the workload (only when it changes the status)."""
         status = rr.get("status") or {}
         generation = rr["metadata"].get("generation")
-        new = next_status(status, decision, now, generation, **self._extra(rr, decision, now, kwargs))
+        new = next_status(
+            status, decision, now, generation, **self._extra(rr, workload, decision, now, kwargs)
+        )
         if not status_differs(status, new):
             return
         self.audit.write_status(rr, new)
@@ -239,7 +255,7 @@ class Reconciler:
         }
         status = rr.get("status") or {}
         history = [*copy.deepcopy(status.get("history") or []), entry]
-        extra = self._extra(rr, decision, now, {})
+        extra = self._extra(rr, workload, decision, now, {})
         pending = next_status(status, decision, now, meta.get("generation"), history=history, **extra)
 
         def snapshot_stored(stored: dict[str, Any]) -> bool:

@@ -171,10 +171,20 @@ AfterWrite = Callable[[ResourceType, dict[str, Any]], None]
 class Operations:
     """Object semantics on top of a Store. All methods run on the server's event loop."""
 
-    def __init__(self, store: Store, registry: Registry, clock: Callable[[], str] = now_iso) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        clock: Callable[[], str] = now_iso,
+        *,
+        crd_validation_rules: bool = True,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock
+        # False: serve like an API server that does not enforce CRD validation rules (older ones, or
+        # CEL validation turned off), to test what the operator does where the CRD rules are absent.
+        self.crd_validation_rules = crd_validation_rules
         self.after_write: list[AfterWrite] = []
 
     # -- reads -------------------------------------------------------------------------------------
@@ -668,7 +678,7 @@ class Operations:
             obj = pruned
             if any(is_type_error(e) for e in errors):
                 problems.append(CEL_BLOCKED)
-            else:
+            elif self.crd_validation_rules:
                 problems += RULES.violations(obj, rt.schema, old)
         if problems:
             raise invalid(rt, name, problems)

@@ -96,12 +96,13 @@ class SandboxServer:
         rollout_delay: float = 0.2,
         rollout_fail_after: float = 1.0,
         bookmark_interval: float = 5.0,
+        crd_validation_rules: bool = True,
     ) -> None:
         self.user = user
         self.groups = list(groups)
         self.store = Store(history_size=history_size, watch_queue_size=watch_queue_size)
         self.registry = Registry()
-        self.ops = Operations(self.store, self.registry)
+        self.ops = Operations(self.store, self.registry, crd_validation_rules=crd_validation_rules)
         self.bookmark_interval = bookmark_interval
         self.controller = (
             RolloutController(self.ops, delay=rollout_delay, fail_after=rollout_fail_after)

@@ -307,6 +307,21 @@ class HistoryEntry(_Model):
     message: str = ""
 
 
+class ApprovalPin(_Model):
+    """What was approved, recorded by the operator when it first sees the approval: nothing else is
+    ever applied or rolled back for this RR (`krr_operator.decisions.approval_pin`)."""
+
+    specDigest: str = Field(
+        max_length=128,
+        description="sha256 of the approved target, containers, approved and approvedBy, as first seen.",
+    )
+    workloadUid: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The uid of the workload when the approval was first seen (absent: it did not exist).",
+    )
+
+
 class ResourceRecommendationStatus(_Model):
     """What the operator saw and did. Written only by the operator (status subresource)."""
 
@@ -321,6 +336,7 @@ class ResourceRecommendationStatus(_Model):
     history: list[HistoryEntry] = Field(default_factory=list)
     supersededBy: str | None = None
     approvedAt: datetime | None = None
+    approval: ApprovalPin | None = None
     appliedAt: datetime | None = None
     # One-line summaries for printer columns (JSONPath cannot format quantities).
     cpuChange: str | None = None

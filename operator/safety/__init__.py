@@ -6,6 +6,7 @@ here talks to the API server; `krr_operator.kube.load_cluster_context` reads the
 
 from __future__ import annotations
 
+from .container_rules import ceiling_refusals
 from .context import ClusterContext
 from .evaluate import evaluate
 from .gitops import gitops_controller, render_gitops_patch
@@ -16,6 +17,7 @@ __all__ = [
     "OPERATOR_SERVICE_ACCOUNT",
     "ClusterContext",
     "approval_provenance_problem",
+    "ceiling_refusals",
     "evaluate",
     "gitops_controller",
     "render_gitops_patch",

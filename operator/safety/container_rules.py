@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ..api.policy import PolicySpec, StepLimit
-from ..api.quantities import parse_resource_quantity
+from ..api.quantities import QuantityError, parse_resource_quantity
 from ..api.resource_recommendation import ContainerUsage, RiskLevel
 from .findings import Findings
-from .resources import KINDS, RESOURCES, Amounts, fmt
+from .resources import KINDS, RESOURCES, Amounts, amounts_of, fmt
 
 # A memory limit closer than this to the observed peak is high risk (one spike from an OOM kill).
 MEMORY_HEADROOM_WARNING = Decimal("1.10")
@@ -29,28 +30,54 @@ class ContainerDelta:
 
 def check_bounds(delta: ContainerDelta, policy: PolicySpec, out: Findings) -> None:
     """Every proposed request and limit within [floor, ceiling]."""
-    floors, ceilings = policy.floors, policy.ceilings
+    floors = policy.floors
     for kind in KINDS:
         for resource in RESOURCES:
             value = delta.after.get(kind, resource)
-            if value is None:
-                continue
             floor_text = getattr(floors, resource) if floors else None
-            ceiling_text = getattr(ceilings, resource) if ceilings else None
-            if floor_text is not None and value < (floor := parse_resource_quantity(floor_text, resource)):
+            if (
+                value is not None
+                and floor_text is not None
+                and value < (floor := parse_resource_quantity(floor_text, resource))
+            ):
                 out.refuse(
                     "floor",
                     f"{kind}.{resource} {fmt(value, resource)} is below the floor {fmt(floor, resource)}",
                     container=delta.name,
                 )
-            if ceiling_text is not None and value > (
-                ceiling := parse_resource_quantity(ceiling_text, resource)
+    check_ceilings(delta.name, delta.after, policy, out)
+
+
+def check_ceilings(container: str, amounts: Amounts, policy: PolicySpec, out: Findings) -> None:
+    """Every request and limit in `amounts` at most the policy's ceiling (also what a rollback may
+    restore: `ceiling_refusals`)."""
+    ceilings = policy.ceilings
+    for kind in KINDS:
+        for resource in RESOURCES:
+            value = amounts.get(kind, resource)
+            ceiling_text = getattr(ceilings, resource) if ceilings else None
+            if (
+                value is not None
+                and ceiling_text is not None
+                and value > (ceiling := parse_resource_quantity(ceiling_text, resource))
             ):
                 out.refuse(
                     "ceiling",
                     f"{kind}.{resource} {fmt(value, resource)} is above the ceiling {fmt(ceiling, resource)}",
-                    container=delta.name,
+                    container=container,
                 )
+
+
+def ceiling_refusals(container: str, resources: Any, policy: PolicySpec) -> list[str]:
+    """Why a container's `resources` (a dict as in a pod spec, from any source) break the policy's
+    ceilings or are not resources at all; [] when they are within the ceilings."""
+    try:
+        amounts = amounts_of(resources)
+    except (QuantityError, AttributeError, TypeError) as exc:
+        return [f"{container}: unreadable resources ({exc})"]
+    out = Findings()
+    check_ceilings(container, amounts, policy, out)
+    return [f"{container}: {finding.message}" for finding, _ in out.items]
 
 
 def check_step(delta: ContainerDelta, policy: PolicySpec, out: Findings) -> None:

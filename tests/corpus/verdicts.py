@@ -63,7 +63,7 @@ def rr_verdict(path: Path) -> str:
     else:
         lines.append("cel: not evaluated (the schema refuses the object first)")
     workload = deployment("shop", "web")
-    workload["metadata"].update(generation=1, resourceVersion="1")
+    workload["metadata"].update(generation=1, resourceVersion="1", uid="web-uid")
     report = None
     if valid:
         spec = ResourceRecommendationSpec.model_validate(new["spec"])

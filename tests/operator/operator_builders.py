@@ -40,7 +40,13 @@ def workload(
     obj: dict[str, Any] = {
         "apiVersion": API_VERSIONS.get(kind, "apps/v1"),
         "kind": kind,
-        "metadata": {"name": name, "namespace": "default", "generation": generation, "resourceVersion": "10"},
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "uid": f"{name}-uid",
+            "generation": generation,
+            "resourceVersion": "10",
+        },
     }
     node = obj
     path = pod_spec_path(kind) if kind in API_VERSIONS else ("spec", "template", "spec")

@@ -49,7 +49,13 @@ class MemoryApi:
         self.workload: dict[str, Any] = {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default", "generation": 1, "resourceVersion": "1"},
+            "metadata": {
+                "name": "web",
+                "namespace": "default",
+                "uid": "web-uid-1",
+                "generation": 1,
+                "resourceVersion": "1",
+            },
             "spec": {
                 "replicas": 1,
                 "selector": {"matchLabels": {"app": "web"}},

@@ -29,6 +29,7 @@ def _entry(
         "at": at,
         "actor": "alice",
         "containers": [{"name": "app", "before": before, "after": after}],
+        "workloadUid": "web-uid",
         **extra,
     }
 
@@ -240,13 +241,13 @@ def _run(body: dict[str, Any], live: dict[str, Any] | None, **kwargs: Any) -> De
             "Approved",
         ),
         (
-            "stale is re-decided when the drift is gone",
+            "stale stays stale when the drift is gone (issue 15 item 1)",
             rr(approved=True, status={"phase": "Stale", "observedGeneration": 1}),
             workload(),
             {},
-            Action.APPLY,
-            "Applying",
-            "Approved",
+            Action.NOOP,
+            "Stale",
+            "Settled",
         ),
         (
             "unknown kind",

@@ -114,11 +114,6 @@ def container_resources(deploy: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def operator_config(sandbox: SandboxHandle) -> OperatorConfig:
-    return OperatorConfig(kubeconfig=str(sandbox.kubeconfig), poll_interval=0.3, watch_timeout=5)
-
-
-@pytest.fixture
 def running_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
     op = OperatorThread(operator_config).start()
     yield op
