@@ -8,6 +8,7 @@ decision functions. Errors become `KubeError` with the HTTP status.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,14 @@ from kubernetes.client.exceptions import ApiException
 
 from .api import policy as policy_api
 from .api.policy import PolicySpec, policy_from_objects
-from .api.resource_recommendation import GROUP, PLURAL, VERSION, WORKLOAD_API_VERSIONS
+from .api.resource_recommendation import (
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    GROUP,
+    PLURAL,
+    VERSION,
+    WORKLOAD_API_VERSIONS,
+)
 from .safety import ClusterContext
 from .workloads import WORKLOAD_PLURALS
 
@@ -68,15 +76,49 @@ def _error(exc: ApiException, what: str) -> KubeError:
     return KubeError(f"{what}: {exc.status} {message or exc.reason}", exc.status, reason)
 
 
+class InvalidRequest(KubeError):
+    """A request refused before it is sent: a path would be built from a value that is not a valid
+    Kubernetes name (a `../` in an RR's target name must never reach another API path). Not transient."""
+
+    @property
+    def transient(self) -> bool:
+        return False
+
+
+_LABEL = re.compile(DNS1123_LABEL)
+_SUBDOMAIN = re.compile(DNS1123_SUBDOMAIN)
+
+
+def _namespace(value: str) -> str:
+    if not isinstance(value, str) or len(value) > 63 or not _LABEL.match(value):
+        raise InvalidRequest(f"refusing to build an API path: namespace {value!r} is not a DNS-1123 label")
+    return value
+
+
+def _name(value: str) -> str:
+    if not isinstance(value, str) or len(value) > 253 or not _SUBDOMAIN.match(value):
+        raise InvalidRequest(f"refusing to build an API path: name {value!r} is not a DNS-1123 subdomain")
+    return value
+
+
 def workload_path(namespace: str, kind: str, name: str | None = None) -> str:
-    api_version = WORKLOAD_API_VERSIONS[kind]
-    base = f"/apis/{api_version}/namespaces/{namespace}/{WORKLOAD_PLURALS[kind]}"
-    return f"{base}/{name}" if name else base
+    """The API path of a workload of a supported `kind`; InvalidRequest for anything else."""
+    if kind not in WORKLOAD_PLURALS or kind not in WORKLOAD_API_VERSIONS:
+        raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
+    base = f"/apis/{WORKLOAD_API_VERSIONS[kind]}/namespaces/{_namespace(namespace)}/{WORKLOAD_PLURALS[kind]}"
+    return f"{base}/{_name(name)}" if name else base
 
 
 def rr_path(namespace: str | None, name: str | None = None) -> str:
-    base = f"/apis/{GROUP}/{VERSION}" + (f"/namespaces/{namespace}" if namespace else "") + f"/{PLURAL}"
-    return f"{base}/{name}" if name else base
+    """The API path of RRs (all namespaces when `namespace` is None); InvalidRequest for invalid names."""
+    scope = f"/namespaces/{_namespace(namespace)}" if namespace else ""
+    base = f"/apis/{GROUP}/{VERSION}{scope}/{PLURAL}"
+    return f"{base}/{_name(name)}" if name else base
+
+
+def namespace_path(namespace: str) -> str:
+    """`/api/v1/namespaces/NAMESPACE` (core resources in it are below); InvalidRequest if invalid."""
+    return f"/api/v1/namespaces/{_namespace(namespace)}"
 
 
 @dataclass
@@ -153,7 +195,7 @@ class Kube:
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         """Pods in `namespace` matching `label_selector` (a workload's selector)."""
         query = [("labelSelector", label_selector)]
-        return self._items(f"list pods in {namespace}", f"/api/v1/namespaces/{namespace}/pods", query)
+        return self._items(f"list pods in {namespace}", f"{namespace_path(namespace)}/pods", query)
 
     # -- ResourceRecommendations -----------------------------------------------------------------
     def get_rr(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -221,17 +263,17 @@ class Kube:
             "lastTimestamp": now,
             "count": 1,
         }
-        path = f"/api/v1/namespaces/{namespace}/events"
+        path = f"{namespace_path(namespace)}/events"
         return dict(self.request(f"create event in {namespace}", "POST", path, body=event))
 
     # -- what the safety rules read ----------------------------------------------------------------
     def load_cluster_context(self, namespace: str) -> ClusterContext:
         """The namespace and its LimitRanges, ResourceQuotas, HPAs and PDBs, as the safety rules take them."""
-        ns = f"namespaces/{namespace}"
+        core, ns = namespace_path(namespace), f"namespaces/{_namespace(namespace)}"
         return ClusterContext(
-            namespace=self._optional(f"get namespace {namespace}", f"/api/v1/{ns}"),
-            limit_ranges=tuple(self._items("list limitranges", f"/api/v1/{ns}/limitranges")),
-            resource_quotas=tuple(self._items("list resourcequotas", f"/api/v1/{ns}/resourcequotas")),
+            namespace=self._optional(f"get namespace {namespace}", core),
+            limit_ranges=tuple(self._items("list limitranges", f"{core}/limitranges")),
+            resource_quotas=tuple(self._items("list resourcequotas", f"{core}/resourcequotas")),
             hpas=tuple(self._items("list hpas", f"/apis/autoscaling/v2/{ns}/horizontalpodautoscalers")),
             pdbs=tuple(self._items("list pdbs", f"/apis/policy/v1/{ns}/poddisruptionbudgets")),
         )
@@ -243,6 +285,6 @@ class Kube:
         name = policy_api.DEFAULT_POLICY_NAME
         cluster = self._optional("get cluster policy", f"{base}/{policy_api.CLUSTER_PLURAL}/{name}")
         namespaced = self._optional(
-            "get namespace policy", f"{base}/namespaces/{namespace}/{policy_api.PLURAL}/{name}"
+            "get namespace policy", f"{base}/namespaces/{_namespace(namespace)}/{policy_api.PLURAL}/{name}"
         )
         return policy_from_objects(cluster, namespaced)

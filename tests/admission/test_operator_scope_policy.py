@@ -12,8 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonpatch
 import pytest
 import yaml
+from krr_operator.api.resource_recommendation import ContainerChange, ContainerResources
+from krr_operator.patches import desired_resources, json_patch
 
 from .vap import AdmissionPolicy, Verdict
 
@@ -210,3 +213,132 @@ def test_the_operator_is_recognised_in_any_install_namespace(policy: AdmissionPo
     elsewhere = "system:serviceaccount:platform-tools:krr-mcp-operator"
     verdict = policy.admit(update(workload(), _set("containers.0.image", "evil"), user=elsewhere))
     assert denied(verdict, CONTAINER_ONLY)
+
+
+# -- issue 15 item 14: nothing but container cpu/memory requests and limits --------------------------
+
+WORKLOAD_ONLY = "may not change the workload's labels"
+OUTSIDE_TEMPLATE = "may not change replicas"
+CPU_MEMORY_ONLY = "may change only the cpu and memory requests and limits"
+
+
+def update_object(old: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """An UPDATE by the operator with `change` applied to the whole object."""
+    request = update(old, lambda _: None)
+    change(request["object"])
+    return request
+
+
+def _template(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]
+    return (spec["jobTemplate"]["spec"] if "jobTemplate" in spec else spec)["template"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda o: o["metadata"].setdefault("labels", {}).update(team="evil"), WORKLOAD_ONLY),
+        (lambda o: o["metadata"].setdefault("annotations", {}).update(x="y"), WORKLOAD_ONLY),
+        (lambda o: o["metadata"].setdefault("finalizers", []).append("block"), WORKLOAD_ONLY),
+        (lambda o: o["spec"].update(replicas=50), OUTSIDE_TEMPLATE),
+        (lambda o: o["spec"].update(selector={"matchLabels": {"app": "other"}}), OUTSIDE_TEMPLATE),
+        (lambda o: o["spec"].update(paused=True), OUTSIDE_TEMPLATE),
+        (
+            lambda o: _template(o)["metadata"].update(annotations={"sidecar.istio.io/inject": "false"}),
+            OUTSIDE_TEMPLATE,
+        ),
+        (lambda o: _template(o)["metadata"]["labels"].update(app="hijacked"), OUTSIDE_TEMPLATE),
+    ],
+    ids=[
+        "labels",
+        "annotations",
+        "finalizers",
+        "replicas",
+        "selector",
+        "paused",
+        "template annotations",
+        "template labels",
+    ],
+)
+def test_the_operator_may_not_touch_the_workload_outside_the_pod_spec(
+    policy: AdmissionPolicy, change: Any, message: str
+) -> None:
+    assert denied(policy.admit(update_object(workload(), change)), message)
+
+
+def test_the_operator_may_not_change_a_cronjobs_schedule_or_job_settings(policy: AdmissionPolicy) -> None:
+    cron = workload("CronJob")
+    assert denied(
+        policy.admit(update_object(cron, lambda o: o["spec"].update(schedule="* * * * *"))), OUTSIDE_TEMPLATE
+    )
+    assert denied(
+        policy.admit(update_object(cron, lambda o: o["spec"]["jobTemplate"]["spec"].update(parallelism=100))),
+        OUTSIDE_TEMPLATE,
+    )
+    assert denied(
+        policy.admit(
+            update_object(cron, lambda o: o["spec"]["jobTemplate"].update(metadata={"labels": {"a": "b"}}))
+        ),
+        OUTSIDE_TEMPLATE,
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_set("containers.0.ports", [{"containerPort": 80, "hostPort": 80}]), CONTAINER_ONLY),
+        (
+            _set("containers.0.resizePolicy", [{"resourceName": "cpu", "restartPolicy": "RestartContainer"}]),
+            CONTAINER_ONLY,
+        ),
+        (_set("containers.0.resources.claims", [{"name": "gpu"}]), CPU_MEMORY_ONLY),
+        (_set("containers.0.resources.requests.nvidia~1gpu", "1"), CPU_MEMORY_ONLY),
+        (_set("containers.0.resources.limits.ephemeral-storage", "100Gi"), CPU_MEMORY_ONLY),
+        (_set("resourceClaims", [{"name": "gpu", "resourceClaimName": "stolen"}]), POD_LEVEL),
+        (_set("priority", 1000000), POD_LEVEL),
+        (_set("dnsPolicy", "None"), POD_LEVEL),
+        (_set("terminationGracePeriodSeconds", 0), POD_LEVEL),
+    ],
+    ids=[
+        "hostPort",
+        "resizePolicy",
+        "resource claims",
+        "a gpu",
+        "ephemeral storage",
+        "pod resource claims",
+        "priority",
+        "dnsPolicy",
+        "grace period",
+    ],
+)
+def test_the_operator_may_change_only_cpu_and_memory(
+    policy: AdmissionPolicy, change: Any, message: str
+) -> None:
+    assert denied(policy.admit(update(workload(), change)), message)
+
+
+@pytest.mark.parametrize("kind", list(PLURALS))
+def test_the_operators_real_patches_are_allowed(policy: AdmissionPolicy, kind: str) -> None:
+    """operator/patches.py's apply and rollback patches (sections added and removed) pass, other resource
+    names of the same container untouched."""
+    old = workload(kind)
+    app = pod_of(old)["containers"][0]
+    app["resources"]["limits"]["ephemeral-storage"] = "1Gi"
+    proposed = ContainerResources.model_validate({"requests": {"cpu": "250m", "memory": "256Mi"}})
+    after = desired_resources(app["resources"], proposed)
+    sidecar_after = desired_resources({}, ContainerResources.model_validate({"limits": {"cpu": "1"}}))
+    changes = [
+        ContainerChange(name="app", before=app["resources"], after=after),
+        ContainerChange(
+            name="sidecar", before=pod_of(old)["containers"][1]["resources"], after=sidecar_after
+        ),
+    ]
+    applied = jsonpatch.apply_patch(old, json_patch(kind, old, changes))
+    request = update(old, lambda _: None)
+    verdict = policy.admit({**request, "object": applied})
+    assert verdict.matched and verdict.allowed, verdict.messages
+    rollback = [ContainerChange(name=c.name, before=c.after, after=c.before) for c in changes]
+    restored = jsonpatch.apply_patch(applied, json_patch(kind, applied, rollback))
+    assert restored == old
+    verdict = policy.admit({**request, "object": restored, "oldObject": applied})
+    assert verdict.matched and verdict.allowed, verdict.messages
