@@ -162,12 +162,7 @@ class Reconciler:
         return decision
 
     def _extra(
-        self,
-        rr: dict[str, Any],
-        workload: dict[str, Any] | None,
-        decision: Decision,
-        now: datetime,
-        kwargs: dict[str, Any],
+        self, rr: dict[str, Any], decision: Decision, now: datetime, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         status = rr.get("status") or {}
         spec = rr.get("spec") or {}
@@ -187,9 +182,14 @@ class Reconciler:
             extra["supersededBy"] = kwargs.get("superseded_by")
         if spec.get("approved") and not status.get("approvedAt"):
             extra["approvedAt"] = _iso(now)
-        if not status.get("approval") and (pin := approval_pin(rr, workload)) is not None:
-            extra["approval"] = pin.model_dump(mode="json", exclude_none=True)  # first sight: pinned for good
         return extra
+
+    @staticmethod
+    def _pinned(rr: dict[str, Any], workload: dict[str, Any] | None) -> dict[str, Any]:
+        """`status.approval` to record when the operator first sees the approval (then never again)."""
+        if (rr.get("status") or {}).get("approval") or (pin := approval_pin(rr, workload)) is None:
+            return {}
+        return {"approval": pin.model_dump(mode="json", exclude_none=True)}
 
     def _settle(
         self,
@@ -202,9 +202,8 @@ class Reconciler:
         """Record a decision that does not touch the workload (only when it changes the status)."""
         status = rr.get("status") or {}
         generation = rr["metadata"].get("generation")
-        new = next_status(
-            status, decision, now, generation, **self._extra(rr, workload, decision, now, kwargs)
-        )
+        extra = {**self._extra(rr, decision, now, kwargs), **self._pinned(rr, workload)}
+        new = next_status(status, decision, now, generation, **extra)
         if not status_differs(status, new):
             return
         self.audit.write_status(rr, new)
@@ -255,7 +254,7 @@ class Reconciler:
         }
         status = rr.get("status") or {}
         history = [*copy.deepcopy(status.get("history") or []), entry]
-        extra = self._extra(rr, workload, decision, now, {})
+        extra = {**self._extra(rr, decision, now, {}), **self._pinned(rr, workload)}
         pending = next_status(status, decision, now, meta.get("generation"), history=history, **extra)
 
         def snapshot_stored(stored: dict[str, Any]) -> bool:

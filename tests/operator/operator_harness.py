@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from krr_operator.main import OperatorConfig, run
@@ -45,6 +46,16 @@ class OperatorThread:
         self.thread.join(timeout)
         if self.thread.is_alive():
             raise TimeoutError("the operator thread did not stop")
+
+
+@contextlib.contextmanager
+def operator_running(cfg: OperatorConfig) -> Iterator[OperatorThread]:
+    """The operator running with `cfg` for the `with` block (killed at its end)."""
+    op = OperatorThread(cfg).start()
+    try:
+        yield op
+    finally:
+        op.kill()
 
 
 def wait_for(what: str, probe: Callable[[], Any], timeout: float = 15, interval: float = 0.1) -> Any:

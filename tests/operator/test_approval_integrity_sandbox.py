@@ -16,7 +16,7 @@ from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.handle import SandboxHandle
 
-from .operator_harness import OperatorThread, wait_for
+from .operator_harness import OperatorThread, operator_running, wait_for
 from .test_operator_sandbox import (
     ORIGINAL,
     PROPOSED,
@@ -40,9 +40,8 @@ SEVERAL_RECHECKS = 3.0
 @pytest.fixture
 def eager_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
     """The operator re-checking waiting RRs every 0.3 s (in production: every minute)."""
-    op = OperatorThread(dataclasses.replace(operator_config, idle_interval=0.3)).start()
-    yield op
-    op.kill()
+    with operator_running(dataclasses.replace(operator_config, idle_interval=0.3)) as op:
+        yield op
 
 
 def set_app_cpu(sandbox: SandboxHandle, cpu: str) -> None:
@@ -53,13 +52,19 @@ def set_app_cpu(sandbox: SandboxHandle, cpu: str) -> None:
     )
 
 
+def proposed(sandbox: SandboxHandle, rr: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Deployment `web` rolled out and an RR (default: `rr_manifest()`) for it Proposed; the Deployment."""
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    live = rolled_out(sandbox)
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr or rr_manifest()))
+    wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+    return live
+
+
 def test_a_stale_approval_never_fires_when_the_workload_comes_back(
     sandbox: SandboxHandle, eager_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
-    rolled_out(sandbox)
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
-    wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+    proposed(sandbox)
     set_app_cpu(sandbox, "900m")  # a person edits the Deployment after the proposal
     approve(sandbox)
     wait_for("phase Stale", phase_is(sandbox, "Stale"))
@@ -106,15 +111,10 @@ def sandbox_without_crd_rules(tmp_path: Path) -> Iterator[SandboxHandle]:
 
 @pytest.fixture
 def operator_without_crd_rules(sandbox_without_crd_rules: SandboxHandle) -> Iterator[OperatorThread]:
-    cfg = OperatorConfig(
-        kubeconfig=str(sandbox_without_crd_rules.kubeconfig),
-        poll_interval=0.3,
-        idle_interval=0.3,
-        watch_timeout=5,
-    )
-    op = OperatorThread(cfg).start()
-    yield op
-    op.kill()
+    kubeconfig = str(sandbox_without_crd_rules.kubeconfig)
+    cfg = OperatorConfig(kubeconfig=kubeconfig, poll_interval=0.3, idle_interval=0.3, watch_timeout=5)
+    with operator_running(cfg) as op:
+        yield op
 
 
 def patch_rr_spec(sandbox: SandboxHandle, spec: dict[str, Any], name: str = "web-rr") -> None:
@@ -212,10 +212,7 @@ def forged_entry(live: dict[str, Any], before: dict[str, Any], after: dict[str, 
 def test_forged_history_on_an_unapproved_rr_is_never_rolled_back(
     sandbox: SandboxHandle, eager_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
-    live = rolled_out(sandbox)
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
-    wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+    live = proposed(sandbox)
     forge_status(sandbox, {"phase": "Applying", "history": [forged_entry(live, FORGED, ORIGINAL)]})
     refused = wait_for("phase Failed", phase_is(sandbox, "Failed"))
     assert ready_reason(refused) == "UnapprovedHistory"
@@ -227,10 +224,7 @@ def test_forged_history_on_an_unapproved_rr_is_never_rolled_back(
 def test_a_forged_snapshot_beyond_the_ceilings_is_never_restored(
     sandbox: SandboxHandle, eager_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
-    rolled_out(sandbox)
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
-    wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
+    proposed(sandbox)
     approve(sandbox)
     applied = wait_for("phase Applied", phase_is(sandbox, "Applied"))
     history = applied["status"]["history"]

@@ -16,7 +16,7 @@ from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .operator_harness import CrashAt, OperatorThread, wait_for
+from .operator_harness import CrashAt, OperatorThread, operator_running, wait_for
 
 ORIGINAL = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 PROPOSED = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
@@ -115,9 +115,8 @@ def container_resources(deploy: dict[str, Any], name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def running_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
-    op = OperatorThread(operator_config).start()
-    yield op
-    op.kill()
+    with operator_running(operator_config) as op:
+        yield op
 
 
 def test_approval_gate_apply_and_rollback_from_the_outside(
