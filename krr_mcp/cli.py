@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from krr_mcp import installed_version
 from krr_mcp.commands import cluster, crds, demo, operator, sandbox, serve
 
 app = typer.Typer(
@@ -22,9 +25,23 @@ app.add_typer(cluster.app, name="cluster")
 @app.command()
 def version() -> None:
     """Print the version."""
-    from importlib.metadata import version as package_version
+    print(installed_version())
 
-    print(package_version("krr-mcp"))
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        version()
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The options before a subcommand (the help text is the Typer app's)."""
 
 
 if __name__ == "__main__":

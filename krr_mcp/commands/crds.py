@@ -9,7 +9,17 @@ import typer
 
 app = typer.Typer(help="The project's CustomResourceDefinitions, generated from the pydantic models.")
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "crds"
+
+def default_dir() -> Path:
+    """The checkout's crds/ (the current directory's when it is a checkout, else the one beside the
+    pyproject.toml above this package); ./crds when krr-mcp runs from an installed package."""
+    cwd = Path.cwd()
+    if (cwd / "crds").is_dir() and (cwd / "pyproject.toml").is_file():
+        return cwd / "crds"
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "crds").is_dir() and (parent / "pyproject.toml").is_file():
+            return parent / "crds"
+    return Path("crds")
 
 
 @app.callback()
@@ -19,7 +29,10 @@ def _group() -> None:
 
 @app.command("generate")
 def generate(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the YAML.")] = DEFAULT_DIR,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write the YAML (default: the checkout's crds/)."),
+    ] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 on drift.")] = False,
 ) -> None:
     """Generate one CRD YAML file per registered model (operator/api CRD_MODELS)."""
@@ -27,6 +40,7 @@ def generate(
     from krr_operator.api.crdgen import drift
     from krr_operator.api.crdgen import generate as generate_files
 
+    output = output or default_dir()
     if check:
         stale = drift(CRD_MODELS, output)
         for line in stale:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from .controllers import WORKLOADS, rollout_status
 from .kubeconfig import write_kubeconfig
 from .operations import now_iso
-from .seed import SYSTEM_NAMESPACES, crd_files, default_objects, find_crds_dir, namespace
+from .seed import SYSTEM_NAMESPACES, crd_files, default_objects, namespace, project_crds
 from .server import SandboxServer
 
 Seed = Literal["default", "none"]
@@ -30,12 +30,13 @@ def _with_ready_status(obj: dict[str, Any]) -> dict[str, Any]:
 def seed_server(
     server: SandboxServer, seed: Seed = "default", crds_dir: Path | Literal["auto"] | None = "auto"
 ) -> None:
-    """Load the system namespaces, the CRDs from `crds_dir` ("auto": the repository's crds/) and, with
-    seed="default", the sample workloads (already rolled out). Runs on the server's loop."""
+    """Load the system namespaces, the CRDs (`crds_dir`: "auto" the project's, from its models; a folder:
+    its YAML files; None: none) and, with seed="default", the sample workloads (already rolled out). Runs
+    on the server's loop."""
     server.apply_documents([namespace(n) for n in SYSTEM_NAMESPACES])
-    folder = find_crds_dir() if crds_dir == "auto" else crds_dir
-    files = crd_files(folder)
-    if files:
+    if crds_dir == "auto":
+        server.apply_documents(project_crds())
+    elif files := crd_files(crds_dir):
         server.load_yaml_files(files)
     if seed == "default":
         server.apply_documents([_with_ready_status(o) for o in default_objects()])

@@ -1,6 +1,7 @@
 """What a sandbox starts with: the system namespaces always; with the default seed, sample workloads
 whose resources are worth right-sizing (some over-provisioned, some under-provisioned); and the project's
-CRDs from crds/*.yaml when that folder has files."""
+CRDs, as the pydantic models generate them (crds/ holds the same documents, checked by a drift test), so
+an installed wheel has them without a checkout."""
 
 from __future__ import annotations
 
@@ -11,18 +12,12 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SEED_NAMESPACES = ("shop", "billing", "batch")
 
 
-def find_crds_dir(start: Path | None = None) -> Path | None:
-    """The project's crds/ folder: ./crds when the current directory is a checkout, else the one next to
-    the pyproject.toml above this package (or above `start`)."""
-    cwd = Path.cwd()
-    if start is None and (cwd / "crds").is_dir() and (cwd / "pyproject.toml").is_file():
-        return cwd / "crds"
-    here = (start or Path(__file__)).resolve()
-    for parent in [here, *here.parents]:
-        candidate = parent / "crds"
-        if candidate.is_dir() and (parent / "pyproject.toml").is_file():
-            return candidate
-    return None
+def project_crds() -> list[dict[str, Any]]:
+    """The project's CustomResourceDefinitions: the documents `krr-mcp crds generate` writes to crds/."""
+    from krr_operator.api import CRD_MODELS
+    from krr_operator.api.crdgen import crd_for
+
+    return [crd_for(info) for info in CRD_MODELS]
 
 
 def crd_files(crds_dir: Path | None) -> list[Path]:

@@ -1,6 +1,6 @@
 """pytest fixtures for the sandbox API server (registered in tests/conftest.py).
 
-- `sandbox`: namespaces default + kube-system (and the other system ones), CRDs from crds/ loaded.
+- `sandbox`: namespaces default + kube-system (and the other system ones), the project's CRDs served.
 - `seeded_sandbox`: the default seed on top (shop, billing, batch with sample workloads).
 
 Each yields a `SandboxHandle` (krr_mcp.sandbox.handle): `.url`, `.kubeconfig`, `.api_client()`,
@@ -32,7 +32,7 @@ def _handle(tmp_path_factory: pytest.TempPathFactory, seed: Seed) -> Iterator[Sa
 
 @pytest.fixture
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    """An empty sandbox (system namespaces, CRDs from crds/)."""
+    """An empty sandbox (system namespaces, the project's CRDs)."""
     yield from _handle(tmp_path_factory, "none")
 
 

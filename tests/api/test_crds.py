@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from krr_mcp.cli import app
+from krr_mcp.sandbox.seed import project_crds
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "crds"
@@ -73,6 +74,14 @@ def _sample_rr() -> dict[str, Any]:
 
 def test_committed_crds_match_the_models() -> None:
     assert drift(CRD_MODELS, CRDS) == []
+
+
+def test_the_sandbox_serves_the_committed_crds() -> None:
+    """The sandbox (and so an installed wheel, which has no crds/) serves the models' CRDs: the very
+    documents committed under crds/."""
+    committed = [yaml.safe_load(path.read_text()) for path in sorted(CRDS.glob("*.yaml"))]
+    by_name = {crd["metadata"]["name"]: crd for crd in project_crds()}
+    assert {crd["metadata"]["name"]: crd for crd in committed} == by_name
     assert sorted(p.name for p in CRDS.glob("*.yaml")) == sorted(m.filename for m in CRD_MODELS)
 
 

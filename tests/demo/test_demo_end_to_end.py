@@ -44,16 +44,25 @@ def _seed_template(kind: str, namespace: str, name: str) -> dict:
 class DemoProcess:
     """The demo subprocess; its stdout is collected by a thread so the test can wait for a line."""
 
-    def __init__(self, state_dir: Path, path: str = KUBECTL_PATH) -> None:
-        env = {**os.environ, "PATH": path, "COLUMNS": "160"}
+    def __init__(
+        self,
+        state_dir: Path,
+        path: str = KUBECTL_PATH,
+        krr_mcp: Path = KRR_MCP,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        """`krr_mcp`: the executable (this checkout's by default); `env` replaces os.environ."""
+        env = {**(os.environ if env is None else env), "PATH": path, "COLUMNS": "160"}
         env.pop("KUBECONFIG", None)
         self.proc = subprocess.Popen(
-            [str(KRR_MCP), "demo", "--non-interactive", "--keep-running", "--state-dir", str(state_dir)],
+            [str(krr_mcp), "demo", "--non-interactive", "--keep-running", "--state-dir", str(state_dir)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
+            cwd=cwd,
         )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)

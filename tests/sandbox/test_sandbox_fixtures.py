@@ -9,10 +9,10 @@ import pytest
 import yaml
 from kubernetes import client
 
-from krr_mcp.sandbox.seed import crd_files, find_crds_dir
+from krr_mcp.sandbox.seed import crd_files
 from krr_mcp.sandbox.testing import SandboxHandle
 
-CRDS = crd_files(find_crds_dir())
+CRDS = crd_files(Path(__file__).resolve().parents[2] / "crds")
 
 
 def test_sandbox_has_system_namespaces_only(sandbox: SandboxHandle) -> None:

@@ -1,0 +1,77 @@
+"""`pipx install krr-mcp` / `uvx krr-mcp`: the wheel alone, in a fresh venv outside the checkout, runs
+`krr-mcp --version`, the whole demo and `krr-mcp serve` for a real MCP client."""
+
+from __future__ import annotations
+
+import tomllib
+import zipfile
+from pathlib import Path
+
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from krr_mcp.demo.walkthrough import RECORDED_SCAN_NOTICE
+from krr_mcp.sandbox.handle import SandboxHandle
+from tests.demo.test_demo_end_to_end import DemoProcess, check_the_whole_loop
+
+from .conftest import ROOT, Installed, run
+
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+PACKAGES = ("krr_mcp/", "krr_operator/", "krr_mcp_bridge/", f"krr_mcp-{VERSION}.dist-info/")
+
+
+def test_the_wheel_holds_the_packages_and_their_data_and_nothing_else(built_wheel: Path) -> None:
+    names = zipfile.ZipFile(built_wheel).namelist()
+    assert [n for n in names if not n.startswith(PACKAGES)] == []
+    assert "krr_mcp/demo/recorded-scan.json" in names
+    assert {"krr_operator/api/crdgen.py", "krr_mcp_bridge/server.py", "krr_mcp/cli.py"} <= set(names)
+
+
+def test_the_installed_package_is_not_the_checkout(installed: Installed) -> None:
+    where = run(installed.bin / "python", "-c", "import krr_mcp; print(krr_mcp.__file__)", cwd=installed.home)
+    assert Path(where.stdout.strip()).is_relative_to(installed.bin.parent)
+
+
+def test_version_flag_and_subcommand_print_the_project_version(installed: Installed) -> None:
+    env = installed.env()
+    for argv in (["--version"], ["version"]):
+        done = run(installed.krr_mcp, *argv, env=env, cwd=installed.home)
+        assert done.stdout == f"{VERSION}\n"
+
+
+def test_the_demo_runs_to_the_end_from_the_installed_wheel(installed: Installed, tmp_path: Path) -> None:
+    """A new user's first command: no checkout, no prometheus, the package's own CRDs and recorded scan."""
+    demo = DemoProcess(
+        tmp_path / "state",
+        path=installed.path,
+        krr_mcp=installed.krr_mcp,
+        env=installed.env(),
+        cwd=installed.home,
+    )
+    try:
+        out = check_the_whole_loop(demo, tmp_path)
+        assert RECORDED_SCAN_NOTICE in out
+        assert str(installed.bin.parent) in out  # the recorded scan is the installed package's file
+    finally:
+        code = demo.stop()
+    assert code == 0, demo.output
+
+
+async def test_serve_over_stdio_offers_the_checkouts_tools(
+    installed: Installed, sandbox: SandboxHandle
+) -> None:
+    """`krr-mcp serve` from the wheel, spawned by the MCP SDK's stdio client as a desktop assistant does."""
+    from krr_mcp_bridge.server import build_server
+    from krr_mcp_bridge.settings import BridgeSettings
+
+    async with Client(build_server(BridgeSettings(kubeconfig=str(sandbox.kubeconfig)))) as client:
+        expected = sorted(t.name for t in (await client.list_tools()).tools)
+    server = StdioServerParameters(
+        command=str(installed.krr_mcp),
+        args=["serve", "--kubeconfig", str(sandbox.kubeconfig)],
+        env=installed.env(),
+        cwd=installed.home,
+    )
+    async with Client(server, read_timeout_seconds=60) as client:
+        listed = sorted(t.name for t in (await client.list_tools()).tools)
+    assert listed == expected and "propose_change" in listed
