@@ -102,14 +102,21 @@ def listening_addresses(port: int) -> set[str]:
 
 @contextmanager
 def http_server(
-    cluster: SandboxHandle, *extra: str, token: str | None = TOKEN, host: str = "127.0.0.1"
+    cluster: SandboxHandle,
+    *extra: str,
+    token: str | None = TOKEN,
+    host: str = "127.0.0.1",
+    krr_mcp: Path = KRR_MCP,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[int, Any]]:
+    """`krr_mcp serve --transport http` on a free port (this checkout's by default; `env` replaces
+    os.environ); yields once it accepts connections."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "MCP_SERVER_TOKEN"}
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "MCP_SERVER_TOKEN"}
     if token:
         env["MCP_SERVER_TOKEN"] = token
     args = [
-        str(KRR_MCP),
+        str(krr_mcp),
         "serve",
         "--transport",
         "http",

@@ -139,3 +139,14 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
         path=os.pathsep.join([str(venv / "bin"), str(tools)]),
         home=home,
     )
+
+
+async def bridge_tools(kubeconfig: Path, read_only: bool = False) -> list[str]:
+    """The tool names this checkout's bridge offers (in process), to compare an installed server with."""
+    from krr_mcp_bridge.server import build_server
+    from krr_mcp_bridge.settings import BridgeSettings
+    from mcp import Client
+
+    settings = BridgeSettings(kubeconfig=str(kubeconfig), read_only=read_only)
+    async with Client(build_server(settings)) as client:
+        return sorted(t.name for t in (await client.list_tools()).tools)

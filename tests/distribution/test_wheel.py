@@ -14,7 +14,7 @@ from krr_mcp.demo.walkthrough import RECORDED_SCAN_NOTICE
 from krr_mcp.sandbox.handle import SandboxHandle
 from tests.demo.test_demo_end_to_end import DemoProcess, check_the_whole_loop
 
-from .conftest import ROOT, Installed, run
+from .conftest import ROOT, Installed, bridge_tools, run
 
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 PACKAGES = ("krr_mcp/", "krr_operator/", "krr_mcp_bridge/", f"krr_mcp-{VERSION}.dist-info/")
@@ -61,11 +61,7 @@ async def test_serve_over_stdio_offers_the_checkouts_tools(
     installed: Installed, sandbox: SandboxHandle
 ) -> None:
     """`krr-mcp serve` from the wheel, spawned by the MCP SDK's stdio client as a desktop assistant does."""
-    from krr_mcp_bridge.server import build_server
-    from krr_mcp_bridge.settings import BridgeSettings
-
-    async with Client(build_server(BridgeSettings(kubeconfig=str(sandbox.kubeconfig)))) as client:
-        expected = sorted(t.name for t in (await client.list_tools()).tools)
+    expected = await bridge_tools(sandbox.kubeconfig)
     server = StdioServerParameters(
         command=str(installed.krr_mcp),
         args=["serve", "--kubeconfig", str(sandbox.kubeconfig)],
