@@ -397,6 +397,14 @@ def audit(
         )
 
 
+@app.command()
+def version() -> None:
+    """Print the version as krew's manifest (plugins/krr.yaml) states it: v and the package's version."""
+    from krr_mcp import installed_version
+
+    print(f"v{installed_version()}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point of `kubectl-krr`; exits with the documented codes."""
     try:
