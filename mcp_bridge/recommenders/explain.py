@@ -38,7 +38,8 @@ def _resource_lines(exp: ResourceExplanation) -> list[str]:
         prefix = "no value" if exp.final_value is None else "note"
         lines.append(f"{res}: {prefix}: {exp.info}.")
     if exp.observed is not None:
-        lines.append(f"{res}: observed (max over pods) {_fmt(exp.observed, res)}.")
+        how = "request percentile" if exp.limit_observed is not None else "max over pods"
+        lines.append(f"{res}: observed ({how}) {_fmt(exp.observed, res)}.")
     if exp.oomkill_bytes:
         lines.append(f"{res}: an OOMKilled container had a {_fmt(exp.oomkill_bytes, res)} limit.")
     if exp.raw_value is not None and exp.raw_value != exp.observed:
@@ -50,6 +51,13 @@ def _resource_lines(exp: ResourceExplanation) -> list[str]:
         lines.append(f"{res}: raised to the minimum {format_amount(exp.floor, res)}.")
     if exp.final_value is not None:
         lines.append(f"{res}: recommended {format_amount(exp.final_value, res)}.")
+    if exp.limit_observed is not None and exp.limit_final_value is not None:
+        lines.append(
+            f"{res}: limit percentile {_fmt(exp.limit_observed, res)}, rounded up and floored: "
+            f"limit {format_amount(exp.limit_final_value, res)}."
+        )
+    if exp.peak is not None:
+        lines.append(f"{res}: highest sample {_fmt(exp.peak, res)}.")
     return lines
 
 

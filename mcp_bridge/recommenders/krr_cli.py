@@ -57,9 +57,18 @@ def build_krr_args(request: ScanRequest) -> list[str]:
         f"--history_duration={request.history_hours:g}",
         f"--timeframe_duration={request.timeframe_minutes:g}",
     ]
-    if request.strategy == "simple":  # the others name their settings differently: use krr_extra_args
+    if request.strategy == "simple":
+        args.append(f"--cpu_percentile={request.cpu_percentile:g}")
+    elif request.strategy == "simple_limit":
         args += [
-            f"--cpu_percentile={request.cpu_percentile:g}",
+            f"--cpu_request={request.cpu_request_percentile:g}",
+            f"--cpu_limit={request.cpu_limit_percentile:g}",
+        ]
+    if request.strategy in (
+        "simple",
+        "simple_limit",
+    ):  # others name their settings differently: krr_extra_args
+        args += [
             f"--memory_buffer_percentage={request.memory_buffer_pct:g}",
             f"--points_required={request.points_required}",
         ]

@@ -41,6 +41,12 @@ class ScanRequest(_Model):
         default=1.25, gt=0, le=24 * 60, description="PromQL step (krr --timeframe_duration)."
     )
     cpu_percentile: float = Field(default=95.0, gt=0, le=100)
+    cpu_request_percentile: float = Field(
+        default=66.0, gt=0, le=100, description="simple_limit: CPU request percentile (krr --cpu_request)."
+    )
+    cpu_limit_percentile: float = Field(
+        default=96.0, gt=0, le=100, description="simple_limit: CPU limit percentile (krr --cpu_limit)."
+    )
     memory_buffer_pct: float = Field(default=15.0, gt=0, le=1000)
     points_required: int = Field(default=100, ge=1)
     allow_hpa: bool = False
@@ -114,6 +120,13 @@ class ResourceExplanation(_Model):
     points_required: int | None = None
     oomkill_bytes: float | None = None
     info: str | None = None
+    peak: float | None = Field(default=None, description="simple_limit: the highest CPU sample.")
+    limit_observed: float | None = Field(
+        default=None, description="simple_limit: the CPU limit percentile of the samples."
+    )
+    limit_final_value: float | None = Field(
+        default=None, description="simple_limit: the CPU limit after rounding and the floor."
+    )
 
 
 class ContainerScan(_Model):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,8 +28,9 @@ from .discovery import (
     select,
 )
 from .models import ContainerScan, PodRef, ScanError, ScanRequest, ScanResult, ScanStats
-from .promapi import PartialDataError, PrometheusApi, PrometheusError, sample_value
+from .promapi import PartialDataError, PrometheusApi, PrometheusError, range_values, sample_value
 from .promql import (
+    RANGE_METRICS,
     duration_literal,
     metric_query,
     pods_period_literal,
@@ -49,6 +50,7 @@ KRR_OWNER_BATCH = 100
 MAX_POD_REGEX = 1000
 HISTORY_FIELDS = {
     "cpu_percentile": "cpu_percentile",
+    "cpu_range": "cpu_values",
     "cpu_points": "cpu_points",
     "memory_peak": "memory_peak",
     "memory_points": "memory_points",
@@ -57,16 +59,26 @@ HISTORY_FIELDS = {
 Key = tuple[tuple[str, str, str], str]  # (workload key, container)
 
 
+STRATEGIES = ("simple", "simple_limit")
+
+
 def _metrics(request: ScanRequest) -> list[str]:
-    names = ["cpu_percentile", "cpu_points", "memory_peak", "memory_points"]
+    cpu = "cpu_range" if request.strategy == "simple_limit" else "cpu_percentile"
+    names = [cpu, "cpu_points", "memory_peak", "memory_points"]
     return [*names, "oomkill"] if request.use_oomkill_data else names
 
 
 def _settings(request: ScanRequest) -> dict[str, Any]:
+    """The strategy's settings under krr's names."""
+    cpu: dict[str, Any] = (
+        {"cpu_request": request.cpu_request_percentile, "cpu_limit": request.cpu_limit_percentile}
+        if request.strategy == "simple_limit"
+        else {"cpu_percentile": request.cpu_percentile}
+    )
     return {
         "history_duration": request.history_hours,
         "timeframe_duration": request.timeframe_minutes,
-        "cpu_percentile": request.cpu_percentile,
+        **cpu,
         "memory_buffer_percentage": request.memory_buffer_pct,
         "points_required": request.points_required,
         "allow_hpa": request.allow_hpa,
@@ -75,8 +87,11 @@ def _settings(request: ScanRequest) -> dict[str, Any]:
     }
 
 
-def split_by_target(result: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
-    """{(pod, container): value}, one series per target: krr's job filter (kubelet, else first job)."""
+def split_by_target(
+    result: list[dict[str, Any]], value: Callable[[dict[str, Any]], Any] = sample_value
+) -> dict[tuple[str, str], Any]:
+    """{(pod, container): value}, one series per target: krr's job filter (kubelet, else first job).
+    `value` reads a series (range_values for a range query)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for series in result:
         m = series["metric"]
@@ -90,7 +105,7 @@ def split_by_target(result: list[dict[str, Any]]) -> dict[tuple[str, str], float
             if len(kubelet) == 1
             else sorted(candidates, key=lambda s: s["metric"].get("job", ""))[0]
         )
-        out[target] = sample_value(chosen)
+        out[target] = value(chosen)
     return out
 
 
@@ -121,6 +136,10 @@ class _Scan:
         self.duration = duration_literal(period)
         self.step = step_literal(timedelta(minutes=request.timeframe_minutes))
         self.pods_period = pods_period_literal(period)
+        # krr's range queries end at the minute (utcnow without seconds) and span the history.
+        self.range_end = at.replace(second=0, microsecond=0)
+        self.range_start = self.range_end - period
+        self.step_seconds = round(timedelta(minutes=request.timeframe_minutes).total_seconds())
         self.histories: dict[Key, ContainerHistory] = {}
         self.errors: dict[Key, str] = {}
         self.pods: dict[tuple[str, str, str], dict[str, bool]] = {}
@@ -169,7 +188,9 @@ class _Scan:
                         for result, again in zip(answers, exact, strict=True)
                     ]
                 for metric, result in zip(metrics, answers, strict=True):
-                    values = split_by_target(result)
+                    values = split_by_target(
+                        result, range_values if metric in RANGE_METRICS else sample_value
+                    )
                     for w in workloads:
                         self._store(w, metric, values, w.pods)
         except PrometheusError as exc:
@@ -181,8 +202,20 @@ class _Scan:
 
     async def _ask(self, metrics: list[str], sel: str, aggregate: bool) -> list[list[dict[str, Any]]]:
         pct = self.request.cpu_percentile
-        queries = [metric_query(m, sel, self.duration, self.step, pct, aggregate) for m in metrics]
-        return list(await asyncio.gather(*(self._query(q) for q in queries)))
+        return list(
+            await asyncio.gather(
+                *(
+                    self._fetch(m, metric_query(m, sel, self.duration, self.step, pct, aggregate))
+                    for m in metrics
+                )
+            )
+        )
+
+    async def _fetch(self, metric: str, promql: str) -> list[dict[str, Any]]:
+        """One loader query: a range query for simple_limit's CPU samples, else an instant query."""
+        if metric in RANGE_METRICS:
+            return await self.api.query_range(promql, self.range_start, self.range_end, self.step_seconds)
+        return await self._query(promql)
 
     async def _query(self, promql: str) -> list[dict[str, Any]]:
         return await self.api.query(promql, self.at)
@@ -205,7 +238,8 @@ class _Scan:
                         self.step,
                         self.request.cpu_percentile,
                     )
-                    self._store(w, metric, split_by_target(await self._query(promql)), batch)
+                    read = range_values if metric in RANGE_METRICS else sample_value
+                    self._store(w, metric, split_by_target(await self._fetch(metric, promql), read), batch)
         except PrometheusError as exc:
             self.errors[(w.key, container)] = str(exc)
         self.done += 1
@@ -340,15 +374,17 @@ async def scan_with_prometheus(
     kube_api: Any = None,
     transport: Any = None,
 ) -> ScanResult:
-    """Run krr's simple strategy on Prometheus (request.prometheus_url or $KRR_MCP_PROMETHEUS_URL).
+    """Run krr's simple or simple_limit strategy on Prometheus (request.prometheus_url, else
+    $KRR_MCP_PROMETHEUS_URL).
 
     Raises PrometheusError when discovery fails (nothing can be scanned); later failures become
     per-container errors. With `kube_api` (a kubernetes ApiClient) workloads, containers, current
     resources, labels and HPAs come from the API, as krr reads them (see discovery.py).
     """
-    if request.strategy not in ("simple",):
+    if request.strategy not in STRATEGIES:
         raise PrometheusError(
-            f"the native engine implements krr's 'simple' strategy only, not {request.strategy!r}"
+            f"the native engine implements krr's {' and '.join(STRATEGIES)} strategies, "
+            f"not {request.strategy!r}"
         )
     url = request.prometheus_url or os.environ.get(PROMETHEUS_URL_ENV)
     if not url:
@@ -422,7 +458,7 @@ async def scan_with_prometheus(
     result = ScanResult(
         items=items,
         source="native",
-        strategy="simple",
+        strategy=request.strategy,
         settings=_settings(request),
         errors=errors,
         stats=stats,

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+MAX_RANGE_POINTS = 10_000  # per range query: Prometheus refuses more than 11,000 points per series
 
 
 class PrometheusError(RuntimeError):
@@ -78,6 +79,38 @@ class PrometheusApi:
             body = await self._post("/api/v1/query", form, promql)
         return self._result(body, promql)
 
+    async def query_range(
+        self, promql: str, start: datetime, end: datetime, step_seconds: int
+    ) -> list[dict[str, Any]]:
+        """A range query over [start, end] at `step_seconds` (points at start + k*step, as Prometheus
+        evaluates one); longer than MAX_RANGE_POINTS points it is asked in consecutive pieces of the same
+        grid and each series' values are joined, so the answer is the one Prometheus would give if it
+        allowed that many points (it refuses more than 11,000). Values are [time, "number"] pairs."""
+        first, last = start.timestamp(), end.timestamp()
+        merged: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+        piece = MAX_RANGE_POINTS * step_seconds
+        lo = first
+        while lo <= last:
+            hi = min(lo + piece - step_seconds, last)
+            form = {
+                "query": promql,
+                "start": f"{lo:.3f}",
+                "end": f"{hi:.3f}",
+                "step": f"{step_seconds}s",
+                "timeout": f"{self.timeout:g}s",
+            }
+            async with self._semaphore:
+                self.requests += 1
+                body = await self._post("/api/v1/query_range", form, promql)
+            for series in self._result(body, promql):
+                key = tuple(sorted(series["metric"].items()))
+                values = series.get("values")
+                if not isinstance(values, list):
+                    raise PrometheusError(f"malformed range series {series['metric']}")
+                merged.setdefault(key, {"metric": series["metric"], "values": []})["values"].extend(values)
+            lo = hi + step_seconds
+        return list(merged.values())
+
     async def _post(self, path: str, form: dict[str, str], promql: str) -> bytes:
         try:
             async with self._client.stream("POST", self.url + path, data=form) as response:
@@ -133,15 +166,24 @@ class PrometheusApi:
         return result
 
 
-def sample_value(series: dict[str, Any]) -> float:
-    """The value of an instant-vector series; PrometheusError when it is not a finite number."""
-    value = series.get("value")
-    if not isinstance(value, list) or len(value) != 2:
+def _finite(pair: Any, series: dict[str, Any]) -> float:
+    """The number in a [time, "value"] pair; PrometheusError when it is not a finite number."""
+    if not isinstance(pair, list) or len(pair) != 2:
         raise PrometheusError(f"malformed sample in series {series.get('metric')}")
     try:
-        number = float(value[1])
+        number = float(pair[1])
     except (TypeError, ValueError):
-        raise PrometheusError(f"non-numeric sample {value[1]!r} in series {series.get('metric')}") from None
+        raise PrometheusError(f"non-numeric sample {pair[1]!r} in series {series.get('metric')}") from None
     if not math.isfinite(number):
-        raise PrometheusError(f"non-finite sample {value[1]!r} in series {series.get('metric')}")
+        raise PrometheusError(f"non-finite sample {pair[1]!r} in series {series.get('metric')}")
     return number
+
+
+def sample_value(series: dict[str, Any]) -> float:
+    """The value of an instant-vector series; PrometheusError when it is not a finite number."""
+    return _finite(series.get("value"), series)
+
+
+def range_values(series: dict[str, Any]) -> list[float]:
+    """The values of a range series, in time order; PrometheusError when one is not a finite number."""
+    return [_finite(pair, series) for pair in series.get("values") or []]

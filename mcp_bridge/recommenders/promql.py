@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-METRICS = ("cpu_percentile", "cpu_points", "memory_peak", "memory_points", "oomkill")
+METRICS = ("cpu_percentile", "cpu_range", "cpu_points", "memory_peak", "memory_points", "oomkill")
+RANGE_METRICS = frozenset({"cpu_range"})  # asked with query_range (krr's CPULoader, simple_limit)
 
 
 def duration_literal(period: timedelta) -> str:
@@ -70,7 +71,8 @@ def selector(namespace: str, pods: list[str] | None, container: str | None) -> s
 def metric_query(
     metric: str, sel: str, duration: str, step: str, percentile: float, aggregate: bool = True
 ) -> str:
-    """One of krr's four (five with OOMKill) loader queries for selector `sel`.
+    """One of krr's four (five with OOMKill) loader queries for selector `sel`. "cpu_range" is
+    simple_limit's CPULoader: a range query (query_range over the history at the step), not a subquery.
 
     aggregate=False drops krr's per-step `max by (container, pod, job)` (same numbers when every
     target has one series; the OOMKill join keeps it).
@@ -84,6 +86,7 @@ def metric_query(
         q = round(percentile / 100, 2)
         return {
             "cpu_percentile": f"quantile_over_time({q}, rate({cpu}[{step}])[{duration}:{step}])",
+            "cpu_range": f"rate({cpu}[{step}])",
             "cpu_points": f"count_over_time({cpu}[{duration}:{step}])",
             "memory_peak": f"max_over_time({memory}[{duration}:{step}])",
             "memory_points": f"count_over_time({memory}[{duration}:{step}])",
@@ -92,6 +95,8 @@ def metric_query(
         q = round(percentile / 100, 2)
         inner = f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"
         return f"quantile_over_time({q}, {inner}[{duration}:{step}])"
+    if metric == "cpu_range":
+        return f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"
     if metric == "cpu_points":
         return f"count_over_time(max(container_cpu_usage_seconds_total{{{sel}}}) {by}[{duration}:{step}])"
     if metric == "memory_peak":

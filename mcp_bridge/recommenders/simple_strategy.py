@@ -1,4 +1,10 @@
-"""krr's `simple` strategy as pure functions: per-pod history numbers in, rounded recommendation out.
+"""krr's `simple` and `simple_limit` strategies as pure functions: per-pod history in, rounded
+recommendation out.
+
+simple_limit (krr main, robusta_krr/strategies/simple_limit.py; defaults cpu_request=66, cpu_limit=96):
+- CPU request / limit = np.percentile (numpy 1.26, 'linear') of ALL pods' CPU usage-rate samples
+  together (the range query krr's CPULoader sends: one sample per step over the history), at
+  cpu_request / cpu_limit; both rounded and floored like any value. Memory, points and HPA: as simple.
 
 Rules (krr main, robusta_krr/strategies/simple.py, core/runner.py, core/models/severity.py):
 - CPU request = max over pods of the per-pod percentile of usage rate; CPU limit unset.
@@ -36,6 +42,7 @@ class ContainerHistory:
     memory_peak: dict[str, float] = field(default_factory=dict)
     memory_points: dict[str, float] = field(default_factory=dict)
     oomkill_limit: dict[str, float] = field(default_factory=dict)
+    cpu_values: dict[str, list[float]] = field(default_factory=dict)  # simple_limit: every rate sample
 
 
 @dataclass
@@ -92,6 +99,61 @@ def cpu_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: ScanReq
         }
     )
     return ResourceOutcome(request=final, limit=None, info=None, explanation=exp)
+
+
+def numpy_percentile(values: list[float], percent: float) -> float:
+    """np.percentile(values, percent) of numpy 1.26 (krr's pin), method 'linear', bit for bit:
+    virtual index (n - 1) * (percent / 100), then numpy's _lerp (from the upper neighbour when the
+    fraction is at least 0.5)."""
+    ordered = sorted(values)
+    virtual = (len(ordered) - 1) * (percent / 100)
+    if virtual >= len(ordered) - 1:
+        return ordered[-1]
+    below = math.floor(virtual)
+    fraction = virtual - below
+    low, high = ordered[below], ordered[below + 1]
+    step = high - low
+    return high - step * (1 - fraction) if fraction >= 0.5 else low + step * fraction
+
+
+def cpu_limit_outcome(
+    history: ContainerHistory, hpa: HpaInfo | None, request: ScanRequest
+) -> ResourceOutcome:
+    """simple_limit's CPU: request and limit are percentiles of every pod's samples together."""
+    points = int(sum(history.cpu_points.values()))
+    req_pct, lim_pct = request.cpu_request_percentile, request.cpu_limit_percentile
+    exp = ResourceExplanation(
+        resource="cpu",
+        method=f"p{req_pct:g} (request) and p{lim_pct:g} (limit) of the CPU usage rate, "
+        "all pods' samples together",
+        per_pod={pod: max(v) for pod, v in history.cpu_values.items() if v},
+        data_points=points,
+        points_required=request.points_required,
+        floor=_floor("cpu", request),
+    )
+    samples = [v for pod in sorted(history.cpu_values) for v in history.cpu_values[pod]]
+    if not samples:
+        return _unknown(exp, "No data")
+    exp = exp.model_copy(update={"peak": max(samples)})  # evidence, with or without a recommendation
+    if points < request.points_required:
+        return _unknown(exp, "Not enough data")
+    if hpa is not None and hpa.target_cpu_utilization_percentage is not None and not request.allow_hpa:
+        return _unknown(exp, "HPA detected")
+    observed, limit = numpy_percentile(samples, req_pct), numpy_percentile(samples, lim_pct)
+    rounded, final, floored = round_value(observed, "cpu", request)
+    limit_final = round_value(limit, "cpu", request)[1]
+    exp = exp.model_copy(
+        update={
+            "observed": observed,
+            "raw_value": observed,
+            "rounded_value": rounded,
+            "final_value": final,
+            "floor_applied": floored,
+            "limit_observed": limit,
+            "limit_final_value": limit_final,
+        }
+    )
+    return ResourceOutcome(request=final, limit=limit_final, info=None, explanation=exp)
 
 
 def memory_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: ScanRequest) -> ResourceOutcome:
@@ -211,7 +273,8 @@ def build_scan(
     warnings: list[str] | None = None,
 ) -> ContainerScan:
     """Run the strategy for one container and assemble its ContainerScan (the native engine's output)."""
-    outcomes = {"cpu": cpu_outcome(history, hpa, request), "memory": memory_outcome(history, hpa, request)}
+    cpu = cpu_limit_outcome if request.strategy == "simple_limit" else cpu_outcome
+    outcomes = {"cpu": cpu(history, hpa, request), "memory": memory_outcome(history, hpa, request)}
     severities: dict[str, Severity] = {}
     for selector in ("requests", "limits"):
         for res, out in outcomes.items():
@@ -229,6 +292,7 @@ def build_scan(
     cpu_exp, mem_exp = outcomes["cpu"].explanation, outcomes["memory"].explanation
     usage = ContainerUsage(
         cpuPercentileCores=None if cpu_exp.observed is None else usage_cpu(cpu_exp.observed),
+        cpuPeakCores=None if cpu_exp.peak is None else usage_cpu(cpu_exp.peak),
         memoryPeak=None if mem_exp.observed is None else format_amount(math.ceil(mem_exp.observed), "memory"),
         dataPoints=min(cpu_exp.data_points or 0, mem_exp.data_points or 0),
         oomKilled=bool(mem_exp.oomkill_bytes),

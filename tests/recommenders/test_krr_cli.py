@@ -147,19 +147,20 @@ async def test_no_shell_interpretation(fake_krr) -> None:  # type: ignore[no-unt
     assert not pathlib.Path("/tmp/pwned-by-krr-mcp").exists()
 
 
-def test_other_strategies_get_only_common_settings_plus_extra_args() -> None:
-    args = build_krr_args(
-        ScanRequest(
-            source="krr", strategy="simple_limit", krr_extra_args=["--cpu_request=66", "--cpu_limit=96"]
-        )
-    )
-    assert args[:4] == ["simple_limit", "-f", "json", "--logtostderr"]
-    assert "--history_duration=336" in args and "--timeframe_duration=1.25" in args
-    assert not any(a.startswith("--cpu_percentile") for a in args)
-    assert args[-2:] == ["--cpu_request=66", "--cpu_limit=96"]
+def test_strategy_settings_under_krrs_names() -> None:
+    limit = build_krr_args(ScanRequest(source="krr", strategy="simple_limit", cpu_limit_percentile=99))
+    assert limit[:4] == ["simple_limit", "-f", "json", "--logtostderr"]
+    assert "--cpu_request=66" in limit and "--cpu_limit=99" in limit
+    assert "--history_duration=336" in limit and "--timeframe_duration=1.25" in limit
+    assert "--memory_buffer_percentage=15" in limit and "--points_required=100" in limit
+    assert not any(a.startswith("--cpu_percentile") for a in limit)
+    other = build_krr_args(ScanRequest(source="krr", strategy="mystrategy", krr_extra_args=["--x=1"]))
+    assert not any(a.startswith(("--cpu_", "--memory_buffer", "--points")) for a in other)
+    assert "--history_duration=336" in other and other[-1] == "--x=1"
     simple = build_krr_args(ScanRequest(use_oomkill_data=True, allow_hpa=True))
     assert "--allow_hpa" in simple and "--use_oomkill_data" in simple
     assert "--oom_memory_buffer_percentage=25" in simple and "--points_required=100" in simple
+    assert "--cpu_percentile=95" in simple and not any(a.startswith("--cpu_request") for a in simple)
 
 
 # krr's behaviour without a usable kubeconfig (robusta_krr/core/runner.py, core/models/config.py): it logs

@@ -20,7 +20,7 @@ from krr_mcp_bridge.recommenders import ContainerScan, ScanRequest, explain, get
 from krr_operator.api.quantities import parse_resource_quantity
 
 from krr_mcp.metrics_history import container_samples
-from krr_mcp.metrics_history.spec import HistorySpec, WorkloadSpec
+from krr_mcp.metrics_history.spec import HistorySpec, PodSpec, WorkloadSpec
 
 from .conftest import GoldenPrometheus
 from .golden_cluster import EVAL_AT
@@ -76,6 +76,14 @@ def latest(samples: list[tuple[int, float]], t: int) -> float | None:
     return found[-1] if found else None
 
 
+def pods_in_window(spec: HistorySpec, w: WorkloadSpec, history_s: int) -> list[PodSpec]:
+    """krr's load_pods: pods whose kube_pod_owner has a sample in the window."""
+    at = EVAL_AT
+    return [
+        p for p in w.pods if any(at - history_s <= ts <= at for ts in range(p.start, p.end + 1, spec.step))
+    ]
+
+
 @dataclass
 class Expected:
     cpu: Decimal | None  # cores after rounding/floor; None = "?"
@@ -91,10 +99,7 @@ def expected_for(
     at = EVAL_AT
     c = next(c for c in w.containers if c.name == container)
     grid = steps(at, history_s)
-    # krr's load_pods: pods whose kube_pod_owner has a sample in the window (same grid as the usage).
-    pods = [
-        p for p in w.pods if any(at - history_s <= ts <= at for ts in range(p.start, p.end + 1, spec.step))
-    ]
+    pods = pods_in_window(spec, w, history_s)
     cpu_per_pod, peak_per_pod, points = [], [], 0
     for pod in pods:
         # One or two series (ContainerSpec.duplicate_series); krr takes the max over them at each step.
@@ -277,3 +282,114 @@ async def test_many_duplicates_fall_back_to_krrs_exact_queries_namespace_wide(
     monkeypatch.setattr(native, "MAX_POD_REGEX", 0)  # every duplicate set counts as "too many pods"
     items = await _scan(golden_prometheus)
     _check(golden_prometheus, items)
+
+
+# --- simple_limit: krr's CPULoader is a RANGE query, its percentiles are numpy's -----------------------
+
+
+def numpy_linear_percentile(values: list[float], percent: float) -> float:
+    """What np.percentile(values, percent) returns in numpy 1.26 (krr's pin), 'linear': index
+    (n-1)*q, then numpy's two-sided lerp. (Checked against numpy 1.26.4 itself: docs/recommenders.md.)"""
+    xs = sorted(values)
+    index = (len(xs) - 1) * (percent / 100)
+    if index >= len(xs) - 1:
+        return xs[-1]
+    i = int(index)  # index >= 0: truncation is the floor
+    t = index - i
+    a, b = xs[i], xs[i + 1]
+    return a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t)
+
+
+def range_samples(spec: HistorySpec, w: WorkloadSpec, container: str, history_s: int) -> list[float]:
+    """Every point of krr's range query: from (EVAL_AT without its seconds) - history to that end, every
+    STEP; at each, max over the container's series of rate(x[STEP]) (a point needs 2 samples)."""
+    end = EVAL_AT // 60 * 60
+    c = next(c for c in w.containers if c.name == container)
+    out = []
+    for pod in pods_in_window(spec, w, history_s):
+        series = [cpu for cpu, _ in (container_samples(spec, w, pod, c, d) for d in (False, True)) if cpu]
+        for t in range(end - history_s, end + 1, STEP):
+            windows = [[(ts, v) for ts, v in cpu if t - STEP <= ts <= t] for cpu in series]
+            rates = [extrapolated_rate(x, t - STEP, t, STEP) for x in windows if len(x) >= 2]
+            if rates:
+                out.append(max(rates))
+    return out
+
+
+def _millicores(cores: float) -> Decimal:
+    return Decimal(max(math.ceil(cores * 10**3), 10)) / 1000
+
+
+async def test_simple_limit_matches_krr_algorithm_computed_from_raw_samples(
+    golden_prometheus: GoldenPrometheus,
+) -> None:
+    items = await _scan(golden_prometheus, strategy="simple_limit")
+    scans = _scan_map(items)
+    history_s = golden_prometheus.history_hours * 3600
+    checked = 0
+    for w in golden_prometheus.spec.workloads:
+        for c in w.containers:
+            got = scans[(w.namespace, w.name, c.name)]
+            where = f"{w.namespace}/{w.name}/{c.name}"
+            simple = expected_for(golden_prometheus.spec, w, c.name, history_s)  # memory, points, info
+            samples = range_samples(golden_prometheus.spec, w, c.name, history_s)
+            assert got.error is None and got.usage.dataPoints == simple.points, where
+            assert got.info.get("cpu") == simple.cpu_info and got.info.get("memory") == simple.memory_info, (
+                where
+            )
+            micro = math.ceil(max(samples) * 1_000_000)
+            assert got.usage.cpuPeakCores == f"{micro // 1000}.{micro % 1000:03d}m", where
+            if simple.cpu_info is not None:
+                assert "cpu" in got.unknown and got.recommended is None, where
+                continue
+            assert got.recommended is not None, where
+            rec = got.recommended
+            request = _millicores(numpy_linear_percentile(samples, 66))
+            limit = _millicores(numpy_linear_percentile(samples, 96))
+            assert parse_resource_quantity(rec.requests.cpu or "", "cpu") == request, where
+            assert parse_resource_quantity(rec.limits.cpu or "", "cpu") == limit, where
+            assert parse_resource_quantity(rec.requests.memory or "", "memory") == simple.memory, where
+            assert rec.limits.memory == rec.requests.memory, where
+            assert got.severities["limits.cpu"] != "UNKNOWN", where
+            checked += 1
+    assert checked >= 8  # every container with enough data and no HPA on CPU
+    result = await get_recommendations(
+        ScanRequest(source="native", prometheus_url=golden_prometheus.url, history_hours=8,
+                    end_time=golden_prometheus.at, strategy="simple_limit", query_mode="per_object")
+    )  # fmt: skip
+    assert [i.recommended for i in result.items] == [i.recommended for i in items]
+    assert result.strategy == "simple_limit" and result.settings["cpu_request"] == 66
+    assert result.settings["cpu_limit"] == 96 and "cpu_percentile" not in result.settings
+    web = scans["shop", "web", "app"]
+    text = "\n".join(explain(web).lines)
+    assert "p66 (request) and p96 (limit)" in text and "limit percentile" in text and "highest sample" in text
+
+
+async def test_simple_limit_at_krrs_defaults_needs_more_points_than_one_range_query_allows(
+    golden_prometheus: GoldenPrometheus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """krr's defaults (336 h at 75 s) make a 16,129-point range query; Prometheus refuses more than
+    11,000. The engine asks for consecutive pieces of the same grid: the numbers are the raw-sample ones."""
+    from krr_mcp_bridge.recommenders import promapi
+
+    history_s = 336 * 3600
+    request = ScanRequest(source="native", prometheus_url=golden_prometheus.url, history_hours=336,
+                          end_time=golden_prometheus.at, strategy="simple_limit", names=["web"])  # fmt: skip
+    items = (await get_recommendations(request)).items
+    assert len(items) == 2
+    spec = golden_prometheus.spec
+    w = next(w for w in spec.workloads if w.name == "web")
+    for got in items:
+        samples = range_samples(spec, w, got.container, history_s)
+        assert got.recommended is not None, got.container
+        assert parse_resource_quantity(got.recommended.requests.cpu or "", "cpu") == _millicores(
+            numpy_linear_percentile(samples, 66)
+        )
+        assert parse_resource_quantity(got.recommended.limits.cpu or "", "cpu") == _millicores(
+            numpy_linear_percentile(samples, 96)
+        )
+    monkeypatch.setattr(promapi, "MAX_RANGE_POINTS", 20_000)  # one query, as krr sends it
+    result = await get_recommendations(request)
+    assert result.items and all(
+        i.error and "exceeded maximum resolution of 11,000 points" in i.error for i in result.items
+    )
