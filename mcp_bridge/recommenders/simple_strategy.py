@@ -83,22 +83,37 @@ def cpu_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: ScanReq
     )
     if not history.cpu_percentile:
         return _unknown(exp, "No data")
+    refused = _refusal(exp, points, hpa, request)
+    if refused is not None:
+        return refused
+    final, exp = _cpu_request(exp, max(history.cpu_percentile.values()), request)
+    return ResourceOutcome(request=final, limit=None, info=None, explanation=exp)
+
+
+def _refusal(
+    exp: ResourceExplanation, points: int, hpa: HpaInfo | None, request: ScanRequest
+) -> ResourceOutcome | None:
+    """krr's checks once there is data, in its order: enough points, then no HPA on the resource."""
     if points < request.points_required:
         return _unknown(exp, "Not enough data")
-    if hpa is not None and hpa.target_cpu_utilization_percentage is not None and not request.allow_hpa:
-        return _unknown(exp, "HPA detected")
-    observed = max(history.cpu_percentile.values())
+    if hpa is not None and not request.allow_hpa:
+        target = (
+            hpa.target_cpu_utilization_percentage
+            if exp.resource == "cpu"
+            else hpa.target_memory_utilization_percentage
+        )
+        if target is not None:
+            return _unknown(exp, "HPA detected")
+    return None
+
+
+def _cpu_request(
+    exp: ResourceExplanation, observed: float, request: ScanRequest, **more: float
+) -> tuple[float, ResourceExplanation]:
+    """The CPU request from the observed value (rounded up, floored) and the explanation saying so."""
     rounded, final, floored = round_value(observed, "cpu", request)
-    exp = exp.model_copy(
-        update={
-            "observed": observed,
-            "raw_value": observed,
-            "rounded_value": rounded,
-            "final_value": final,
-            "floor_applied": floored,
-        }
-    )
-    return ResourceOutcome(request=final, limit=None, info=None, explanation=exp)
+    numbers = {"observed": observed, "raw_value": observed, "rounded_value": rounded, "final_value": final}
+    return final, exp.model_copy(update={**numbers, "floor_applied": floored, **more})
 
 
 def numpy_percentile(values: list[float], percent: float) -> float:
@@ -135,23 +150,17 @@ def cpu_limit_outcome(
     if not samples:
         return _unknown(exp, "No data")
     exp = exp.model_copy(update={"peak": max(samples)})  # evidence, with or without a recommendation
-    if points < request.points_required:
-        return _unknown(exp, "Not enough data")
-    if hpa is not None and hpa.target_cpu_utilization_percentage is not None and not request.allow_hpa:
-        return _unknown(exp, "HPA detected")
-    observed, limit = numpy_percentile(samples, req_pct), numpy_percentile(samples, lim_pct)
-    rounded, final, floored = round_value(observed, "cpu", request)
+    refused = _refusal(exp, points, hpa, request)
+    if refused is not None:
+        return refused
+    limit = numpy_percentile(samples, lim_pct)
     limit_final = round_value(limit, "cpu", request)[1]
-    exp = exp.model_copy(
-        update={
-            "observed": observed,
-            "raw_value": observed,
-            "rounded_value": rounded,
-            "final_value": final,
-            "floor_applied": floored,
-            "limit_observed": limit,
-            "limit_final_value": limit_final,
-        }
+    final, exp = _cpu_request(
+        exp,
+        numpy_percentile(samples, req_pct),
+        request,
+        limit_observed=limit,
+        limit_final_value=limit_final,
     )
     return ResourceOutcome(request=final, limit=limit_final, info=None, explanation=exp)
 
@@ -172,10 +181,9 @@ def memory_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: Scan
         oom = max(history.oomkill_limit.values())
     if not history.memory_peak:
         return _unknown(exp, "No data")
-    if points < request.points_required:
-        return _unknown(exp, "Not enough data")
-    if hpa is not None and hpa.target_memory_utilization_percentage is not None and not request.allow_hpa:
-        return _unknown(exp, "HPA detected")
+    refused = _refusal(exp, points, hpa, request)
+    if refused is not None:
+        return refused
     observed = max(history.memory_peak.values())
     raw = max(observed * buffer, oom * (1 + request.oom_memory_buffer_pct / 100))
     rounded, final, floored = round_value(raw, "memory", request)
