@@ -3,6 +3,8 @@
 - Undeclared tool arguments: the SDK drops them silently, so a misspelt `namepsace` would quietly list
   every namespace, and a smuggled `approved` would be ignored without a word. They are refused, naming
   the unknown arguments and the ones the tool takes.
+- Control, bidirectional-formatting and invisible characters in any string argument (they would
+  disguise text in a person's terminal): refused, naming the argument.
 - Invalid tool arguments: pydantic's multi-line dump becomes one sentence naming each argument.
 - Prompts: a missing or invalid argument is a JSON-RPC invalid-params error (the SDK answers
   "Internal server error"), in one sentence naming the argument.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from krr_operator.api.text import printable, unsafe_characters
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
@@ -20,6 +23,24 @@ from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from pydantic import TypeAdapter, ValidationError
 
 from .tools.common import validation_sentence
+
+
+def unsafe_strings(value: Any, where: str = "") -> list[tuple[str, list[str]]]:
+    """Every string (and key) in `value` holding control/bidi/invisible characters, with its path
+    (`proposals.0.reason`) and the characters as U+XXXX."""
+    found: list[tuple[str, list[str]]] = []
+    if isinstance(value, str):
+        chars = unsafe_characters(value)
+        if chars:
+            found.append((where or "value", chars))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{printable(str(key))}" if where else printable(str(key))
+            found.extend(unsafe_strings(str(key), path) + unsafe_strings(item, path))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(unsafe_strings(item, f"{where}.{i}"))
+    return found
 
 
 def _error_result(tool: str, text: str) -> CallToolResult:
@@ -53,6 +74,14 @@ class RejectUnknownArguments:
                 shown = ", ".join(repr(u[:64]) for u in unknown[:10])
                 takes = ", ".join(sorted(allowed or ())) or "no arguments"
                 return _error_result(name, f"unknown argument(s) {shown}; it takes: {takes}")
+            unsafe = unsafe_strings(arguments)
+            if unsafe:
+                where, found = unsafe[0]
+                return _error_result(
+                    name,
+                    f"argument {where} contains control or bidirectional-formatting characters "
+                    f"({', '.join(found)}); send plain text",
+                )
             tool = self.server._tool_manager.get_tool(name) if allowed is not None else None
             if tool is not None:
                 try:

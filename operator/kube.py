@@ -27,6 +27,7 @@ from .api.resource_recommendation import (
     VERSION,
     WORKLOAD_API_VERSIONS,
 )
+from .api.text import printable
 from .safety import ClusterContext
 from .workloads import WORKLOAD_PLURALS
 
@@ -253,7 +254,7 @@ class Kube:
                 "resourceVersion": meta.get("resourceVersion"),
             },
             "reason": reason[:128],
-            "message": message[:1024],
+            "message": printable(message)[:1024],
             "type": "Warning" if warning else "Normal",
             "action": action[:128],
             "source": {"component": self.field_manager},

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from krr_operator.api.text import printable
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -30,6 +31,7 @@ from .output import (
     error_console,
     plain_table,
     print_rows,
+    safe_text,
 )
 from .workload_diff import proposed_resources, rollback_resources, unified_diff, with_resources
 
@@ -80,7 +82,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except PluginError as exc:
-        error_console().print(Text(f"error: {exc.message}", style="red"))
+        error_console().print(safe_text(f"error: {exc.message}", style="red"))
         raise typer.Exit(int(exc.code)) from None
 
 
@@ -122,9 +124,9 @@ def _print_sections(sections: list[Section], fmt: Format, out: Console | None = 
         width = max((len(k) for k, _ in section.pairs), default=0)
         for key, value in section.pairs:
             style = PHASE_STYLES.get(value, "") if rich and key == "Phase" else ""
-            out.print(Text(f"  {key + ':':<{width + 1}} ") + Text(value, style=style))
+            out.print(safe_text(f"  {key + ':':<{width + 1}} ") + safe_text(value, style=style))
         if section.text:
-            out.print(Text("  " + section.text))
+            out.print(safe_text("  " + section.text))
         if section.columns:
             if not section.rows:
                 out.print("  <none>")
@@ -140,7 +142,7 @@ def _print_sections(sections: list[Section], fmt: Format, out: Console | None = 
                 padding=(0, 2, 0, 2),
             )
             for row in section.rows:
-                table.add_row(*row)
+                table.add_row(*(safe_text(cell) for cell in row))
             out.print(table)
 
 
@@ -200,7 +202,7 @@ def diff(
         rr = kube.get_rr(conn, namespace or conn.namespace, name)
         label, text = _workload_diff(conn, rr, rollback)
         if not text:
-            error_console().print(f"no difference: {label} already has these resources")
+            error_console().print(safe_text(f"no difference: {label} already has these resources"))
             return
         _print_diff(text, console(), sys.stdout.isatty())
 
@@ -216,11 +218,11 @@ def _workload_diff(conn: kube.Connection, rr: dict[str, Any], rollback: bool = F
 
 def _print_diff(text: str, out: Console, colour: bool) -> None:
     if not colour:
-        out.file.write(text)
+        out.file.write("".join(printable(line) + "\n" for line in text.splitlines()))
         return
     for line in text.splitlines():
         style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-        out.print(Text(line, style=style))
+        out.print(safe_text(line, style=style))
 
 
 def show_approval(conn: kube.Connection, rr: dict[str, Any], out: Console, fmt: Format) -> None:
@@ -228,7 +230,7 @@ def show_approval(conn: kube.Connection, rr: dict[str, Any], out: Console, fmt: 
     proposed change, then the workload diff as `kubectl krr diff` shows it (when it can be read)."""
     meta = rr.get("metadata") or {}
     out.print(
-        Text(
+        safe_text(
             f"Approving resourcerecommendation {meta.get('namespace')}/{meta.get('name')} at resourceVersion "
             f"{meta.get('resourceVersion')}: {views.target_of(rr)}",
             style="bold" if fmt is Format.TABLE else "",
@@ -239,7 +241,7 @@ def show_approval(conn: kube.Connection, rr: dict[str, Any], out: Console, fmt: 
     try:
         label, text = _workload_diff(conn, rr)
     except PluginError as exc:
-        out.print(f"(no workload diff: {exc.message})")
+        out.print(safe_text(f"(no workload diff: {exc.message})"))
         return
     _print_diff(text or f"(no difference: {label} already has these resources)\n", out, fmt is Format.TABLE)
 
@@ -277,14 +279,14 @@ def _decide(
                 continue
             patched = kube.merge_patch_rr(conn, ns, name, patch)
         except PluginError as exc:
-            error_console().print(Text(f"error: {exc.message}", style="red"))
+            error_console().print(safe_text(f"error: {exc.message}", style="red"))
             failure = failure or exc.code
             continue
         results.append(patched)
         if output not in (Format.JSON, Format.YAML):
             version = patched["metadata"].get("resourceVersion")
             console().print(
-                f"resourcerecommendation {ns}/{name} {verb} by {user} (resourceVersion {version})"
+                safe_text(f"resourcerecommendation {ns}/{name} {verb} by {user} (resourceVersion {version})")
             )
     if output in (Format.JSON, Format.YAML):
         sys.stdout.write(dump(results[0] if len(results) == 1 else results, output))

@@ -1,4 +1,8 @@
-"""Rendering: a coloured table on a terminal, plain columns in a pipe, or JSON/YAML for scripts."""
+"""Rendering: a coloured table on a terminal, plain columns in a pipe, or JSON/YAML for scripts.
+
+Every string shown on a terminal or in plain columns goes through `printable` (control and bidi
+characters become visible escapes: an RR's text cannot rewrite the lines around it); JSON and YAML
+escape them by themselves."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
+from krr_operator.api.text import printable
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -51,7 +56,13 @@ def error_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def safe_text(value: str, style: str = "") -> Text:
+    """Text for rich, with control/bidi characters escaped (rich only strips a few of them)."""
+    return Text(printable(value), style=style)
+
+
 def styled(column: str, value: str) -> Text:
+    value = printable(value)
     if column == "phase":
         return Text(value, style=PHASE_STYLES.get(value, ""))
     if column == "risk":
@@ -75,6 +86,7 @@ def dump(data: Any, fmt: Format) -> str:
 
 def plain_table(headers: list[str], rows: list[list[str]], indent: str = "") -> str:
     """kubectl-style columns: left-aligned, three spaces apart, nothing cut or wrapped."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     lines = [headers, *rows]
     return "".join(

@@ -230,7 +230,8 @@ def crd_for(info: CRDModel) -> dict[str, Any]:
 
 def render(info: CRDModel) -> str:
     """The CRD as the YAML text committed under crds/."""
-    body = yaml.safe_dump(crd_for(info), sort_keys=False, width=120, allow_unicode=True)
+    # ASCII only: a pattern's invisible characters are written as YAML escapes, never raw.
+    body = yaml.safe_dump(crd_for(info), sort_keys=False, width=120, allow_unicode=False)
     return GENERATED_HEADER + body
 
 

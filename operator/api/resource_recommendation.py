@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from .quantities import QUANTITY_PATTERN, QuantityError, parse_resource_quantity
+from .text import SafeText
 
 GROUP = "krr-mcp.io"
 VERSION = "v1alpha1"
@@ -156,7 +157,7 @@ class Evidence(_Model):
     """Where the numbers came from."""
 
     source: Literal["krr", "native", "manual", "rollback"]
-    strategy: str = Field("simple", max_length=63)
+    strategy: SafeText = Field("simple", max_length=63)
     historyHours: int | None = Field(None, ge=1, le=24 * 365)
     cpuPercentile: float | None = Field(None, ge=0, le=100)
     memoryBufferPercentage: float | None = Field(None, ge=0, le=1000)
@@ -225,9 +226,13 @@ class ResourceRecommendationSpec(_Model):
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
     evidence: Evidence
-    reason: str = Field(max_length=4096, description="Why this change, in words a reviewer reads.")
+    reason: SafeText = Field(
+        max_length=4096,
+        description="Why this change, in words a reviewer reads (no control or bidirectional-formatting "
+        "characters).",
+    )
     approved: bool = Field(False, description="Set to true by a human (kubectl) to allow the change.")
-    approvedBy: str | None = Field(None, max_length=512, description="The approving user's name.")
+    approvedBy: SafeText | None = Field(None, max_length=512, description="The approving user's name.")
     rejected: bool = Field(False, description="Set by a human to refuse the proposal for good.")
     rollbackRequested: bool = Field(False, description="Set by a human to restore the prior resources.")
     rollbackRequestedBy: str | None = Field(

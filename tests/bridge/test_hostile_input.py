@@ -107,6 +107,24 @@ OTHER_CALLS: list[tuple[str, str, dict[str, Any], str]] = [
     ("huge-reason", "propose_change", {"proposals": [WEB_PROPOSAL], "reason": "x" * 10_000}, "reason"),
     ("empty-reason", "propose_change", {"proposals": [WEB_PROPOSAL], "reason": ""}, "reason"),
     (
+        "ansi-in-reason",
+        "propose_change",
+        {"proposals": [WEB_PROPOSAL], "reason": "\x1b[2J\x1b[HRisk: low"},
+        "argument reason contains control or bidirectional-formatting characters (U+001B)",
+    ),
+    (
+        "bidi-in-reason",
+        "request_rollback_proposal",
+        {"namespace": "shop", "name": "web-rr", "reason": "undo \u202eexe.live"},
+        "argument reason contains control or bidirectional-formatting characters (U+202E)",
+    ),
+    (
+        "newline-in-selector",
+        "scan_recommendations",
+        {"label_selector": "app=web\nrole=x"},
+        "argument label_selector contains control",
+    ),
+    (
         "bad-expiry",
         "propose_change",
         {"proposals": [WEB_PROPOSAL], "reason": "x", "expires_in_hours": -1},
