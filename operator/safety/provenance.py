@@ -22,10 +22,11 @@ def approval_provenance_problem(
 ) -> str | None:
     """Why the RR's approval (or rollback request) did not come from a human path, else None.
 
-    Problems: approved without `approvedBy`; `approvedBy` naming the bridge's or the operator's
-    ServiceAccount; managedFields showing `bridge_field_manager` owning spec.approved, spec.approvedBy,
-    spec.rollbackRequested or spec.rollbackRequestedBy (a human's kubectl patch takes those fields over
-    from the creator, so the bridge still owning one means the bridge set it). An RR that is neither
+    Problems: approved without `approvedBy`; `approvedBy` (or, for a rollback, `rollbackRequestedBy`)
+    naming the bridge's or the operator's ServiceAccount; managedFields showing `bridge_field_manager`
+    owning spec.approved, spec.approvedBy, spec.rollbackRequested or spec.rollbackRequestedBy (a
+    human's kubectl patch takes those fields over from the creator, so the bridge still owning one
+    means the bridge set it). An RR that is neither
     approved nor asking for a rollback has no approval to check: None.
     """
     spec = rr.get("spec")
@@ -39,6 +40,9 @@ def approval_provenance_problem(
         return "spec.approved is set but spec.approvedBy is empty: no human is named as the approver"
     if _MACHINE_USER.match(approver):
         return f"spec.approvedBy is {approver}, a krr-mcp ServiceAccount, not a human"
+    requester = str(spec.get("rollbackRequestedBy") or "").strip()
+    if rollback and _MACHINE_USER.match(requester):
+        return f"spec.rollbackRequestedBy is {requester}, a krr-mcp ServiceAccount, not a human"
     for entry in (rr.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") != bridge_field_manager:
             continue

@@ -77,6 +77,18 @@ HUMAN_APPROVAL = {"approved": True, "approvedBy": "alice@example.com"}
             rr({**HUMAN_APPROVAL, "rollbackRequested": True}, managed("kubectl-patch", "rollbackRequested")),
             None,
         ),
+        # a rollback asked in the name of krr-mcp itself, or a requester written by the bridge
+        (
+            rr({**HUMAN_APPROVAL, "rollbackRequested": True, "rollbackRequestedBy": BRIDGE_SA}),
+            "spec.rollbackRequestedBy is system:serviceaccount:krr-mcp-system:krr-mcp-bridge",
+        ),
+        (
+            rr(
+                {**HUMAN_APPROVAL, "rollbackRequested": True, "rollbackRequestedBy": "bob"},
+                managed("krr-mcp-bridge", "rollbackRequestedBy"),
+            ),
+            "wrote spec.rollbackRequestedBy",
+        ),
     ],
 )
 def test_provenance(obj: dict[str, Any], problem: str | None) -> None:
