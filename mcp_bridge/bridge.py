@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from krr_operator.api import policy as policy_api
 from krr_operator.api.policy import PolicySpec, policy_from_objects
@@ -11,6 +11,7 @@ from krr_operator.safety import ClusterContext
 from kubernetes import client
 
 from .cluster import Cluster, api_client_for, explain_error
+from .paging import ScanPages
 from .settings import BridgeSettings
 
 
@@ -18,6 +19,7 @@ from .settings import BridgeSettings
 class Bridge:
     settings: BridgeSettings
     cluster: Cluster
+    scan_pages: ScanPages = field(default_factory=ScanPages)  # scans kept for their next pages
 
     @classmethod
     def connect(cls, settings: BridgeSettings, api_client: client.ApiClient | None = None) -> Bridge:

@@ -23,6 +23,7 @@ from .models import (
     ScanResult,
     ScanStats,
     ScanSummary,
+    namespace_summaries,
 )
 from .promapi import PartialDataError, PrometheusError
 from .saved_report import ReportError, load_report, save_report
@@ -52,6 +53,7 @@ __all__ = [
     "filter_recommendations",
     "get_recommendations",
     "load_report",
+    "namespace_summaries",
     "parse_recommendations",
     "save_report",
 ]

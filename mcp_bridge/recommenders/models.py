@@ -282,3 +282,12 @@ def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummar
         cpu_request_savings_cores=float(cpu),
         memory_request_savings_bytes=float(memory),
     )
+
+
+def namespace_summaries(items: list[ContainerScan], errors: list[ScanError]) -> dict[str, ScanSummary]:
+    """`summarize` per namespace (errors without a namespace count in none)."""
+    namespaces = sorted({i.namespace for i in items} | {e.namespace for e in errors if e.namespace})
+    return {
+        ns: summarize([i for i in items if i.namespace == ns], [e for e in errors if e.namespace == ns])
+        for ns in namespaces
+    }

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
 from ..inputs import ContainerName, Namespace, ObjectName, WorkloadKindName
+from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint, offset_of
 from ..recommenders import (
     ContainerScan,
     Explanation,
@@ -31,6 +32,7 @@ from ..recommenders import (
     explain,
     filter_recommendations,
     get_recommendations,
+    namespace_summaries,
 )
 from .common import READ_ONLY_OPEN_WORLD, tool_errors, tool_result
 
@@ -66,9 +68,14 @@ class ScanOutput(BaseModel):
     source_reason: str
     strategy: str
     settings: dict[str, Any]
-    summary: ScanSummary = Field(description="krr-style summary of the items below (before `limit`).")
-    items: list[ScanItem]
-    truncated: bool
+    summary: ScanSummary = Field(description="krr-style summary of ALL matching containers (every page).")
+    by_namespace: dict[str, ScanSummary] = Field(
+        default_factory=dict, description="The same summary per namespace (every page)."
+    )
+    total: int = Field(default=0, description="Matching containers in all pages.")
+    items: list[ScanItem] = Field(description="This page.")
+    truncated: bool = Field(description="More pages follow: call again with `cursor` = next_cursor.")
+    next_cursor: str | None = None
     errors: list[ScanError]
     warnings: list[ScanError] = Field(
         default_factory=list, description="What the recommender only warns about: the scan went on."
@@ -139,9 +146,36 @@ def render_scan(out: ScanOutput) -> str:
         )
     if len(out.items) > 50:
         lines.append(f"... {len(out.items) - 50} more in the structured result.")
+    if out.next_cursor:
+        lines.append(f"Showing {len(out.items)} of {out.total}; the next page: cursor={out.next_cursor}")
     lines.extend(f"error: {e.message}" for e in out.errors[:10])
     lines.extend(f"warning: {w.message}" for w in out.warnings[:10])
     return "\n".join(lines)
+
+
+def _scan_page(
+    filtered: ScanResult, scan_id: str, offset: int, limit: int, selection: str
+) -> tuple[ScanOutput, str]:
+    """One page of a kept scan, with the whole scan's summary, total and per-namespace sums."""
+    end = offset + limit
+    more = end < len(filtered.items)
+    out = ScanOutput(
+        source=filtered.source,
+        source_reason=filtered.source_reason,
+        strategy=filtered.strategy,
+        settings=filtered.settings,
+        summary=filtered.summary,
+        by_namespace=namespace_summaries(filtered.items, filtered.errors),
+        total=len(filtered.items),
+        items=[scan_item(i) for i in filtered.items[offset:end]],
+        truncated=more,
+        next_cursor=encode_cursor({"f": selection, "scan": scan_id, "o": end}) if more else None,
+        errors=filtered.errors,
+        warnings=filtered.warnings,
+        scanned_at=filtered.scanned_at,
+        report=filtered.report,
+    )
+    return out, render_scan(out)
 
 
 def register(server: MCPServer, bridge: Bridge) -> None:
@@ -186,13 +220,37 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             bool, Field(description="Include containers without a usable recommendation.")
         ] = True,
         limit: Annotated[
-            int, Field(ge=1, le=5000, description="At most this many items are returned.")
-        ] = 500,
+            int, Field(ge=1, le=MAX_PAGE, description="Page size: at most this many items per answer.")
+        ] = DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None,
+            Field(
+                max_length=200,
+                description="next_cursor of a previous answer: the next page of THAT scan (no new "
+                "scan); give the same other arguments.",
+            ),
+        ] = None,
     ) -> Annotated[CallToolResult, ScanOutput]:
         """Scan workloads with krr's simple strategy (the krr CLI, or the native engine on Prometheus):
         per container, current vs recommended CPU/memory, severity, usage evidence, and the krr-style
-        summary. Reports progress during long scans. Changes nothing."""
+        summary. Answers in pages (`limit`, default 50; `next_cursor` for the next one); the summary,
+        total and per-namespace sums always cover every page. Reports progress during long scans.
+        Changes nothing."""
+        selection = fingerprint(
+            dict(namespaces=namespaces, label_selector=label_selector, kinds=kinds, names=names,
+                 history_hours=history_hours, cpu_percentile=cpu_percentile, source=source,
+                 memory_buffer_pct=memory_buffer_pct, points_required=points_required,
+                 min_severity=min_severity, include_missing_data=include_missing_data)
+        )  # fmt: skip
         with tool_errors("scan_recommendations"):
+            if cursor is not None:
+                try:
+                    data = decode_cursor(cursor, selection)
+                    offset, scan_id = offset_of(data), str(data.get("scan"))
+                    filtered = bridge.scan_pages.get(scan_id)
+                except CursorError as exc:
+                    raise ToolError(f"scan_recommendations: {exc}") from None
+                return tool_result(*_scan_page(filtered, scan_id, offset, limit, selection))
             scan_request = request(
                 namespaces=namespaces,
                 label_selector=label_selector,
@@ -219,21 +277,8 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                 )
             except SelectorError as exc:
                 raise ToolError(f"scan_recommendations failed: {exc}") from None
-        items = [scan_item(i) for i in filtered.items]
-        out = ScanOutput(
-            source=filtered.source,
-            source_reason=filtered.source_reason,
-            strategy=filtered.strategy,
-            settings=filtered.settings,
-            summary=filtered.summary,
-            items=items[:limit],
-            truncated=len(items) > limit,
-            errors=filtered.errors,
-            warnings=filtered.warnings,
-            scanned_at=filtered.scanned_at,
-            report=filtered.report,
-        )
-        return tool_result(out, render_scan(out))
+        scan_id = bridge.scan_pages.keep(filtered)
+        return tool_result(*_scan_page(filtered, scan_id, 0, limit, selection))
 
     @server.tool(title="Explain one container's recommendation", annotations=READ_ONLY_OPEN_WORLD)
     async def explain_recommendation(

@@ -18,6 +18,7 @@ from ..bridge import Bridge
 from ..cluster import ClusterError
 from ..inputs import Namespace, ObjectName, WorkloadKindName
 from ..manifests import LABEL_TARGET_KIND, LABEL_TARGET_NAME, label_value
+from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint
 from ..views import (
     AuditEntry,
     RecommendationSummary,
@@ -31,10 +32,19 @@ from ..views import (
 from .common import READ_ONLY, ReviewCommands, in_thread, review_commands, tool_errors, tool_result
 
 
+class NamespaceCount(BaseModel):
+    total: int
+    by_phase: dict[str, int]
+
+
 class RecommendationList(BaseModel):
-    items: list[RecommendationSummary]
-    total: int = Field(description="How many matched before `limit` was applied.")
-    truncated: bool
+    items: list[RecommendationSummary] = Field(description="This page, newest first.")
+    total: int = Field(description="How many matched, in all pages.")
+    truncated: bool = Field(description="More pages follow: call again with `cursor` = next_cursor.")
+    next_cursor: str | None = None
+    by_namespace: dict[str, NamespaceCount] = Field(
+        default_factory=dict, description="How many matched per namespace and phase (all pages)."
+    )
 
 
 class RecommendationDetail(BaseModel):
@@ -71,6 +81,11 @@ def _target_selector(kind: str | None, name: str | None) -> str | None:
     return ",".join(parts) or None
 
 
+def _order(s: RecommendationSummary) -> tuple[bool, float, str, str]:
+    """Newest first (reverse order of this key), then by namespace and name: a total order."""
+    return (s.created_at is not None, s.created_at.timestamp() if s.created_at else 0.0, s.namespace, s.name)
+
+
 def list_recommendations_view(
     bridge: Bridge,
     namespace: str | None,
@@ -78,16 +93,37 @@ def list_recommendations_view(
     target_kind: str | None,
     target_name: str | None,
     limit: int,
+    cursor: str | None = None,
 ) -> RecommendationList:
-    """The RRs matching the filters, newest first (the code both the tool and the benchmark run)."""
+    """One page of the RRs matching the filters, newest first, with the totals of all pages (the code
+    both the tool and the benchmark run). Raises CursorError for a cursor of other filters."""
+    selection = fingerprint(dict(namespace=namespace, phase=phase, kind=target_kind, name=target_name))
+    after = decode_cursor(cursor, selection).get("after") if cursor is not None else None
+    if cursor is not None and not (isinstance(after, list) and len(after) == 4):
+        raise CursorError("this cursor is not one this server gave out")
     objects = bridge.cluster.list_recommendations(namespace, _target_selector(target_kind, target_name))
     summaries = [summarize(o) for o in objects]
     if target_name:  # labels hold at most 63 characters of the name; match the full name here
         summaries = [s for s in summaries if s.target_name == target_name]
     if phase:
         summaries = [s for s in summaries if s.phase == phase]
-    summaries.sort(key=lambda s: (s.created_at is not None, s.created_at), reverse=True)
-    return RecommendationList(items=summaries[:limit], total=len(summaries), truncated=len(summaries) > limit)
+    summaries.sort(key=_order, reverse=True)
+    by_namespace: dict[str, NamespaceCount] = {}
+    for s in summaries:
+        count = by_namespace.setdefault(s.namespace, NamespaceCount(total=0, by_phase={}))
+        count.total += 1
+        count.by_phase[s.phase] = count.by_phase.get(s.phase, 0) + 1
+    rest = summaries if after is None else [s for s in summaries if _order(s) < tuple(after)]
+    page = rest[:limit]
+    more = len(rest) > limit
+    next_cursor = encode_cursor({"f": selection, "after": list(_order(page[-1]))}) if more else None
+    return RecommendationList(
+        items=page,
+        total=len(summaries),
+        truncated=more,
+        next_cursor=next_cursor,
+        by_namespace=dict(sorted(by_namespace.items())),
+    )
 
 
 def register(server: MCPServer, bridge: Bridge) -> None:
@@ -102,15 +138,35 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         phase: Phase | None = None,
         target_kind: WorkloadKindName | None = None,
         target_name: ObjectName | None = None,
-        limit: Annotated[int, Field(ge=1, le=5000)] = 200,
+        limit: Annotated[
+            int, Field(ge=1, le=MAX_PAGE, description="Page size: at most this many RRs per answer.")
+        ] = DEFAULT_PAGE,
+        cursor: Annotated[
+            str | None,
+            Field(max_length=300, description="next_cursor of a previous answer (same other arguments)."),
+        ] = None,
     ) -> Annotated[CallToolResult, RecommendationList]:
         """List ResourceRecommendations (all namespaces when `namespace` is omitted): target, phase,
-        who approved, risk, and the CPU/memory change. Newest first."""
+        who approved, risk, and the CPU/memory change. Newest first, in pages (`limit`, default 50;
+        `next_cursor` for the next one); the total and per-namespace counts cover every page."""
         with tool_errors("listing recommendations"):
-            result = await in_thread(
-                list_recommendations_view, bridge, namespace, phase, target_kind, target_name, limit
-            )
-        return tool_result(result, render_summaries(result.items, result.total))
+            try:
+                result = await in_thread(
+                    list_recommendations_view,
+                    bridge,
+                    namespace,
+                    phase,
+                    target_kind,
+                    target_name,
+                    limit,
+                    cursor,
+                )
+            except CursorError as exc:
+                raise ToolError(f"listing recommendations: {exc}") from None
+        text = render_summaries(result.items, result.total)
+        if result.next_cursor:
+            text += f"\nThe next page: cursor={result.next_cursor}"
+        return tool_result(result, text)
 
     @server.tool(title="Get one ResourceRecommendation", annotations=READ_ONLY)
     async def get_recommendation(

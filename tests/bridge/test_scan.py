@@ -114,3 +114,36 @@ async def test_scan_without_a_reachable_source_is_a_clear_error(server: MCPServe
         result = await client.call_tool("scan_recommendations", {"namespaces": ["shop"], "source": "krr"})
     assert result.is_error
     assert "the scan failed" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_scan_pages_are_one_scan_with_its_totals_on_every_page(scanning_server: MCPServer) -> None:
+    arguments: dict[str, Any] = {"namespaces": ["shop", "billing"]}
+    async with Client(scanning_server) as client:
+        whole: Any = (await client.call_tool("scan_recommendations", arguments)).structured_content
+        assert whole["next_cursor"] is None and whole["total"] == len(whole["items"]) >= 5
+        pages = []
+        page: Any = (
+            await client.call_tool("scan_recommendations", arguments | {"limit": 2})
+        ).structured_content
+        while True:
+            pages.append(page)
+            if not page["next_cursor"]:
+                break
+            result = await client.call_tool(
+                "scan_recommendations", arguments | {"limit": 2, "cursor": page["next_cursor"]}
+            )
+            assert not result.is_error, result.content
+            page = result.structured_content
+        assert len(pages) == -(-whole["total"] // 2)
+        keys = [(i["namespace"], i["name"], i["container"]) for p in pages for i in p["items"]]
+        assert keys == [(i["namespace"], i["name"], i["container"]) for i in whole["items"]]
+        assert len({p["scanned_at"] for p in pages}) == 1  # the same scan, not a new one per page
+        for p in pages:
+            assert p["summary"] == pages[0]["summary"] and p["total"] == whole["total"]
+            assert set(p["by_namespace"]) == {"shop", "billing"}
+            assert sum(s["containers"] for s in p["by_namespace"].values()) == whole["total"]
+            assert sum(s["proposable"] for s in p["by_namespace"].values()) == p["summary"]["proposable"]
+        other = await client.call_tool(
+            "scan_recommendations", {"namespaces": ["shop"], "cursor": pages[0]["next_cursor"]}
+        )
+        assert other.is_error and "other arguments" in other.content[0].text  # type: ignore[union-attr]
