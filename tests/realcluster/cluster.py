@@ -46,6 +46,18 @@ class RealCluster:
     def get(self, *args: str, context: str = "admin") -> dict[str, Any]:
         return dict(json.loads(self.kubectl("get", *args, "-o", "json", context=context).stdout))
 
+    def diagnostics(self, namespace: str) -> str:
+        """What a failing real-cluster test needs to be understood: the namespace's pods, ReplicaSets and
+        recommendations, recent events, and each component's last log lines."""
+        parts = []
+        for args in (("get", "pods,replicasets,recommendations", "-o", "wide"), ("get", "events")):
+            done = self.kubectl("-n", namespace, *args, check=False)
+            parts.append(
+                f"$ kubectl -n {namespace} {' '.join(args)}\n{done.stdout[-4000:]}{done.stderr[-1000:]}"
+            )
+        parts += [f"--- {c.name} log\n{c.tail(20)}" for c in self.plane.components]
+        return "\n".join(parts)
+
     def env(self, context: str) -> dict[str, str]:
         """An environment whose kubeconfig and current context are `context`'s (for a component run as
         its own process)."""
