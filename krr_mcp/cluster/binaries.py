@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -107,6 +108,16 @@ def tools(go: str, root: Path = MODULES_DIR) -> list[Tool]:
             ).split()
             found.append(Tool(folder, package, module, version))
     return found
+
+
+def pinned_version(module: str, root: Path = MODULES_DIR) -> str | None:
+    """The version of `module` that a go.mod under `root` requires (None when none does)."""
+    line = re.compile(rf"^\s*(?:require\s+)?{re.escape(module)}\s+(v\S+)", re.MULTILINE)
+    for folder in module_dirs(root):
+        found = line.search((folder / "go.mod").read_text())
+        if found:
+            return found.group(1)
+    return None
 
 
 def bin_dir(root: Path = MODULES_DIR) -> Path:

@@ -62,6 +62,11 @@ def robots() -> list[Robot]:
     return [*config_service_accounts(), Robot("ci-deployer", CI_NAMESPACE, "ci-deployer")]
 
 
+def contexts() -> list[str]:
+    """Every context of the kubeconfig a ControlPlane writes, people first."""
+    return [p.context for p in PEOPLE] + [r.context for r in robots()]
+
+
 def _binding(
     kind: str, name: str, role: str, subjects: list[dict[str, str]], namespace: str | None = None
 ) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def start(
     ] = None,
 ) -> None:
     """Start the control plane; print one ready line; stop everything on SIGINT/SIGTERM (exit 0)."""
-    from krr_mcp.cluster import binaries
+    from krr_mcp.cluster import binaries, identities
     from krr_mcp.cluster.control_plane import ClusterError, ControlPlane
     from krr_mcp.cluster.install import InstallError, install_config
 
@@ -69,7 +69,7 @@ def start(
     try:
         if install:
             install_config(plane.kubeconfig)
-        contexts = "admin, alice, bob, viewer, krr-mcp-bridge, krr-mcp-operator, ci-deployer"
+        contexts = ", ".join(identities.contexts())
         typer.echo(
             f"krr-mcp cluster ready: {plane.url} ({nodes} kwok nodes; "
             f"{'config/default installed' if install else 'bare'}; kubeconfig: {plane.kubeconfig}; "

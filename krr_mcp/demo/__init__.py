@@ -13,7 +13,7 @@ from rich.console import Console
 
 from .narrator import Narrator, StepFailed
 from .options import DemoOptions
-from .walkthrough import STEP_COUNT, Walkthrough, keep_running_message
+from .walkthrough import STEP_COUNT, Walkthrough
 
 
 def run_demo(options: DemoOptions, console: Console | None = None) -> int:
@@ -37,7 +37,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         walk.farewell()
         console.print(f"[dim]The demo took {time.monotonic() - started:.1f}s.[/]")
         if options.keep_running and walk.state.kubeconfig:
-            keep_running_message(narrator, walk.state.kubeconfig)
+            walk.keep_running_message()
             _wait_for_interrupt()
     return 0
 

@@ -10,6 +10,7 @@ from krr_mcp.kubectl_plugin import kube as plugin_kube
 from krr_mcp.kubectl_plugin.errors import PluginError
 from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 
+from .history import PodOwner, WorkloadKey, running_pods
 from .narrator import StepFailed
 
 WORKLOAD_LISTS = {
@@ -48,6 +49,17 @@ class DemoCluster:
             items = plugin_kube.request(self.conn, "GET", path).get("items") or []
             found += [{**item, "kind": kind} for item in items]
         return found
+
+    def running_pods(self) -> dict[WorkloadKey, list[PodOwner]]:
+        """The Running pods of each workload, with the ReplicaSets and Jobs the controllers made
+        (history.running_pods of what the API lists)."""
+        pods = plugin_kube.request(self.conn, "GET", "/api/v1/pods").get("items") or []
+        controllers = [
+            {**item, "kind": kind}
+            for kind, path in (("ReplicaSet", "/apis/apps/v1/replicasets"), ("Job", "/apis/batch/v1/jobs"))
+            for item in plugin_kube.request(self.conn, "GET", path).get("items") or []
+        ]
+        return running_pods(pods, controllers)
 
     def rr(self, namespace: str, name: str) -> dict[str, Any]:
         return plugin_kube.get_rr(self.conn, namespace, name)

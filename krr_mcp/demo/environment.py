@@ -11,6 +11,7 @@ import importlib
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ def attribute(module: str, name: str, what: str) -> object:
 class LocalCluster:
     kubeconfig: str
     url: str
+    version: str = ""  # the real control plane's Kubernetes version (as pinned)
+    audit_log: Path | None = None  # the real API server's audit log (who changed what)
 
 
 def start_sandbox(stack: ExitStack, kubeconfig: Path) -> LocalCluster:
@@ -77,17 +80,46 @@ def start_sandbox(stack: ExitStack, kubeconfig: Path) -> LocalCluster:
     return ready.result(timeout=30)
 
 
+def start_real_cluster(stack: ExitStack, kubeconfig: Path, say: Callable[[str], None]) -> LocalCluster:
+    """A real control plane (krr_mcp.cluster: etcd, kube-apiserver, kube-controller-manager,
+    kube-scheduler and kwok with 3 fake nodes) writing `kubeconfig` (one context per identity), with
+    config/default installed as admin; every process stops and its data folder goes when `stack` closes.
+    ComponentMissing when its binaries are not built, StepFailed when it does not come up."""
+    from krr_mcp.cluster import binaries
+    from krr_mcp.cluster.control_plane import ClusterError, ControlPlane
+    from krr_mcp.cluster.install import InstallError, install_config
+
+    try:
+        binaries.find()
+    except binaries.BuildError as exc:
+        raise ComponentMissing(f"the real control plane is not built here: {exc}") from None
+    plane = ControlPlane(kubeconfig, nodes=3, say=say)
+    stack.callback(plane.stop)
+    try:
+        plane.start(timeout=180)
+        say("installing config/default as admin (kubectl apply --server-side -k config/default)")
+        install_config(kubeconfig)
+    except (ClusterError, InstallError, OSError) as exc:
+        raise StepFailed(f"the real control plane did not come up: {exc}") from None
+    # Built from Go modules without release ldflags, the server's /version says v0.0.0: the pin says more.
+    version = binaries.pinned_version("k8s.io/kubernetes") or "version unknown"
+    return LocalCluster(str(kubeconfig), plane.url, version=version, audit_log=plane.audit_log)
+
+
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
-def start_prometheus(stack: ExitStack, workloads: list[dict[str, Any]]) -> str:
-    """A real Prometheus loaded with generated usage history for `workloads`; its URL."""
+def start_prometheus(
+    stack: ExitStack, workloads: list[dict[str, Any]], pods: dict[Any, list[Any]] | None = None
+) -> str:
+    """A real Prometheus loaded with generated usage history for `workloads` (and the pods that really
+    run them, history.running_pods); its URL."""
     component("krr_mcp.metrics_history", "the metrics history generator (krr_mcp.metrics_history)")
     from .history import demo_prometheus
 
     end = int(time.time()) // 60 * 60  # up to now: the scan reads which pods run now
-    return str(stack.enter_context(demo_prometheus(workloads, end)))
+    return str(stack.enter_context(demo_prometheus(workloads, end, pods)))
 
 
 def start_operator(stack: ExitStack, kubeconfig: str, context: str | None, log_path: Path) -> None:

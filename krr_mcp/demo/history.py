@@ -4,7 +4,8 @@
 with usage profiles that make the sample workloads worth right-sizing (what the sandbox's seed comments
 say: web and billing-api over-provisioned, the log sidecar short of memory, cart short of CPU). Unknown
 workloads use a third of their requests. Pods are named and owned the way kube-state-metrics reports
-them, so the recommenders find them by owner as krr does.
+them, so the recommenders find them by owner as krr does. On a real cluster, `running_pods` reads the
+pods the controllers really started (ReplicaSet and Job names included) and the history is theirs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ PROFILES: dict[tuple[str, str, str], tuple[float, float]] = {
     ("batch", "nightly-report", "report"): (0.6, 0.5),
 }
 DEFAULT_PROFILE = (0.33, 0.33)
+WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
+PodOwner = tuple[str, str, str]  # (pod name, owner kind, owner name) as kube_pod_owner reports them
+# A pod's controller -> the workload kind owning that controller (krr's owner chain).
+_PARENTS = {"ReplicaSet": "Deployment", "Job": "CronJob"}
 
 
 def _amount(resources: dict[str, Any], section: str, name: str) -> float | None:
@@ -95,9 +100,51 @@ def hpa_specs(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
     return out
 
 
-def history_for(workloads: list[dict[str, Any]], end: int, days: float = DAYS, step: int = STEP) -> Any:
+def _controller(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the ownerReference marked controller."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return str(ref.get("kind")), str(ref.get("name"))
+    return None
+
+
+def running_pods(
+    pods: list[dict[str, Any]], controllers: list[dict[str, Any]]
+) -> dict[WorkloadKey, list[PodOwner]]:
+    """The Running pods of each workload, from the API's Pods and the ReplicaSets and Jobs between them
+    and their workload: {(namespace, kind, name): [(pod, owner kind, owner name)]}, pods by name. A pod
+    whose owner chain does not end at a Deployment, StatefulSet, DaemonSet or CronJob is left out."""
+    parents = {}
+    for obj in controllers:
+        meta, owner = obj.get("metadata") or {}, _controller(obj)
+        if owner and owner[0] == _PARENTS.get(str(obj.get("kind"))):
+            parents[(str(meta.get("namespace")), str(obj.get("kind")), str(meta.get("name")))] = owner
+    found: dict[WorkloadKey, list[PodOwner]] = {}
+    for pod in sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("name"))):
+        meta, owner = pod.get("metadata") or {}, _controller(pod)
+        if owner is None or (pod.get("status") or {}).get("phase") != "Running":
+            continue
+        namespace = str(meta.get("namespace"))
+        if owner[0] in _PARENTS:
+            workload = parents.get((namespace, *owner))
+        else:
+            workload = owner if owner[0] in ("StatefulSet", "DaemonSet") else None
+        if workload is not None:
+            found.setdefault((namespace, *workload), []).append((str(meta.get("name")), *owner))
+    return found
+
+
+def history_for(
+    workloads: list[dict[str, Any]],
+    end: int,
+    days: float = DAYS,
+    step: int = STEP,
+    pods: dict[WorkloadKey, list[PodOwner]] | None = None,
+) -> Any:
     """A metrics_history.HistorySpec covering `days` before `end` for these workloads (HPAs among the
-    objects are recorded on the workloads they scale)."""
+    objects are recorded on the workloads they scale). `pods` (running_pods): the pods that really run,
+    for the workloads it names; the others get one made-up pod per replica, named as their controllers
+    would name them."""
     from krr_mcp.metrics_history import ContainerSpec, HistorySpec, PodSpec, WorkloadSpec
 
     start = end - int(days * 86400) // step * step
@@ -129,43 +176,67 @@ def history_for(workloads: list[dict[str, Any]], end: int, days: float = DAYS, s
                 )
             )
         controllers: dict[str, tuple[int, int]] = {}
-        if kind == "Deployment":
-            owner_kind, owner = "ReplicaSet", f"{name}-{_suffix(ns, name, length=9)}"
-            controllers[owner] = (start, end)
-        elif kind == "CronJob":
-            owner_kind, owner = "Job", f"{name}-{_suffix(ns, name, 'job', length=8)}"
-            controllers[owner] = (start, end)
+        real = (pods or {}).get((ns, kind, name))
+        if real:
+            controllers = {owner: (start, end) for _, owner_kind, owner in real if owner_kind in _PARENTS}
+            pod_specs = [
+                PodSpec(name=p, owner_kind=k, owner_name=o, start=start, end=end) for p, k, o in real
+            ]
         else:
-            owner_kind, owner = kind, name
-        pods = []
-        for index in range(_replicas(w)):
-            pod_name = (
-                f"{name}-{index}" if kind == "StatefulSet" else f"{owner}-{_suffix(ns, name, str(index))}"
-            )
-            pods.append(PodSpec(name=pod_name, owner_kind=owner_kind, owner_name=owner, start=start, end=end))
-        labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+            pod_specs = _made_up_pods(w, start, end, controllers)
         specs.append(
             WorkloadSpec(
                 namespace=ns,
                 kind=kind,
                 name=name,
                 containers=tuple(containers),
-                pods=tuple(pods),
+                pods=tuple(pod_specs),
                 controllers=controllers,
-                labels=labels,
+                labels={str(k): str(v) for k, v in (meta.get("labels") or {}).items()},
                 hpa=hpas.get((ns, kind, name)),
             )
         )
     return HistorySpec(workloads=tuple(specs), start=start, end=end, step=step)
 
 
+def _made_up_pods(
+    w: dict[str, Any], start: int, end: int, controllers: dict[str, tuple[int, int]]
+) -> list[Any]:
+    """One pod per replica of `w`, named and owned as its controllers would; adds the intermediate
+    controller (ReplicaSet, Job) to `controllers`."""
+    from krr_mcp.metrics_history import PodSpec
+
+    meta, kind = w.get("metadata") or {}, str(w.get("kind"))
+    ns, name = str(meta.get("namespace")), str(meta.get("name"))
+    if kind == "Deployment":
+        owner_kind, owner = "ReplicaSet", f"{name}-{_suffix(ns, name, length=9)}"
+        controllers[owner] = (start, end)
+    elif kind == "CronJob":
+        owner_kind, owner = "Job", f"{name}-{_suffix(ns, name, 'job', length=8)}"
+        controllers[owner] = (start, end)
+    else:
+        owner_kind, owner = kind, name
+    return [
+        PodSpec(
+            name=f"{name}-{index}" if kind == "StatefulSet" else f"{owner}-{_suffix(ns, name, str(index))}",
+            owner_kind=owner_kind,
+            owner_name=owner,
+            start=start,
+            end=end,
+        )
+        for index in range(_replicas(w))
+    ]
+
+
 @contextmanager
-def demo_prometheus(workloads: list[dict[str, Any]], end: int) -> Iterator[str]:
-    """A real Prometheus holding `history_for(workloads, end)` in a TSDB of its own (a temporary
-    directory, removed afterwards); yields its URL."""
+def demo_prometheus(
+    workloads: list[dict[str, Any]], end: int, pods: dict[WorkloadKey, list[PodOwner]] | None = None
+) -> Iterator[str]:
+    """A real Prometheus holding `history_for(workloads, end, pods=pods)` in a TSDB of its own (a
+    temporary directory, removed afterwards); yields its URL."""
     from krr_mcp.metrics_history import PrometheusProcess, build_tsdb
 
     with tempfile.TemporaryDirectory(prefix="krr-mcp-demo-history-") as work:
-        tsdb = build_tsdb(history_for(workloads, end), Path(work))
+        tsdb = build_tsdb(history_for(workloads, end, pods=pods), Path(work))
         with PrometheusProcess(tsdb) as prometheus:
             yield prometheus.url

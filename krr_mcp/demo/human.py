@@ -32,20 +32,27 @@ class Human:
     ) -> None:
         """`cache_dir`: kubectl's discovery cache (KUBECACHEDIR) when ~/.kube/cache must not be used."""
         self.narrator = narrator
+        self.context = context
         self.kubectl = find_kubectl()
         self.base = ["--kubeconfig", kubeconfig] + (["--context", context] if context else [])
         self.env = {**os.environ, "PATH": tool_path(), "KUBECONFIG": kubeconfig}
         if cache_dir:
             self.env["KUBECACHEDIR"] = cache_dir
 
-    def run(self, *args: str, show: bool = True, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = ["kubectl", *args]
+    def run(
+        self, *args: str, show: bool = True, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """kubectl `args`, shown as typed (with --context when the kubeconfig's current one is not used)."""
+        # kubectl refuses flags before a plugin's name; the plugin takes the same flags after it.
+        plugin = args[:1] == ("krr",)
+        context = ["--context", self.context] if self.context else []
+        argv = ["kubectl", *args, *context] if plugin else ["kubectl", *context, *args]
         if show:
             self.narrator.command(argv)
-        # kubectl refuses flags before a plugin's name; the plugin takes the same flags after it.
-        full = [*args, *self.base] if args[:1] == ("krr",) else [*self.base, *args]
+        full = [*args, *self.base] if plugin else [*self.base, *args]
         result = subprocess.run(
             [self.kubectl, *full],
+            input=stdin,
             capture_output=True,
             text=True,
             env=self.env,

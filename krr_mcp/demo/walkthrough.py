@@ -8,6 +8,7 @@ after, identical to the original after the rollback) and raises StepFailed other
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shlex
 import shutil
@@ -21,6 +22,7 @@ from krr_operator.api.quantities import parse_resource_quantity
 from rich.prompt import Confirm
 
 from krr_mcp.kubectl_plugin.workload_diff import pod_spec
+from krr_mcp.sandbox.seed import default_objects
 
 from . import assistant, environment
 from .choose import candidates, propose_arguments, scan_items, within_step
@@ -37,6 +39,8 @@ RECORDED_SCAN_NOTICE = (
     "install Debian's prometheus package for a live scan"
 )
 MAX_PREVIEWS = 8
+ADMIN_CONTEXT = "admin"  # the real control plane's cluster-admin (krr_mcp.cluster.identities)
+ROLLED_OUT = ("Deployment", "StatefulSet", "DaemonSet")  # what `kubectl rollout status` follows
 
 
 @dataclass
@@ -48,7 +52,9 @@ class DemoState:
     prometheus_url: str | None = None
     scan_report: str | None = None  # no Prometheus: the recorded scan shipped with krr-mcp
     cluster: DemoCluster | None = None
-    human: Human | None = None
+    human: Human | None = None  # the approver (kubectl)
+    rollback_requester: Human | None = None  # who asks for the rollback (None: the approver)
+    audit_log: Path | None = None  # the real API server's audit log
     scan: dict[str, Any] = field(default_factory=dict)
     chosen: list[dict[str, Any]] = field(default_factory=list)
     rr_namespace: str = ""
@@ -98,29 +104,86 @@ class Walkthrough:
     # -- steps ---------------------------------------------------------------------------------
     def cluster(self) -> None:
         s, o = self.state, self.options
-        title = (
-            "Start a local Kubernetes API server (sandbox) with sample workloads"
-            if o.local
-            else f"Connect to the cluster in {o.kubeconfig}"
-        )
+        if o.real_cluster:
+            title = "Start a real Kubernetes control plane (kube-apiserver, etcd, kwok) with sample workloads"
+        elif o.local:
+            title = "Start a local Kubernetes API server (sandbox) with sample workloads"
+        else:
+            title = f"Connect to the cluster in {o.kubeconfig}"
+        ids = o.identities
         with self.n.step(title):
+            cache_dir: Path | None = None
             if o.local:
+                kubeconfig = o.real_cluster_kubeconfig if o.real_cluster else o.sandbox_kubeconfig
+                # A fresh discovery cache: one from an earlier cluster on this port describes other kinds.
+                cache_dir = kubeconfig.parent / "kube-cache"
+                shutil.rmtree(cache_dir, ignore_errors=True)
+            if o.real_cluster:
+                with self.n.waiting(
+                    "starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok..."
+                ):
+                    local = environment.start_real_cluster(self.stack, o.real_cluster_kubeconfig, self.n.note)
+                s.kubeconfig, s.audit_log = local.kubeconfig, local.audit_log
+                self.n.say(
+                    f"A real Kubernetes {local.version} API server at {local.url}, with etcd, "
+                    "kube-controller-manager, kube-scheduler and 3 kwok nodes (kwok plays the kubelets: pods "
+                    f"become Running and Ready without containers); kubeconfig {s.kubeconfig}"
+                )
+                self.sample_workloads(str(cache_dir))
+            elif o.local:
                 local = environment.start_sandbox(self.stack, o.sandbox_kubeconfig)
                 s.kubeconfig = local.kubeconfig
                 self.n.say(f"Sandbox API server at {local.url}; kubeconfig {s.kubeconfig}")
-                # A fresh discovery cache: one from an earlier sandbox on this port describes other kinds.
-                cache_dir = Path(s.kubeconfig).parent / "kube-cache"
-                shutil.rmtree(cache_dir, ignore_errors=True)
             else:
                 s.kubeconfig, s.context = str(o.kubeconfig), o.context
-                cache_dir = None
-            s.cluster = DemoCluster(s.kubeconfig, s.context)
-            s.human = Human(self.n, s.kubeconfig, s.context, str(cache_dir) if cache_dir else None)
+            cache = str(cache_dir) if cache_dir else None
+            s.cluster = DemoCluster(s.kubeconfig, ids.observer)
+            s.human = Human(self.n, s.kubeconfig, ids.approver, cache)
+            if ids.rollback != ids.approver:
+                s.rollback_requester = Human(self.n, s.kubeconfig, ids.rollback, cache)
+            if o.real_cluster:
+                self.who_is_who(cache)
             s.human.run(
                 "get",
                 "deployments,statefulsets,daemonsets,cronjobs",
                 *(["-n", o.namespace] if o.namespace else ["-A"]),
             )
+
+    def sample_workloads(self, cache_dir: str) -> None:
+        """The sandbox's sample workloads, applied as admin; the real controllers roll them out."""
+        admin = Human(self.n, self.state.kubeconfig, ADMIN_CONTEXT, cache_dir)
+        objects = [{k: v for k, v in obj.items() if k != "status"} for obj in default_objects()]
+        self.n.say("The sandbox's sample workloads (krr_mcp.sandbox.seed), applied as cluster-admin:")
+        admin.run(
+            "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        )
+        with self.n.waiting(
+            "waiting for the real controllers to roll them out (kwok makes the pods Ready)..."
+        ):
+            for obj in objects:
+                if obj["kind"] in ROLLED_OUT:
+                    meta = obj["metadata"]
+                    admin.run(
+                        "rollout", "status", f"{obj['kind'].lower()}/{meta['name']}", "-n", meta["namespace"],
+                        f"--timeout={self.options.timeout:.0f}s", show=False,
+                    )  # fmt: skip
+        admin.run("get", "pods", "-n", "shop", "-o", "wide")
+
+    def who_is_who(self, cache_dir: str | None) -> None:
+        """Each part's context and the user the API server authenticates it as (kubectl auth whoami)."""
+        ids = self.options.identities
+        parts = [
+            ("the demo's own reads", ids.observer),
+            ("operator (in this process)", ids.operator),
+            ("MCP server (krr-mcp serve)", ids.bridge),
+            ("the human who approves", ids.approver),
+            ("the human who asks for the rollback", ids.rollback),
+        ]
+        rows = [
+            [part, str(context), Human(self.n, self.state.kubeconfig, context, cache_dir).whoami()]
+            for part, context in parts
+        ]
+        self.n.table("Who acts as whom", ["part", "kubeconfig context", "the API server sees"], rows)
 
     def prometheus(self) -> None:
         s, o = self.state, self.options
@@ -150,12 +213,20 @@ class Walkthrough:
                 return
             assert s.cluster
             workloads = s.cluster.workloads()
+            # On the real cluster, the history is that of the pods the controllers really started.
+            pods = s.cluster.running_pods() if o.real_cluster else None
             with self.n.waiting("generating usage history and loading it with promtool..."):
-                s.prometheus_url = environment.start_prometheus(self.stack, workloads)
+                s.prometheus_url = environment.start_prometheus(self.stack, workloads, pods)
             self.n.say(
                 f"Prometheus at {s.prometheus_url}, holding {HISTORY_DAYS:g} day(s) of generated usage "
                 "per container."
             )
+            if pods is not None:
+                count = sum(len(found) for found in pods.values())
+                self.n.say(
+                    f"The history is that of the {count} pods running now, by their real names and "
+                    "ReplicaSets (kube-state-metrics' owner chain)."
+                )
 
     def operator(self) -> None:
         s, o = self.state, self.options
@@ -164,9 +235,13 @@ class Walkthrough:
             "Start the krr-mcp operator" if runs_here else "Use the operator installed in the cluster"
         ):
             if runs_here:
-                environment.start_operator(self.stack, s.kubeconfig, s.context, o.operator_log)
+                context = o.identities.operator
+                environment.start_operator(self.stack, s.kubeconfig, context, o.operator_log)
                 self.n.note(f"(its log goes to {o.operator_log})")
-                self.n.say("The operator runs in this process (kopf), watching ResourceRecommendations.")
+                self.n.say(
+                    "The operator runs in this process (kopf), watching ResourceRecommendations"
+                    + (f", as the context {context}." if o.real_cluster else ".")
+                )
             else:
                 self.n.note(
                     "Expecting the operator installed in the cluster (namespace krr-mcp-system); "
@@ -177,7 +252,7 @@ class Walkthrough:
         s, o = self.state, self.options
         parameters = assistant.serve_parameters(
             s.kubeconfig,
-            s.context,
+            o.identities.bridge,
             s.prometheus_url,
             {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig},
             scan_report=s.scan_report,
@@ -190,7 +265,7 @@ class Walkthrough:
             else:
                 self.n.say("The assistant talks to the MCP server inside this process.")
                 server = assistant.in_process_server(
-                    s.kubeconfig, s.context, s.prometheus_url, scan_report=s.scan_report
+                    s.kubeconfig, o.identities.bridge, s.prometheus_url, scan_report=s.scan_report
                 )
             if o.mcp_transport == "stdio":
                 server = assistant.stdio_transport(parameters, self.stack, o.server_log)
@@ -333,6 +408,7 @@ class Walkthrough:
             namespace, kind, name = s.target
             s.applied = s.cluster.workload(namespace, kind, name)
             s.human.run("get", "recommendations", "-n", s.rr_namespace)
+            self.replicasets("The real controllers rolled it out: a new ReplicaSet, the old one scaled to 0.")
             containers = [str(i["container"]) for i in s.chosen]
             self.n.table(
                 f"{kind} {namespace}/{name}",
@@ -354,9 +430,10 @@ class Walkthrough:
     async def rollback(self) -> None:
         s, o = self.state, self.options
         assert s.cluster and s.human
+        requester = s.rollback_requester or s.human
         with self.n.step("A human asks for a rollback (kubectl patch spec.rollbackRequested)"):
-            request = {"rollbackRequested": True, "rollbackRequestedBy": s.human.whoami()}
-            s.human.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": request})
+            request = {"rollbackRequested": True, "rollbackRequestedBy": requester.whoami()}
+            requester.merge_patch_rr(s.rr_namespace, s.rr_name, {"spec": request})
         with self.n.step("The operator restores the stored resources exactly"):
             with self.n.waiting("waiting for the operator (phase RolledBack)..."):
                 await s.cluster.wait_for_phase(s.rr_namespace, s.rr_name, {"RolledBack"}, o.timeout)
@@ -375,10 +452,24 @@ class Walkthrough:
             if pod_spec(s.restored) != pod_spec(s.original):
                 raise StepFailed("the restored pod template differs from the original")
             self.n.say("The pod template is identical to the original, field for field.")
-            s.human.run("krr", "audit", "-n", s.rr_namespace, check=False)
+            self.replicasets(
+                "The Deployment controller scaled the original ReplicaSet (same template hash) back up."
+            )
+            requester.run("krr", "audit", "-n", s.rr_namespace, check=False)
+
+    def replicasets(self, what: str) -> None:
+        """On the real cluster, the target Deployment's ReplicaSets as the controllers left them."""
+        s = self.state
+        namespace, kind, _ = s.target
+        labels = ((s.original.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        if not (self.options.real_cluster and kind == "Deployment" and labels and s.human):
+            return
+        self.n.say(what)
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        s.human.run("get", "replicasets", "-n", namespace, "-l", selector)
 
     def farewell(self) -> None:
-        s = self.state
+        s, o = self.state, self.options
         quoted = shlex.quote(s.kubeconfig)
         self.n.console.print()
         self.n.console.rule("[bold]Done", align="left")
@@ -386,14 +477,34 @@ class Walkthrough:
         if s.prometheus_url:
             self.n.say(f"prometheus: {s.prometheus_url}")
         self.n.say(f"  export KUBECONFIG={quoted}")
-        self.n.say("  kubectl get recommendations -A")
+        # On the real cluster the kubeconfig's current context is admin: read as the approver.
+        context = f" --context {o.identities.approver}" if o.real_cluster else ""
+        self.n.say(f"  kubectl{context} get recommendations -A")
         if s.rr_name:
-            self.n.say(f"  kubectl describe rr {s.rr_name} -n {s.rr_namespace}")
-            self.n.say(f"  kubectl krr show {s.rr_name} -n {s.rr_namespace}")
-        if self.options.local and not self.options.keep_running:
+            self.n.say(f"  kubectl{context} describe rr {s.rr_name} -n {s.rr_namespace}")
+            self.n.say(f"  kubectl krr show {s.rr_name} -n {s.rr_namespace}{context}")
+        if o.local and not o.keep_running:
             self.n.note(
-                "The sandbox stops with the demo; `krr-mcp demo --keep-running` keeps it up for kubectl."
+                f"The {self.cluster_name} stops with the demo; `krr-mcp demo --keep-running` keeps it up for "
+                "kubectl."
             )
+
+    @property
+    def cluster_name(self) -> str:
+        return "real cluster" if self.options.real_cluster else "sandbox"
+
+    def keep_running_message(self) -> None:
+        s = self.state
+        self.n.say(
+            f"\nThe {self.cluster_name} keeps running (pid {os.getpid()}); press Ctrl+C to stop it. "
+            f"Try: KUBECONFIG={shlex.quote(s.kubeconfig)} kubectl krr list -A"
+            + (f" --context {self.options.identities.approver}" if self.options.real_cluster else "")
+        )
+        if self.options.real_cluster:
+            from krr_mcp.cluster.identities import contexts
+
+            self.n.say(f"Its contexts: {', '.join(contexts())}.")
+            self.n.say(f"The API server's audit log (who changed what): {s.audit_log}")
 
     async def run(self) -> None:
         """All steps in order; raises the first StepFailed (after the MCP client has shut down)."""
@@ -420,10 +531,3 @@ def _req(item: dict[str, Any], which: str, name: str) -> str:
 
 def _normalized(values: dict[str, Any]) -> dict[str, Any]:
     return {k: parse_resource_quantity(str(v), k) for k, v in values.items()}
-
-
-def keep_running_message(narrator: Narrator, kubeconfig: str) -> None:
-    narrator.say(
-        f"\nThe sandbox keeps running (pid {os.getpid()}); press Ctrl+C to stop it. "
-        f"Try: KUBECONFIG={shlex.quote(kubeconfig)} kubectl krr list -A"
-    )

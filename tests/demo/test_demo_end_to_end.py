@@ -51,12 +51,23 @@ class DemoProcess:
         krr_mcp: Path = KRR_MCP,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
-        """`krr_mcp`: the executable (this checkout's by default); `env` replaces os.environ."""
+        """`krr-mcp demo --non-interactive --keep-running --state-dir STATE_DIR EXTRA...`; `krr_mcp`: the
+        executable (this checkout's by default); `env` replaces os.environ."""
         env = {**(os.environ if env is None else env), "PATH": path, "COLUMNS": "160"}
         env.pop("KUBECONFIG", None)
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(krr_mcp), "demo", "--non-interactive", "--keep-running", "--state-dir", str(state_dir)],
+            [
+                str(krr_mcp),
+                "demo",
+                "--non-interactive",
+                "--keep-running",
+                "--state-dir",
+                str(state_dir),
+                *extra,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -97,10 +108,11 @@ class DemoProcess:
             self.reader.join(timeout=5)
 
 
-def kubectl(kubeconfig: str, *args: str) -> str:
+def kubectl(kubeconfig: str, *args: str, context: str | None = None) -> str:
     cache = str(Path(kubeconfig).parent / "kube-cache")  # the demo's own (fresh) discovery cache
+    chosen = ["--context", context] if context else []
     done = subprocess.run(
-        ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cache, *args],
+        ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", cache, *chosen, *args],
         capture_output=True,
         text=True,
         env={**os.environ, "PATH": KUBECTL_PATH},
@@ -111,6 +123,14 @@ def kubectl(kubeconfig: str, *args: str) -> str:
     return done.stdout
 
 
+def assert_every_step_passed(out: str) -> None:
+    """Every step ran, in order, none failed, and the workload was restored."""
+    steps = re.findall(r"^Step (\d+)/(\d+): ", out, flags=re.MULTILINE)
+    assert steps and [int(n) for n, _ in steps] == list(range(1, int(steps[0][1]) + 1)), out
+    assert "FAILED" not in out, out
+    assert "identical to the original" in out
+
+
 def check_the_whole_loop(demo: DemoProcess, tmp_path: Path) -> str:
     """Wait for the end of the walk-through, check every step and the final state; its output."""
     demo.wait_for("The sandbox keeps running", timeout=240)
@@ -118,11 +138,7 @@ def check_the_whole_loop(demo: DemoProcess, tmp_path: Path) -> str:
     kubeconfig = str(tmp_path / "state" / "demo.kubeconfig")
     assert f"kubeconfig: {kubeconfig}" in out
 
-    # Every step ran, in order, and none failed.
-    steps = re.findall(r"^Step (\d+)/(\d+): ", out, flags=re.MULTILINE)
-    assert [int(n) for n, _ in steps] == list(range(1, int(steps[0][1]) + 1))
-    assert "FAILED" not in out
-    assert "identical to the original" in out
+    assert_every_step_passed(out)
     # The assistant went through the MCP server; the human used kubectl patch.
     assert "krr-mcp serve --kubeconfig" in out and "scan_recommendations" in out
     assert "$ kubectl patch resourcerecommendation" in out and '"approved":true' in out
