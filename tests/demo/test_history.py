@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from krr_mcp.demo.history import MIB, PROFILES, history_for
+from krr_mcp.demo.history import MIB, PROFILES, history_for, running_pods
 from krr_mcp.sandbox.seed import default_objects
 
 END = 1_764_000_000
@@ -52,3 +52,49 @@ def test_the_seeded_hpa_is_in_the_history() -> None:
     assert hpa is not None and (hpa.name, hpa.min_replicas, hpa.max_replicas) == ("cart", 2, 6)
     assert hpa.target_cpu_utilization == 70 and hpa.target_memory_utilization is None
     assert all(w.hpa is None for w in spec.workloads if w.name != "cart")
+
+
+def _owned(kind: str, name: str, owner_kind: str, owner: str, phase: str | None = None) -> dict:
+    obj: dict = {
+        "kind": kind,
+        "metadata": {
+            "name": name,
+            "namespace": "shop",
+            "ownerReferences": [{"kind": owner_kind, "name": owner, "controller": True}],
+        },
+    }
+    if phase:
+        obj["status"] = {"phase": phase}
+    return obj
+
+
+def test_the_pods_that_really_run_replace_the_made_up_ones() -> None:
+    """On a real cluster the history is that of the running pods, under their controllers' names."""
+    pods = [
+        _owned("Pod", "web-5974774d46-b", "ReplicaSet", "web-5974774d46", "Running"),
+        _owned("Pod", "web-5974774d46-a", "ReplicaSet", "web-5974774d46", "Running"),
+        _owned("Pod", "web-5974774d46-z", "ReplicaSet", "web-5974774d46", "Pending"),  # not running
+        _owned("Pod", "node-agent-x", "DaemonSet", "node-agent", "Running"),
+        _owned("Pod", "stray-1", "ReplicaSet", "stray", "Running"),  # a ReplicaSet of no Deployment
+        {"kind": "Pod", "metadata": {"name": "bare", "namespace": "shop"}, "status": {"phase": "Running"}},
+    ]
+    controllers = [
+        _owned("ReplicaSet", "web-5974774d46", "Deployment", "web"),
+        {"kind": "ReplicaSet", "metadata": {"name": "stray", "namespace": "shop"}},
+    ]
+    found = running_pods(pods, controllers)
+    assert found == {
+        ("shop", "Deployment", "web"): [
+            ("web-5974774d46-a", "ReplicaSet", "web-5974774d46"),
+            ("web-5974774d46-b", "ReplicaSet", "web-5974774d46"),
+        ],
+        ("shop", "DaemonSet", "node-agent"): [("node-agent-x", "DaemonSet", "node-agent")],
+    }
+    spec = history_for(seed_workloads(), END, days=1, step=60, pods=found)
+    by_name = {w.name: w for w in spec.workloads}
+    web = by_name["web"]
+    assert [p.name for p in web.pods] == ["web-5974774d46-a", "web-5974774d46-b"]
+    assert set(web.controllers) == {"web-5974774d46"}
+    assert [p.name for p in by_name["node-agent"].pods] == ["node-agent-x"]
+    assert not by_name["node-agent"].controllers
+    assert len(by_name["cart"].pods) == 2  # not in `pods`: made up, one per replica
