@@ -1,18 +1,26 @@
-"""docs/: `mkdocs build --strict` passes (with and without the pages other components write), and the
-generated references cover the API they are generated from."""
+"""docs/: `mkdocs build --strict` passes (with and without the pages other components write), the
+generated references cover the API they are generated from, and the diagrams render offline."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from krr_operator.api.resource_recommendation import Phase
 
-from krr_mcp import docs_gen
+from krr_mcp import docs_assets, docs_gen
 
+from .browser import attributes, browser, open_page, text_of, walk
 from .manifests import ROOT
 
 OWN_PAGES = ("index.md", "quickstart.md", "architecture.md", "operations.md")
@@ -37,7 +45,7 @@ def _own_pages_only(folder: pathlib.Path) -> pathlib.Path:
     for page in OWN_PAGES:
         shutil.copy(ROOT / "docs" / page, docs / page)
     config = (ROOT / "mkdocs.yml").read_text()
-    config = config.replace("  - krr_mcp/docs_gen.py", f"  - {ROOT / 'krr_mcp' / 'docs_gen.py'}")
+    config = config.replace("  - krr_mcp/", f"  - {ROOT / 'krr_mcp'}/")  # the hooks
     (folder / "mkdocs.yml").write_text(config)
     return folder / "mkdocs.yml"
 
@@ -141,3 +149,53 @@ def test_only_links_to_absent_optional_pages_are_unlinked() -> None:
     assert result == (
         "See the workflow (page not published yet), [ops](operations.md) and [typo](operatons.md)."
     ), "a broken link to a page nobody promised stays, so --strict still reports it"
+
+
+@pytest.fixture(scope="module")
+def served(site: pathlib.Path) -> Iterator[str]:
+    """The built site over HTTP on 127.0.0.1, as `mkdocs serve` or any static server would serve it."""
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_every_diagram_renders_as_svg_in_chromium_without_a_cdn(site: pathlib.Path, served: str) -> None:
+    """Each page with a mermaid block, loaded in headless Chromium that can reach only 127.0.0.1: every
+    block became an SVG diagram, drawn by the mermaid shipped with the site."""
+    pages = sorted(
+        str(p.relative_to(site)) for p in site.rglob("*.html") if 'class="mermaid"' in p.read_text()
+    )
+    assert {"architecture/index.html", "approval-workflow/index.html"} <= set(pages)
+    with browser() as socket:
+        for path in pages:
+            blocks = (site / path).read_text().count('class="mermaid"')
+            page = open_page(socket, f"{served}/{path}")
+            deadline = time.monotonic() + 60
+            diagrams: list[dict[str, Any]] = []
+            while len(diagrams) < blocks and time.monotonic() < deadline:
+                time.sleep(0.3)
+                diagrams = [
+                    node
+                    for node in walk(page.document())
+                    if node.get("localName") == "svg" and "aria-roledescription" in attributes(node)
+                ]
+            assert len(diagrams) == blocks, f"{path}: {len(diagrams)} of {blocks} diagrams drawn"
+            assert f"{served}/{docs_assets.MERMAID_SITE_PATH}" in page.requested
+            elsewhere = [u for u in page.requested if not u.startswith((served, "data:", "about:"))]
+            assert elsewhere == [], f"{path} asked for {elsewhere}"
+            if path == "approval-workflow/index.html":
+                (lifecycle,) = diagrams
+                assert attributes(lifecycle)["aria-roledescription"] == "stateDiagram"
+                drawn = text_of(lifecycle)
+                assert all(phase.value in drawn for phase in Phase), drawn
