@@ -237,6 +237,24 @@ def test_approve_refuses_when_the_rr_changes_while_it_is_shown(
     assert read_rr(seeded_sandbox)["spec"]["approved"] is False
 
 
+def test_approve_still_shows_the_proposal_when_the_workload_is_unreadable(
+    krr: InProcess, seeded_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An approver holding only recommendation-approver may not read the Deployment: the proposal
+    # itself (what is approved) is still shown, with a note instead of the diff.
+    from krr_mcp.kubectl_plugin import cli
+    from krr_mcp.kubectl_plugin.errors import PluginError
+
+    def forbidden(*_: Any) -> dict[str, Any]:
+        raise PluginError('reading Deployment shop/web: deployments.apps "web" is forbidden')
+
+    monkeypatch.setattr(cli.kube, "get_workload", forbidden)
+    result = krr("krr", "approve", RR_NAME, "-n", "shop")
+    assert result.returncode == 0, result.stderr
+    assert "requests.cpu" in result.stdout and "250m" in result.stdout
+    assert "(no workload diff: reading Deployment shop/web" in result.stdout
+
+
 def test_approve_asks_on_a_terminal(
     krr: InProcess, seeded_sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
