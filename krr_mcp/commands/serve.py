@@ -66,6 +66,20 @@ def serve(
     max_sessions: Annotated[
         int, typer.Option(min=1, max=100_000, help="Most concurrent HTTP sessions (beyond: 503).")
     ] = 64,
+    unsafe_allow_approver_credentials: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe-allow-approver-credentials",
+            envvar="KRR_MCP_UNSAFE_ALLOW_APPROVER_CREDENTIALS",
+            help="Serve even when the credentials may approve recommendations or change workloads (a "
+            "person's kubeconfig) and cannot impersonate the bridge's ServiceAccount: the assistant then "
+            "acts as that person. Needed on the sandbox, which enforces no RBAC.",
+        ),
+    ] = False,
+    bridge_namespace: Annotated[
+        str,
+        typer.Option(help="Namespace of the krr-mcp-bridge ServiceAccount the bridge impersonates."),
+    ] = "krr-mcp-system",
     insecure_localhost_no_auth: Annotated[
         bool,
         typer.Option(
@@ -76,9 +90,12 @@ def serve(
 ) -> None:
     """Serve the MCP bridge: scan, explain, preview and propose; it can never approve or apply."""
     from krr_mcp_bridge.auth import TOKEN_ENV, InsecureServerRefused, check_http_auth_config
+    from krr_mcp_bridge.cluster import api_client_for
+    from krr_mcp_bridge.identity import establish_identity
     from krr_mcp_bridge.recommenders import ReportError, load_report
     from krr_mcp_bridge.server import build_server, http_app, serve_http, transport_security
     from krr_mcp_bridge.settings import BridgeSettings
+    from krr_operator.kube import KubeError
 
     if source is Source.REPORT and scan_report is None:
         typer.echo("krr-mcp serve: --source report needs --scan-report FILE", err=True)
@@ -109,10 +126,23 @@ def serve(
             typer.echo(f"krr-mcp serve: {exc}", err=True)
             raise typer.Exit(2) from None
     try:
-        server = build_server(settings)
+        api, decision = establish_identity(
+            lambda: api_client_for(settings), bridge_namespace, unsafe_allow_approver_credentials
+        )
+    except KubeError as exc:
+        typer.echo(f"krr-mcp serve: cannot learn what these credentials may do: {exc}", err=True)
+        raise typer.Exit(2) from None
     except Exception as exc:  # kubeconfig missing or unreadable: one line, no traceback
         typer.echo(f"krr-mcp serve: cannot load the Kubernetes configuration: {exc}", err=True)
         raise typer.Exit(2) from None
+    if decision.refusal:
+        typer.echo(f"krr-mcp serve: {decision.refusal}", err=True)
+        raise typer.Exit(2)
+    if decision.warning:
+        typer.echo(f"krr-mcp serve: {decision.warning}", err=True)
+    elif decision.impersonate:
+        typer.echo(f"krr-mcp serve: acting as {decision.impersonate} (impersonated)", err=True)
+    server = build_server(settings, api)
     if transport is Transport.STDIO:
         anyio.run(server.run_stdio_async)
         return

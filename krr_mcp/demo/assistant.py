@@ -30,10 +30,14 @@ def serve_parameters(
     prometheus_url: str | None,
     env: dict[str, str],
     scan_report: str | None = None,
+    allow_approver_credentials: bool = False,
 ) -> StdioServerParameters:
     """`krr-mcp serve` (this installation's) as a stdio MCP server for the given cluster; with
-    `scan_report` its scans read that saved report."""
+    `scan_report` its scans read that saved report; `allow_approver_credentials` for the sandbox, whose
+    single user may approve (it enforces no RBAC)."""
     args = ["serve", "--kubeconfig", kubeconfig]
+    if allow_approver_credentials:
+        args.append("--unsafe-allow-approver-credentials")
     if context:
         args += ["--context", context]
     if prometheus_url:

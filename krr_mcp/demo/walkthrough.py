@@ -256,12 +256,19 @@ class Walkthrough:
             s.prometheus_url,
             {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig},
             scan_report=s.scan_report,
+            allow_approver_credentials=o.local,
         )
         with self.n.step("The assistant scans workloads through the MCP server (scan_recommendations)"):
             server: Any = parameters
             if o.mcp_transport == "stdio":
                 self.n.say("The assistant starts the MCP server as a subprocess and talks to it over stdio:")
                 self.n.command(["krr-mcp", *parameters.args])
+                if o.local:
+                    self.n.note(
+                        "The sandbox enforces no RBAC, so its one user may approve: the bridge refuses such "
+                        "credentials unless told --unsafe-allow-approver-credentials. On a real cluster, "
+                        "give it the krr-mcp-bridge ServiceAccount (or a kubeconfig that may impersonate it)."
+                    )
             else:
                 self.n.say("The assistant talks to the MCP server inside this process.")
                 server = assistant.in_process_server(

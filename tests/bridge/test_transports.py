@@ -31,11 +31,13 @@ KRR_MCP = ROOT / ".venv" / "bin" / "krr-mcp"
 if not KRR_MCP.exists():
     KRR_MCP = Path(sys.executable).parent / "krr-mcp"
 TOKEN = "s3cret-token-for-tests-0123456789"
+# The sandbox enforces no RBAC, so its one user may approve: the bridge serves it only when told so.
+SANDBOX_IDENTITY = "--unsafe-allow-approver-credentials"
 
 
 async def test_stdio_subprocess_scan_preview_propose(cluster: SandboxHandle, tmp_path: Path) -> None:
     params = StdioServerParameters(
-        command=str(KRR_MCP), args=["serve", "--kubeconfig", str(cluster.kubeconfig)]
+        command=str(KRR_MCP), args=["serve", "--kubeconfig", str(cluster.kubeconfig), SANDBOX_IDENTITY]
     )
     with open(tmp_path / "server.stderr", "w") as errlog:
         async with Client(stdio_client(params, errlog=errlog)) as client:
@@ -124,6 +126,7 @@ def http_server(
         str(port),
         "--kubeconfig",
         str(cluster.kubeconfig),
+        SANDBOX_IDENTITY,
     ]
     # stderr to a file, not a pipe nobody reads: a chatty server would block once the pipe is full.
     with tempfile.TemporaryFile("w+") as errlog:

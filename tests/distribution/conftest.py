@@ -40,7 +40,8 @@ def uv() -> str:
 def user_env(path: str, **extra: str) -> dict[str, str]:
     """A user's shell environment: PATH as given, nothing of this checkout's venv or uv project."""
     env = {k: v for k, v in os.environ.items() if k not in CHECKOUT_ENV}
-    return {**env, "PATH": path, **extra}
+    # The sandbox enforces no RBAC, so its one user may approve: `krr-mcp serve` serves it only when told.
+    return {**env, "PATH": path, "KRR_MCP_UNSAFE_ALLOW_APPROVER_CREDENTIALS": "1", **extra}
 
 
 def run(*args: str | Path, timeout: float = 300, **kwargs: object) -> subprocess.CompletedProcess[str]:
