@@ -19,7 +19,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from .conftest import ROOT, Installed, uv
+from .conftest import ROOT, Installed, user_env, uv
 from .gotools import built_tools
 
 pytestmark = pytest.mark.timeout(1200)  # the first run builds krew from the Go module proxy
@@ -89,16 +89,14 @@ def test_krew_installs_the_archive_and_kubectl_krr_version_matches(
     krew_root = tmp_path / "krew"
     uvx_dir = str(Path(shutil.which("uvx") or Path(uv()).parent / "uvx").parent)
     path = os.pathsep.join([str(krew_root / "bin"), uvx_dir, "/usr/bin", "/bin"])
-    env = {
-        "HOME": str(tmp_path),
-        "PATH": path,
-        "KREW_ROOT": str(krew_root),
-        "KREW_NO_UPGRADE_CHECK": "1",
-        "UV_PYTHON": os.path.realpath(sys.executable),
-        "UV_OFFLINE": "1",
-        "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
-        "KRR_MCP_PACKAGE": str(installed.wheel),
-    }
+    env = user_env(
+        path,
+        KREW_ROOT=str(krew_root),
+        KREW_NO_UPGRADE_CHECK="1",
+        UV_PYTHON=os.path.realpath(sys.executable),
+        UV_OFFLINE="1",
+        KRR_MCP_PACKAGE=str(installed.wheel),
+    )
     manifest = ROOT / "plugins" / "krr.yaml"
     done = subprocess.run(
         [str(krew / "krew"), "install", f"--manifest={manifest}", f"--archive={archive}"],
