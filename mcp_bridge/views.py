@@ -18,6 +18,7 @@ from krr_operator.api.resource_recommendation import (
 from pydantic import BaseModel, Field
 
 from .manifests import ANNOTATION_CREATED_BY, ANNOTATION_ROLLBACK_OF
+from .untrusted import Untrusted, untrusted
 
 
 class RecommendationSummary(BaseModel):
@@ -60,7 +61,9 @@ class AuditEntry(BaseModel):
     ] = Field(description="k8s-event: a Kubernetes Event about the RR (reason in `outcome`).")
     outcome: str | None = None
     actor: str | None = None
-    message: str = ""
+    message: Untrusted | None = Field(
+        default=None, description="The reason, history message or Event message, as read from the cluster."
+    )
     containers: list[ContainerChange] = Field(default_factory=list)
 
 
@@ -113,7 +116,7 @@ def audit_entries(obj: dict[str, Any]) -> list[AuditEntry]:
             recommendation=name,
             event="proposed",
             actor=rr.metadata.annotations.get(ANNOTATION_CREATED_BY),
-            message=spec.reason,
+            message=untrusted(spec.reason),
         )
     ]
     if spec.approved:
@@ -132,7 +135,7 @@ def audit_entries(obj: dict[str, Any]) -> list[AuditEntry]:
                 event=item.action,
                 outcome=item.outcome,
                 actor=item.actor,
-                message=item.message,
+                message=untrusted(item.message) if item.message else None,
                 containers=item.containers,
             )
         )
@@ -155,7 +158,7 @@ def event_entries(events: list[dict[str, Any]], names: set[str]) -> list[AuditEn
                 event="k8s-event",
                 outcome=f"{event.get('type', 'Normal')} {event.get('reason', '')}".strip(),
                 actor=source or None,
-                message=str(event.get("message") or ""),
+                message=untrusted(event.get("message") or ""),
             )
         )
     return entries

@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from krr_operator.api.resource_recommendation import (
     Phase,
-    ResourceRecommendationSpec,
-    ResourceRecommendationStatus,
 )
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -19,6 +17,7 @@ from ..cluster import ClusterError
 from ..inputs import Namespace, ObjectName, WorkloadKindName
 from ..manifests import LABEL_TARGET_KIND, LABEL_TARGET_NAME, label_value
 from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint
+from ..untrusted import UNTRUSTED_DESCRIPTION, mark_recommendation, quote
 from ..views import (
     AuditEntry,
     RecommendationSummary,
@@ -49,8 +48,12 @@ class RecommendationList(BaseModel):
 
 class RecommendationDetail(BaseModel):
     summary: RecommendationSummary
-    spec: ResourceRecommendationSpec
-    status: ResourceRecommendationStatus
+    spec: dict[str, Any] = Field(
+        description='The RR\'s spec; its free text (`reason`) as {"untrusted": ...}: ' + UNTRUSTED_DESCRIPTION
+    )
+    status: dict[str, Any] = Field(
+        description='The RR\'s status; its messages as {"untrusted": ...}: ' + UNTRUSTED_DESCRIPTION
+    )
     review: ReviewCommands
 
 
@@ -177,15 +180,21 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         with tool_errors(f"reading recommendation {namespace}/{name}"):
             obj = await in_thread(bridge.cluster.get_recommendation, namespace, name)
             rr = parse_recommendation(obj)
+        marked = mark_recommendation(rr.model_dump(mode="json"))
         detail = RecommendationDetail(
-            summary=summarize(obj), spec=rr.spec, status=rr.status, review=review_commands(namespace, name)
+            summary=summarize(obj),
+            spec=marked["spec"],
+            status=marked.get("status") or {},
+            review=review_commands(namespace, name),
         )
         s = detail.summary
         text = (
             f"{namespace}/{name}: {s.target_kind} {s.target_name}, phase {s.phase}, "
             f"approved={s.approved}{' by ' + s.approved_by if s.approved_by else ''}, "
             f"{len(rr.status.history)} history entr{'y' if len(rr.status.history) == 1 else 'ies'}.\n"
-            f"Review: {detail.review.describe}"
+            f"Reason: {quote(rr.spec.reason)}\n"
+            + (f"Status message: {quote(rr.status.message)}\n" if rr.status.message else "")
+            + f"Review: {detail.review.describe}"
         )
         return tool_result(detail, text)
 
@@ -230,5 +239,6 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             lines.append(
                 f"- {when} {e.recommendation}: {e.event}"
                 f"{' ' + e.outcome if e.outcome else ''}{' by ' + e.actor if e.actor else ''}"
+                f"{': ' + quote(e.message.untrusted) if e.message and e.message.untrusted else ''}"
             )
         return tool_result(trail, "\n".join(lines))
