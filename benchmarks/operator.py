@@ -8,9 +8,14 @@
    (`krr-mcp operator`); time to all patched and all Applied, API calls per RR counted at the sandbox
    server, the operator's RSS growth per RR; and the ceiling: the same writes (snapshot status patch,
    workload JSON patch, outcome status patch, phase status patch) sent by a plain sequential client.
+   `--target real`: the same on the real control plane (`krr-mcp cluster`: kube-apiserver on real etcd,
+   the real Deployment controller); the operator runs with its ServiceAccount's token, alice approves
+   (16 parallel merge patches), API calls are counted per user from the API server's audit log, and
+   the workloads have 0 replicas (the Deployment controller still rolls each out; no pod churn).
 
     ./uvw run python benchmarks/operator.py              # 1 and 2
     ./uvw run python benchmarks/operator.py --load 100 1000
+    ./uvw run python benchmarks/operator.py --load 1000 5000 --target real
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import time
 import timeit
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from krr_operator.api.resource_recommendation import SafetyReport
 from krr_operator.decisions import decide
@@ -252,6 +257,161 @@ class CountingSandbox:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+class AuditCounts:
+    """Requests one user sent to the real API server, by method (`GET`, `GET watch`, `PATCH`...), read
+    incrementally from the audit log (one ResponseComplete event a request; watches at ResponseStarted).
+    Reads like the sandbox's request Counter; `clear()` starts counting from now."""
+
+    METHODS: ClassVar[dict[str, str]] = {
+        "get": "GET", "list": "GET", "watch": "GET watch", "create": "POST", "update": "PUT",
+        "patch": "PATCH", "delete": "DELETE", "deletecollection": "DELETE",
+    }  # fmt: skip
+
+    def __init__(self, log: Path, user: str) -> None:
+        self.log, self.user = log, user
+        self.offset = log.stat().st_size if log.exists() else 0
+        self.counts: dict[str, int] = {}
+
+    def _read(self) -> dict[str, int]:
+        import json
+
+        if not self.log.exists():
+            return self.counts
+        with self.log.open("rb") as stream:
+            stream.seek(self.offset)
+            for line in stream:
+                if not line.endswith(b"\n"):
+                    break  # a line being written: read it next time
+                self.offset += len(line)
+                if self.user.encode() not in line:
+                    continue
+                event = json.loads(line)
+                verb = event.get("verb", "")
+                wanted = "ResponseStarted" if verb == "watch" else "ResponseComplete"
+                if event.get("user", {}).get("username") == self.user and event.get("stage") == wanted:
+                    method = self.METHODS.get(verb, verb.upper())
+                    self.counts[method] = self.counts.get(method, 0) + 1
+        return self.counts
+
+    def clear(self) -> None:
+        self._read()
+        self.counts = {}
+
+    def items(self) -> Any:
+        return self._read().items()
+
+    def values(self) -> Any:
+        return self._read().values()
+
+    def keys(self) -> Any:
+        return self._read().keys()
+
+    def __getitem__(self, key: str) -> int:
+        return self._read()[key]
+
+
+class RealTarget:
+    """The real control plane as the load runs see it (the CountingSandbox interface): the operator's
+    kubeconfig, `requests` counted for the operator's user, an admin client for the ceiling."""
+
+    name = "real control plane: kube-apiserver + etcd, operator ServiceAccount"
+
+    def __init__(self, folder: Path) -> None:
+        from krr_mcp.cluster.control_plane import ControlPlane
+        from krr_mcp.cluster.identities import config_service_accounts
+        from krr_mcp.cluster.install import install_config, kubectl
+
+        self.plane = ControlPlane(folder / "kubeconfig", nodes=3).start(timeout=180)
+        install_config(self.plane.kubeconfig)
+        operator = next(r for r in config_service_accounts() if r.name == "krr-mcp-operator")
+        self.kubeconfig = folder / "operator.kubeconfig"
+        raw = kubectl(
+            self.plane.kubeconfig, operator.context, "config", "view", "--raw", "--minify", "--flatten"
+        )
+        self.kubeconfig.write_text(raw.stdout)
+        self.operator_user = operator.user
+        self.requests = AuditCounts(self.plane.audit_log, operator.user)
+
+    def _client(self, context: str) -> Any:
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.plane.kubeconfig), context=context)
+
+    def api_client(self) -> Any:
+        return self._client("admin")
+
+    def count_admin(self) -> None:
+        """From now on `requests` counts the admin's requests (the ceiling's plain client)."""
+        self.requests = AuditCounts(self.plane.audit_log, "krr-mcp-admin")
+
+    def apply(self, docs: list[dict[str, Any]]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from krr_mcp.cluster.control_plane import collection_path
+
+        for doc in docs:
+            if doc["kind"] == "Deployment":
+                doc["spec"]["replicas"] = 0
+            doc["metadata"].pop("generation", None)
+        with self.plane.client() as http, ThreadPoolExecutor(16) as pool:
+
+            def create(doc: dict[str, Any]) -> None:
+                http.post(collection_path(doc), json=doc).raise_for_status()
+
+            namespaces = [d for d in docs if d["kind"] == "Namespace"]
+            for doc in namespaces:
+                create(doc)
+            list(pool.map(create, [d for d in docs if d not in namespaces]))
+
+    def phases(self, namespace: str) -> dict[str, int]:
+        from collections import Counter
+
+        from kubernetes import client
+
+        with self.api_client() as api:
+            listed = client.CustomObjectsApi(api).list_namespaced_custom_object(
+                "krr-mcp.io", "v1alpha1", namespace, "resourcerecommendations"
+            )
+        items = listed["items"]  # type: ignore[index]
+        counts: Counter[str] = Counter()
+        for obj in items:
+            status = obj.get("status") or {}
+            counts[str(status.get("phase"))] += 1
+            if any(h.get("outcome") == "Succeeded" for h in status.get("history") or []):
+                counts["patched"] += 1
+        return dict(counts)
+
+    def approve_all(self, namespace: str, names: list[str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from kubernetes import client
+
+        body = {"spec": {"approved": True, "approvedBy": "alice"}}
+        with self._client("alice") as api, ThreadPoolExecutor(16) as pool:
+            objects = client.CustomObjectsApi(api)
+
+            def approve(name: str) -> None:
+                objects.patch_namespaced_custom_object(
+                    "krr-mcp.io", "v1alpha1", namespace, "resourcerecommendations", name, body
+                )
+
+            list(pool.map(approve, names))
+
+    def close(self) -> None:
+        self.plane.stop()
+
+
+def ready(proc: Any, port: int) -> bool:
+    """The operator process answers /readyz with 200 (AssertionError when it exited)."""
+    import httpx
+
+    assert proc.poll() is None, "the operator exited"
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -283,7 +443,7 @@ def served(counts: dict[str, int]) -> int:
     return sum(v for k, v in counts.items() if "watch" not in k)
 
 
-def wait_quiet(sandbox: CountingSandbox, quiet: float = 3.0, timeout: float = 120.0) -> None:
+def wait_quiet(sandbox: Any, quiet: float = 3.0, timeout: float = 120.0) -> None:
     """Wait until the sandbox has served no request (watches aside) for `quiet` seconds."""
     deadline, last, since = time.monotonic() + timeout, served(sandbox.requests), time.monotonic()
     while time.monotonic() < deadline and time.monotonic() - since < quiet:
@@ -306,15 +466,19 @@ def wait_until(what: str, probe: Any, timeout: float, progress: Any = None) -> f
     raise TimeoutError(what)
 
 
-def ceiling(sandbox: CountingSandbox, n: int) -> tuple[float, int]:
+def ceiling(sandbox: Any, n: int) -> tuple[float, int]:
     """The same writes per RR from a plain sequential client: (seconds, requests)."""
     namespace = "ceiling"
+    if isinstance(sandbox, RealTarget):
+        sandbox.count_admin()
     sandbox.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}])
     docs: list[dict[str, Any]] = []
     for i in range(n):
         w = workload(f"w{i}", 1)
         w["metadata"]["namespace"] = namespace
-        r = rr(f"r{i}", f"w{i}", 1)
+        # The real API server's admission policy refuses an RR created approved (by anyone): there the
+        # stored RR stays unapproved; the ceiling decides on the approved body in memory either way.
+        r = rr(f"r{i}", f"w{i}", 1, approved=not isinstance(sandbox, RealTarget))
         r["metadata"]["namespace"] = namespace
         docs += [w, r]
     sandbox.apply(docs)
@@ -343,23 +507,30 @@ def ceiling(sandbox: CountingSandbox, n: int) -> tuple[float, int]:
     return elapsed, sum(sandbox.requests.values()) - before
 
 
-def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str, Any]:
+def load_run(
+    n: int, poll_interval: float, operator_args: list[str], target: str = "sandbox"
+) -> dict[str, Any]:
     import subprocess
     import sys
 
     with tempfile.TemporaryDirectory() as folder:
-        sandbox = CountingSandbox(Path(folder))
+        sandbox: Any = RealTarget(Path(folder)) if target == "real" else CountingSandbox(Path(folder))
         sandbox.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LOAD_NS}}])
         binary = Path(sys.executable).with_name("krr-mcp")
+        from krr_mcp.cluster.control_plane import free_port
+
+        probe_port = free_port()
         cmd = [str(binary), "operator", "--kubeconfig", str(sandbox.kubeconfig), "-n", LOAD_NS]
-        proc = subprocess.Popen(
-            [*cmd, "--poll-interval", str(poll_interval), *operator_args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        cmd += ["--probe-port", str(probe_port)]
+        log_path = Path(tempfile.gettempdir()) / f"krr-mcp-load-operator-{target}-{n}.log"
+        print(f"N={n}: the operator's log: {log_path}", flush=True)
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [*cmd, "--poll-interval", str(poll_interval), *operator_args], stdout=log, stderr=log
+            )
         try:
-            time.sleep(4.0)  # the operator process starts and lists (nothing there yet)
-            assert proc.poll() is None, "the operator exited"
+            wait_until("the operator's /readyz", lambda: ready(proc, probe_port), 60)
+            time.sleep(1.0)  # its first list (nothing there yet) is done
             rss_idle = rss_kib(proc.pid)
             sampler = RssSampler(proc.pid)
             docs: list[dict[str, Any]] = []
@@ -371,7 +542,7 @@ def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str
                 docs += [w, r]
             sandbox.apply(docs)
             show = lambda: sandbox.phases(LOAD_NS)  # noqa: E731
-            wait_until("all Proposed", lambda: sandbox.phases(LOAD_NS).get("Proposed", 0) == n, 60 + n, show)
+            wait_until("all Proposed", lambda: sandbox.phases(LOAD_NS).get("Proposed", 0) == n, 120 + n, show)
             sandbox.requests.clear()
             started = time.monotonic()
             sandbox.approve_all(LOAD_NS, [f"r{i}" for i in range(n)])
@@ -413,10 +584,17 @@ def load_run(n: int, poll_interval: float, operator_args: list[str]) -> dict[str
     }
 
 
-def load_table(console: Console, sizes: list[int], poll_interval: float, operator_args: list[str]) -> None:
+def load_table(
+    console: Console,
+    sizes: list[int],
+    poll_interval: float,
+    operator_args: list[str],
+    target: str = "sandbox",
+) -> None:
     extra = f", {' '.join(operator_args)}" if operator_args else ""
+    server = RealTarget.name if target == "real" else "sandbox over HTTP"
     table = Table(
-        title=f"N RRs approved at once (sandbox over HTTP; operator process, poll {poll_interval:g} s{extra})"
+        title=f"N RRs approved at once ({server}; operator process, poll {poll_interval:g} s{extra})"
     )
     for column in (
         "N",
@@ -433,7 +611,7 @@ def load_table(console: Console, sizes: list[int], poll_interval: float, operato
     ):
         table.add_column(column, justify="right")
     for n in sizes:
-        r = load_run(n, poll_interval, operator_args)
+        r = load_run(n, poll_interval, operator_args, target)
         console.print(f"N={n}: requests by method during the run: {r['calls']}")
         console.print(f"N={n}: {r}")
         table.add_row(
@@ -465,12 +643,16 @@ if __name__ == "__main__":
     parser.add_argument(
         "--operator-args", default="", help="more `krr-mcp operator` options, e.g. '--worker-limit 0'"
     )
+    parser.add_argument(
+        "--target", choices=("sandbox", "real"), default="sandbox",
+        help="the API server for load runs: the sandbox, or the real control plane (krr-mcp cluster build)",
+    )  # fmt: skip
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     logging.getLogger("kopf").setLevel(logging.ERROR)
     out = Console(width=200) if args.load else Console()
     if args.load:
-        load_table(out, args.load, args.poll_interval, shlex.split(args.operator_args))
+        load_table(out, args.load, args.poll_interval, shlex.split(args.operator_args), args.target)
     else:
         pure_table(out)
         end_to_end_table(out)

@@ -33,20 +33,27 @@ from .pki import CertificateAuthority, KeyPair, service_account_signing_key
 STAGES_FILE = Path(__file__).with_name("kwok-stages.yaml")
 SERVICE_CIDR = "10.96.0.0/24"  # ClusterIPs are allocated from it; nothing is ever sent there
 _PR_SET_PDEATHSIG = 1
-_AUDIT_POLICY = {
-    "apiVersion": "audit.k8s.io/v1",
-    "kind": "Policy",
-    "omitStages": ["RequestReceived"],
-    "rules": [
-        {
-            "level": "RequestResponse",
-            "resources": [{"group": "krr-mcp.io"}],
-            "verbs": ["create", "update", "patch"],
-        },
-        {"level": "Metadata", "resources": [{"group": "apps"}], "verbs": ["update", "patch"]},
-        {"level": "None"},
-    ],
-}
+
+
+def audit_policy() -> dict[str, Any]:
+    """Who changed a recommendation and with what body (RequestResponse); every request of the operator
+    and of admin (Metadata: the load benchmark counts them per user); workload writes (Metadata)."""
+    counted = [r.user for r in identities.config_service_accounts()] + [identities.PEOPLE[0].user]
+    return {
+        "apiVersion": "audit.k8s.io/v1",
+        "kind": "Policy",
+        "omitStages": ["RequestReceived"],
+        "rules": [
+            {
+                "level": "RequestResponse",
+                "resources": [{"group": "krr-mcp.io"}],
+                "verbs": ["create", "update", "patch"],
+            },
+            {"level": "Metadata", "users": counted},
+            {"level": "Metadata", "resources": [{"group": "apps"}], "verbs": ["update", "patch"]},
+            {"level": "None"},
+        ],
+    }
 
 
 class ClusterError(RuntimeError):
@@ -208,7 +215,7 @@ class ControlPlane:
         port = self.port or free_port()
         self.url = f"https://127.0.0.1:{port}"
         policy = self.data / "audit-policy.yaml"
-        policy.write_text(yaml.safe_dump(_AUDIT_POLICY))
+        policy.write_text(yaml.safe_dump(audit_policy()))
         self.audit_log = self.data / "logs" / "audit.log"
         pki = self.data / "pki"
         apiserver = self._component(
@@ -234,7 +241,8 @@ class ControlPlane:
             apiserver,
         )
 
-    def _client(self, identity: KeyPair | None = None) -> httpx.Client:
+    def client(self, identity: KeyPair | None = None) -> httpx.Client:
+        """An HTTP client authenticated as `identity` (default: admin)."""
         pair = identity or self.people["admin"]
         context = ssl.create_default_context(cafile=str(self.ca.pair.cert))
         context.load_cert_chain(str(pair.cert), str(pair.key))
@@ -242,7 +250,7 @@ class ControlPlane:
 
     def request(self, method: str, path: str, body: Any = None) -> httpx.Response:
         """One request as admin (client certificate), JSON in and out."""
-        with self._client() as client:
+        with self.client() as client:
             return client.request(method, path, json=body)
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
