@@ -1,5 +1,6 @@
 """The Dockerfile: hadolint-clean, multi-stage, installs exactly the lock file, runs as a numeric non-root
-user, one image for both components. (No Docker engine here: tests/e2e builds the image for real.)"""
+user, one image for both components. (No Docker engine here, and no image can be pulled: the image is
+never built in the suite.)"""
 
 from __future__ import annotations
 

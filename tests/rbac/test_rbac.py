@@ -3,7 +3,7 @@
 No fake API server here enforces RBAC (the sandbox server authorizes nothing), so this is a pure test
 of the manifests: a small evaluator (rbac_evaluator.py, following the RBAC authorizer's matching rules)
 answers "may this subject do this?" from the rendered ClusterRoles and bindings. The server side is
-covered by the real-cluster e2e suite. A careless edit to config/rbac fails here.
+covered by the real-cluster suite (tests/realcluster). A careless edit to config/rbac fails here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The Deployments' containers, started as the manifests say (args with $(VAR) expanded from the env the
-kubelet would build), against the sandbox API server instead of in-cluster credentials, and probed as
-their startup, readiness and liveness probes would be. Ports are moved to free ones (the machine is shared).
-The image itself is built in tests/e2e, where Docker exists."""
+kubelet would build), against the real API server with their own ServiceAccount's token instead of the
+in-cluster credentials, and probed as their startup, readiness and liveness probes would be. Ports are
+moved to free ones (the machine is shared). The image itself is not built here (no Docker engine; no
+base image can be pulled), so the command runs from this environment."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from krr_mcp.sandbox.testing import SandboxHandle
+from ..delivery.manifests import RENDERINGS, named, render
+from .cluster import RealCluster
 
-from .manifests import RENDERINGS, named, render
+pytestmark = [pytest.mark.realcluster]
 
 KRR_MCP = Path(sys.executable).parent / "krr-mcp"
 TOKEN = "delivery-test-token-0123456789"
@@ -73,7 +75,9 @@ def _probe_passes(probe: dict[str, Any], ports: dict[str, int]) -> bool:
 
 
 @pytest.mark.parametrize("deployment", ["krr-mcp-operator", "krr-mcp-bridge"])
-def test_container_starts_as_written_and_passes_its_probes(sandbox: SandboxHandle, deployment: str) -> None:
+def test_container_starts_as_written_and_passes_its_probes(
+    real_cluster: RealCluster, deployment: str
+) -> None:
     objects = render(RENDERINGS["base"])
     container = named(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]
     env = container_env(container, objects)
@@ -87,7 +91,7 @@ def test_container_starts_as_written_and_passes_its_probes(sandbox: SandboxHandl
             arg = re.sub(rf"(?<=[:=]){old}(?=\D|$)", str(new), arg)
         args.append(arg)
     process = subprocess.Popen(
-        [str(KRR_MCP), *args, "--kubeconfig", str(sandbox.kubeconfig)],
+        [str(KRR_MCP), *args, "--kubeconfig", str(real_cluster.kubeconfig_for(deployment))],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
