@@ -103,10 +103,9 @@ def tools(go: str, root: Path = MODULES_DIR) -> list[Tool]:
     for folder in module_dirs(root):
         packages = _go(go, ["list", "tool"], folder, env).split()
         for package in packages:
-            module, version = _go(
-                go, ["list", "-f", "{{.Module.Path}} {{.Module.Version}}", package], folder, env
-            ).split()
-            found.append(Tool(folder, package, module, version))
+            described = _go(go, ["list", "-f", "{{.Module.Path}} {{.Module.Version}}", package], folder, env)
+            module, _, version = described.strip().partition(" ")
+            found.append(Tool(folder, package, module, version or "(local)"))
     return found
 
 
@@ -125,16 +124,18 @@ def bin_dir(root: Path = MODULES_DIR) -> Path:
     return cache_root() / "controlplane" / build_key(go_binary(), root) / "bin"
 
 
-def missing(folder: Path) -> list[str]:
-    return [name for name in REQUIRED if not (folder / name).is_file()]
+def missing(folder: Path, required: tuple[str, ...] = REQUIRED) -> list[str]:
+    return [name for name in required if not (folder / name).is_file()]
 
 
-def build(root: Path = MODULES_DIR, say: Callable[[str], None] = print) -> Path:
+def build(
+    root: Path = MODULES_DIR, say: Callable[[str], None] = print, required: tuple[str, ...] = REQUIRED
+) -> Path:
     """Build whatever is not in the cache yet; say what was built and how long it took. Returns the
     folder holding every binary of REQUIRED. Raises BuildError with one line when it cannot."""
     go = go_binary()
     target = cache_root() / "controlplane" / build_key(go, root) / "bin"
-    if not missing(target):
+    if not missing(target, required):
         say(f"control plane binaries: cached in {target}")
         return target
     target.mkdir(parents=True, exist_ok=True)
@@ -148,10 +149,10 @@ def build(root: Path = MODULES_DIR, say: Callable[[str], None] = print) -> Path:
         _go(go, ["build", "-trimpath", "-o", str(partial), tool.package], tool.module_dir, env)
         partial.replace(target / tool.binary)  # a binary in the cache is always a whole one
         say(f"built {tool.binary} ({tool.module} {tool.version}) in {time.monotonic() - began:.0f}s")
-    if not (target / "kwok-stages.yaml").is_file():
+    if "kwok-stages.yaml" in required and not (target / "kwok-stages.yaml").is_file():
         _copy_kwok_stages(go, root, target / "kwok-stages.yaml")
-    if missing(target):
-        raise BuildError(f"the Go modules in {root} do not build {', '.join(missing(target))}")
+    if missing(target, required):
+        raise BuildError(f"the Go modules in {root} do not build {', '.join(missing(target, required))}")
     say(f"control plane binaries: built in {time.monotonic() - started:.0f}s into {target}")
     return target
 
