@@ -42,6 +42,13 @@ HistoryHours = Annotated[float, Field(ge=1, le=24 * 90, description="How much us
 CpuPercentile = Annotated[float, Field(gt=0, le=100, description="CPU request = this percentile of usage.")]
 MemoryBuffer = Annotated[float, Field(gt=0, le=1000, description="Memory = peak working set + this %.")]
 PointsRequired = Annotated[int, Field(ge=1, le=100_000, description="Data points needed per container.")]
+Strategy = Annotated[
+    Literal["simple", "simple_limit"],
+    Field(
+        description="krr's strategy: simple (CPU request = cpu_percentile of usage, no CPU limit) or "
+        "simple_limit (CPU request and limit = the 66th and 96th percentiles of all samples)."
+    ),
+]
 
 
 class ScanItem(BaseModel):
@@ -213,6 +220,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         source: Annotated[
             Source | None, Field(description="Recommender; default: the server's --source.")
         ] = None,
+        strategy: Strategy = "simple",
         min_severity: Annotated[
             Severity | None, Field(description="Only containers at least this severe.")
         ] = None,
@@ -231,14 +239,14 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             ),
         ] = None,
     ) -> Annotated[CallToolResult, ScanOutput]:
-        """Scan workloads with krr's simple strategy (the krr CLI, or the native engine on Prometheus):
+        """Scan workloads with krr's simple (or simple_limit) strategy (the krr CLI, or the native engine):
         per container, current vs recommended CPU/memory, severity, usage evidence, and the krr-style
         summary. Answers in pages (`limit`, default 50; `next_cursor` for the next one); the summary,
         total and per-namespace sums always cover every page. Reports progress during long scans.
         Changes nothing."""
         selection = fingerprint(
             dict(namespaces=namespaces, label_selector=label_selector, kinds=kinds, names=names,
-                 history_hours=history_hours, cpu_percentile=cpu_percentile, source=source,
+                 history_hours=history_hours, cpu_percentile=cpu_percentile, source=source, strategy=strategy,
                  memory_buffer_pct=memory_buffer_pct, points_required=points_required,
                  min_severity=min_severity, include_missing_data=include_missing_data)
         )  # fmt: skip
@@ -261,6 +269,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                 memory_buffer_pct=memory_buffer_pct,
                 points_required=points_required,
                 source=source or settings.source,
+                strategy=strategy,
             )
             result = await run_scan(bridge, scan_request, ctx)
             try:
@@ -292,6 +301,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         memory_buffer_pct: MemoryBuffer = 15,
         points_required: PointsRequired = 100,
         source: Source | None = None,
+        strategy: Strategy = "simple",
     ) -> Annotated[CallToolResult, ExplainOutput]:
         """The numbers behind one container's recommendation: usage percentile and peaks per pod, data
         points, the buffer, what rounding and the minimum floors did, and any reason there is none."""
@@ -305,6 +315,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                 memory_buffer_pct=memory_buffer_pct,
                 points_required=points_required,
                 source=source or settings.source,
+                strategy=strategy,
             )
             result = await run_scan(bridge, scan_request, ctx)
         match = [

@@ -147,3 +147,23 @@ async def test_scan_pages_are_one_scan_with_its_totals_on_every_page(scanning_se
             "scan_recommendations", {"namespaces": ["shop"], "cursor": pages[0]["next_cursor"]}
         )
         assert other.is_error and "other arguments" in other.content[0].text  # type: ignore[union-attr]
+
+
+async def test_scan_with_simple_limit_recommends_cpu_limits(scanning_server: MCPServer) -> None:
+    async with Client(scanning_server) as client:
+        result = await client.call_tool(
+            "scan_recommendations", {"namespaces": ["billing"], "strategy": "simple_limit"}
+        )
+        assert not result.is_error, result.content
+        out: Any = result.structured_content
+        assert out["strategy"] == "simple_limit" and out["settings"]["cpu_limit"] == 96
+        proposable = [i for i in out["items"] if i["proposable"]]
+        assert proposable
+        for item in proposable:
+            assert item["recommended"]["limits"]["cpu"] and item["usage"]["cpuPeakCores"]
+        explained = await client.call_tool(
+            "explain_recommendation",
+            {"namespace": "billing", "kind": "Deployment", "name": "api", "container": "api",
+             "strategy": "simple_limit"},
+        )  # fmt: skip
+        assert not explained.is_error and "p66 (request) and p96 (limit)" in explained.content[0].text  # type: ignore[union-attr]
