@@ -24,7 +24,7 @@ from .recommenders import ScanResult
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 5000
-SCANS_KEPT = 8
+SCANS_KEPT = 4  # a 10,000-container scan's result is tens of MB: keep few
 SCAN_TTL_SECONDS = 900.0
 
 

@@ -299,6 +299,7 @@ class ApiView:
     workloads: dict[tuple[str, str, str], Workload]
     hpas: dict[tuple[str, str, str], HpaInfo] | None
     hpa_error: str | None = None
+    refused: dict[str, str] = field(default_factory=dict)  # kind -> why the API would not list it
     selectors: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     uids: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
@@ -375,13 +376,21 @@ def _list(api_client: Any, api_class: str, namespaced: str, everywhere: str, req
 def list_from_kubernetes(api_client: Any, request: ScanRequest) -> ApiView:
     """Workloads and HPAs through the API, as krr lists them (blocking: run it in a thread).
 
-    Jobs owned by a CronJob are the CronJob's, not workloads of their own (krr). Raises on a failed
-    workload list; a failed HPA list is reported in `hpa_error` (krr would assume "no HPA")."""
+    Jobs owned by a CronJob are the CronJob's, not workloads of their own (krr). A kind the API refuses
+    (403) or does not serve (404) is skipped and named in `refused`, as krr skips it; any other failed
+    workload list raises. A failed HPA list is reported in `hpa_error` (krr would assume "no HPA")."""
     from kubernetes.client.exceptions import ApiException
 
     view = ApiView(workloads={}, hpas=None)
     for kind, (api_class, namespaced, everywhere) in _API_LISTS.items():
-        for obj in _list(api_client, api_class, namespaced, everywhere, request):
+        try:
+            listed = _list(api_client, api_class, namespaced, everywhere, request)
+        except ApiException as exc:  # krr too skips a kind it may not list (or that is not served)
+            if exc.status not in (403, 404):
+                raise
+            view.refused[kind] = f"{exc.status} {exc.reason}"
+            continue
+        for obj in listed:
             meta = obj.get("metadata") or {}
             owners = meta.get("ownerReferences") or []
             if kind == "Job" and any(o.get("kind") == "CronJob" for o in owners):

@@ -286,8 +286,10 @@ def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummar
 
 def namespace_summaries(items: list[ContainerScan], errors: list[ScanError]) -> dict[str, ScanSummary]:
     """`summarize` per namespace (errors without a namespace count in none)."""
-    namespaces = sorted({i.namespace for i in items} | {e.namespace for e in errors if e.namespace})
-    return {
-        ns: summarize([i for i in items if i.namespace == ns], [e for e in errors if e.namespace == ns])
-        for ns in namespaces
-    }
+    by_ns: dict[str, tuple[list[ContainerScan], list[ScanError]]] = {}
+    for item in items:
+        by_ns.setdefault(item.namespace, ([], []))[0].append(item)
+    for error in errors:
+        if error.namespace:
+            by_ns.setdefault(error.namespace, ([], []))[1].append(error)
+    return {ns: summarize(*by_ns[ns]) for ns in sorted(by_ns)}

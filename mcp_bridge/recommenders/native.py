@@ -410,6 +410,14 @@ async def scan_with_prometheus(
                         "resources come from kube-state-metrics",
                     )
                 )
+            for kind, why in (known.refused if known is not None else {}).items():
+                notes.append(
+                    ScanError(
+                        scope="scan",
+                        message=f"the Kubernetes API would not list {kind}s ({why}): none are scanned "
+                        "(krr skips them too)",
+                    )
+                )
             if known is not None and known.hpa_error:
                 notes.append(
                     ScanError(

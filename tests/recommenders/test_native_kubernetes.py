@@ -249,3 +249,27 @@ async def test_without_kube_state_metrics_pods_come_from_the_api(
 async def _with_api(sandbox: Any, request: ScanRequest) -> Any:
     with sandbox.api_client() as api_client:
         return await get_recommendations(request, kube_api=api_client)
+
+
+async def test_a_kind_the_api_refuses_is_skipped_and_said(
+    golden_prometheus: GoldenPrometheus, sandbox: Any, monkeypatch: Any
+) -> None:
+    """An identity that may not list Jobs (403): krr skips the kind; so does the engine, and says so."""
+    from krr_mcp_bridge.recommenders import discovery
+    from kubernetes.client.exceptions import ApiException
+
+    listing = discovery._list
+
+    def refuse_jobs(api_client: Any, api_class: str, namespaced: str, *rest: Any) -> Any:
+        if namespaced == "list_namespaced_job":
+            raise ApiException(status=403, reason="Forbidden")
+        return listing(api_client, api_class, namespaced, *rest)
+
+    monkeypatch.setattr(discovery, "_list", refuse_jobs)
+    _golden_workloads_in(sandbox, ["web"])
+    with sandbox.api_client() as api_client:
+        result = await get_recommendations(_request(golden_prometheus), kube_api=api_client)
+    assert [e.message for e in result.errors] == [
+        "the Kubernetes API would not list Jobs (403 Forbidden): none are scanned (krr skips them too)"
+    ]
+    assert {i.container for i in result.items} == {"nginx", "app"} and all(i.proposable for i in result.items)
