@@ -7,7 +7,8 @@ KrrCliError saying what happened, with the tail of krr's own log: krr logs to st
 load kubernetes configuration" is an ERROR). The output is parsed by krr_output.parse_recommendations.
 
 The cluster krr scans is the bridge's: --kubeconfig and --context name it (the kubeconfig's current
-context when none is set), never whatever the environment points krr to.
+context when none is set), never whatever the environment points krr to; and when the bridge
+impersonates its ServiceAccount (mcp_bridge/identity.py), krr acts as it too (--as).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def build_krr_args(request: ScanRequest) -> list[str]:
         args += ["--kubeconfig", request.kubeconfig]
     if request.kube_context:
         args += ["--context", request.kube_context]
+    if request.kube_as:
+        args += ["--as", request.kube_as]
     for ns in request.namespaces:
         args += ["-n", ns]
     for kind in request.kinds:

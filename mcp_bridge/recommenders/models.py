@@ -83,6 +83,10 @@ class ScanRequest(_Model):
         default=None,
         description="krr source: the context krr scans (--context); default: the kubeconfig's current one.",
     )
+    kube_as: str | None = Field(
+        default=None,
+        description="krr source: the user krr acts as (--as): the ServiceAccount the bridge impersonates.",
+    )
 
 
 class PodRef(_Model):

@@ -12,6 +12,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
+from ..identity import IMPERSONATE_USER
 from ..inputs import ContainerName, Namespace, ObjectName, WorkloadKindName
 from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint, offset_of
 from ..recommenders import (
@@ -194,6 +195,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             report_path=settings.scan_report,
             kubeconfig=settings.kubeconfig,  # krr scans the bridge's cluster, nothing else
             kube_context=settings.context,
+            kube_as=bridge.cluster.api_client.default_headers.get(IMPERSONATE_USER),  # as the bridge acts
             **fields,
         )
 

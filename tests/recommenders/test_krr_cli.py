@@ -231,3 +231,25 @@ async def test_history_range_error_reaches_the_assistant_as_a_warning(fake_krr, 
     assert [w["message"].split(":")[1].strip() for w in out["warnings"]] == ["HistoryRangeError"]
     text = scan.content[0].text  # type: ignore[union-attr]
     assert "0 error(s)" in text and "warning: krr warned: HistoryRangeError" in text
+
+
+async def test_an_impersonating_bridge_runs_krr_as_its_service_account(fake_krr, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """`krr-mcp serve` with a person's kubeconfig impersonates the bridge's ServiceAccount
+    (mcp_bridge/identity.py); krr then acts as that ServiceAccount too, not as the person."""
+    from krr_mcp_bridge.identity import IMPERSONATE_USER
+    from krr_mcp_bridge.server import build_server
+    from krr_mcp_bridge.settings import BridgeSettings
+    from mcp import Client
+
+    args_file = fake_krr(f"cat {REFERENCE / 'example-output.json'}")
+    account = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
+    with sandbox.api_client() as api_client:
+        api_client.set_default_header(IMPERSONATE_USER, account)
+        server = build_server(BridgeSettings(kubeconfig=str(sandbox.kubeconfig), source="krr"), api_client)
+        async with Client(server) as client:
+            scan = await client.call_tool("scan_recommendations", {})
+    assert not scan.is_error, scan.content
+    argv = json.loads(args_file.read_text())
+    assert argv[argv.index("--as") + 1] == account
+    plain = build_krr_args(ScanRequest(source="krr"))
+    assert "--as" not in plain
