@@ -113,7 +113,11 @@ def end_to_end_table(console: Console, count: int = 5) -> None:
         sandbox = SandboxHandle(Path(folder) / "kubeconfig")
         halted = threading.Event()
         cfg = OperatorConfig(
-            kubeconfig=str(sandbox.kubeconfig), poll_interval=0.2, watch_timeout=5, halted=halted
+            kubeconfig=str(sandbox.kubeconfig),
+            poll_interval=0.2,
+            watch_timeout=5,
+            halted=halted,
+            allow_without_admission_policy=True,  # the sandbox runs no admission policies
         )
         stop = threading.Event()
         thread = threading.Thread(

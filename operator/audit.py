@@ -23,6 +23,8 @@ from .kube import Kube, KubeError
 log = structlog.get_logger("krr_mcp.audit")
 
 _DONE = {Phase.APPLIED, Phase.ROLLED_BACK}
+# On a waiting RR: False (with why) while an approval would not be applied (krr_operator.approval_gate).
+APPROVALS_ENFORCED = "ApprovalsEnforced"
 _WARNING_ACTIONS = {Action.REFUSE, Action.STALE, Action.EXPIRED}
 
 
@@ -78,6 +80,18 @@ def next_status(
             refused,
             decision.reason,
             decision.message if refused else "",
+            now,
+            generation,
+        )
+    waiting = decision.action == Action.WAIT
+    if waiting and (decision.approval_gate or any(c.get("type") == APPROVALS_ENFORCED for c in conditions)):
+        gate = decision.approval_gate
+        conditions = set_condition(
+            conditions,
+            APPROVALS_ENFORCED,
+            gate is None,
+            "ApprovalPolicyMissing" if gate else "ApprovalPolicyEnforced",
+            gate or "the approval admission policy is installed and denies",
             now,
             generation,
         )

@@ -16,7 +16,8 @@ The order of the checks is the contract:
 5. before any change: final phases stay final (Stale included: an approval is for the state it was
    given on, never a later one), rejected, expired, superseded, workload or container missing, the
    workload replaced since the approval, drift (live != `current`, compared by value), not approved
-   (wait), approval provenance, safety; then apply.
+   (wait), the approval admission policy not enforced (`approval_gate`), approval provenance, safety;
+   then apply.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class Decision:
     resume_index: int | None = None  # RESUME: the Pending history entry ...
     resume_outcome: str | None = None  # ... becomes Succeeded (patched), Abandoned (not), Unknown or Failed
     details: dict[str, Any] = field(default_factory=dict)
+    # WAIT: why an approval would not be applied now (the approval admission policy is not enforced).
+    approval_gate: str | None = None
 
     @property
     def changes_workload(self) -> bool:
@@ -162,6 +165,7 @@ def decide(
     auto_rollback_enabled: bool = True,
     pods: list[dict[str, Any]] | None = None,
     policy: PolicySpec | None = None,
+    approval_gate_problem: str | None = None,
 ) -> Decision:
     """The next step for `rr` given the live `workload` (None: not found) at `now`.
 
@@ -170,6 +174,8 @@ def decide(
     caller; pass them when known: apply is refused without a safety report that allows it.
     `pods` are the workload's pods while a rollout is followed (OOMKilled/crash-looping fails it).
     `policy` is the effective policy, whose ceilings bound what a rollback restores (default: built-in).
+    `approval_gate_problem`: why approvals cannot be trusted on this cluster (`approval_gate`); an
+    approval seen while it is set is refused for good, and waiting RRs say so.
     """
     spec_raw = rr.get("spec") or {}
     meta = rr.get("metadata") or {}
@@ -234,7 +240,9 @@ def decide(
         return Decision(
             Action.NOOP, Phase(status.phase), "Settled", status.message or f"{status.phase} is final"
         )
-    return _before_change(spec, workload, now, safety, provenance_problem, superseded_by, pin)
+    return _before_change(
+        spec, workload, now, safety, (provenance_problem, approval_gate_problem), superseded_by, pin
+    )
 
 
 def _resume(
@@ -441,11 +449,13 @@ def _before_change(
     workload: dict[str, Any] | None,
     now: datetime,
     safety: SafetyReport | None,
-    provenance_problem: str | None,
+    approval_problems: tuple[str | None, str | None],
     superseded_by: str | None,
     pin: ApprovalPin | None,
 ) -> Decision:
-    """Nothing changed yet: every reason not to apply, in order; else the apply itself."""
+    """Nothing changed yet: every reason not to apply, in order; else the apply itself.
+    `approval_problems`: (provenance problem, approval gate problem)."""
+    provenance_problem, gate_problem = approval_problems
     if spec.rejected:
         return Decision(Action.REJECT, Phase.REJECTED, "Rejected", "rejected by a reviewer")
     expires = _timestamp(spec.expiresAt)
@@ -489,8 +499,14 @@ def _before_change(
     if not spec.approved:
         risk = f" (risk {safety.risk})" if safety is not None else ""
         return Decision(
-            Action.WAIT, Phase.PROPOSED, "AwaitingApproval", f"waiting for a human to approve{risk}"
+            Action.WAIT,
+            Phase.PROPOSED,
+            "AwaitingApproval",
+            f"waiting for a human to approve{risk}",
+            approval_gate=gate_problem,
         )
+    if gate_problem:  # an approval the API server did not verify is never applied, even once it would
+        return Decision(Action.REFUSE, Phase.FAILED, "ApprovalPolicyMissing", gate_problem)
     if not spec.approvedBy:
         provenance_problem = provenance_problem or "approved without approvedBy: no human is named"
     if provenance_problem:

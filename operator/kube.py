@@ -159,6 +159,14 @@ class Kube:
             raise _error(ApiException(http_resp=response), what)
         return json.loads(response.data or b"null")
 
+    def get_optional(self, what: str, path: str) -> dict[str, Any] | None:
+        """The object at `path`, or None when it does not exist (404)."""
+        return self._optional(what, path)
+
+    def list_items(self, what: str, path: str) -> list[dict[str, Any]]:
+        """The items of the list at `path` ([] when the kind is not served: 404)."""
+        return self._items(what, path)
+
     def _optional(self, what: str, path: str) -> dict[str, Any] | None:
         try:
             return dict(self.request(what, "GET", path))

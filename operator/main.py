@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+import structlog
 from kubernetes import client, config
 
+from .approval_gate import APPROVAL_POLICY, FLAG, ApprovalGate
 from .handlers import register
 from .health import ProbeServer
 from .kube import OPERATOR_FIELD_MANAGER, Kube, connect
 from .recheck import RecheckLoop
 from .reconcile import Hook, Reconciler, ReconcileSettings
+
+log = structlog.get_logger("krr_mcp.operator")
 
 
 @dataclass
@@ -48,6 +52,10 @@ class OperatorConfig:
     reconcile_threads: int = 8  # reconciles running at once (each makes blocking API calls)
     hook: Hook | None = None
     halted: threading.Event = field(default_factory=threading.Event)  # set: stop acting at once
+    # Apply approvals only while the approval admission policy is installed and denies (checked at
+    # start-up and every `admission_check_interval` seconds); True: never checked (--allow-without-...).
+    allow_without_admission_policy: bool = False
+    admission_check_interval: float = 60.0
 
 
 def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
@@ -108,7 +116,11 @@ def build(
     configuration = load_configuration(cfg.kubeconfig, cfg.context)
     kube = Kube(client.ApiClient(configuration) if cfg.kubeconfig or cfg.context else connect())
     settings = ReconcileSettings(
-        auto_rollback=cfg.auto_rollback, hook=cfg.hook, halted=cfg.halted, context_ttl=cfg.context_ttl
+        auto_rollback=cfg.auto_rollback,
+        hook=cfg.hook,
+        halted=cfg.halted,
+        context_ttl=cfg.context_ttl,
+        approval_gate=ApprovalGate(required=not cfg.allow_without_admission_policy),
     )
     reconciler = Reconciler(kube, settings)
     registry = kopf.OperatorRegistry()
@@ -132,6 +144,24 @@ def build(
     return registry, operator_settings, reconciler, rechecks
 
 
+def _check_gate(reconciler: Reconciler) -> None:
+    """Re-read the approval admission policy; log when the answer changes."""
+    gate = reconciler.settings.approval_gate
+    before = gate.problem
+    problem = gate.refresh(reconciler.kube)
+    if problem != before:
+        if problem:
+            log.warning("approvals are not applied", why=problem, flag=FLAG)
+        else:
+            log.info("approval admission policy enforced", policy=APPROVAL_POLICY)
+
+
+async def _watch_gate(reconciler: Reconciler, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await asyncio.to_thread(_check_gate, reconciler)
+
+
 async def run(
     cfg: OperatorConfig,
     *,
@@ -140,7 +170,17 @@ async def run(
 ) -> None:
     """Run until `stop_flag` is set (or the task is cancelled)."""
     executor = ThreadPoolExecutor(max_workers=cfg.reconcile_threads, thread_name_prefix="krr-reconcile")
-    registry, settings, _, rechecks = build(cfg, executor)
+    registry, settings, reconciler, rechecks = build(cfg, executor)
+    gate = reconciler.settings.approval_gate
+    if gate.required:
+        await asyncio.to_thread(_check_gate, reconciler)  # before any RR is looked at
+    else:
+        log.warning("approval admission policy not checked", flag=FLAG, why="approvals are not verified")
+    gate_task = (
+        asyncio.create_task(_watch_gate(reconciler, cfg.admission_check_interval), name="approval-gate")
+        if gate.required
+        else None
+    )
     recheck_task = asyncio.create_task(rechecks.run(), name="rechecks") if rechecks is not None else None
     ready = ready_flag if ready_flag is not None else threading.Event()
     probes = ProbeServer(ready, cfg.halted) if cfg.probe_port is not None else None
@@ -160,9 +200,10 @@ async def run(
         )
     finally:
         cfg.halted.set()
-        if recheck_task is not None:
-            recheck_task.cancel()
-            await asyncio.gather(recheck_task, return_exceptions=True)
+        background = [t for t in (recheck_task, gate_task) if t is not None]
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         executor.shutdown(wait=False, cancel_futures=True)  # the running reconciles finish, no backlog
         if probes is not None:
             await probes.stop()

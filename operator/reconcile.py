@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from . import safety
 from .api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
+from .approval_gate import ApprovalGate
 from .audit import Auditor, next_status, status_differs
 from .decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
 from .kube import Kube, KubeError
@@ -48,6 +49,9 @@ class ReconcileSettings:
     # may be when a change is checked; 0 reads them fresh for every RR.
     context_ttl: float = 0.0
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Whether approvals may be applied on this cluster (the approval admission policy is enforced);
+    # fail closed: until checked, they may not. `ApprovalGate(required=False)`: never checked.
+    approval_gate: ApprovalGate = field(default_factory=ApprovalGate)
 
 
 def _iso(when: datetime) -> str:
@@ -113,6 +117,7 @@ class Reconciler:
         kwargs: dict[str, Any] = {
             "provenance_problem": safety.approval_provenance_problem(rr, self.settings.bridge_field_manager),
             "auto_rollback_enabled": self.settings.auto_rollback,
+            "approval_gate_problem": self.settings.approval_gate.current(),
         }
         phase = (rr.get("status") or {}).get("phase")
         if workload is not None and phase in (Phase.APPLYING, Phase.ROLLING_BACK):

@@ -71,6 +71,19 @@ def operator(
         int | None,
         typer.Option(help="Serve /healthz, /readyz and Prometheus /metrics on this port (all interfaces)."),
     ] = None,
+    allow_without_admission_policy: Annotated[
+        bool,
+        typer.Option(
+            "--allow-without-admission-policy",
+            help="Apply approvals even when the approval admission policy (krr-mcp-recommendation-approval,"
+            " with a Deny binding) is not installed: only for clusters that cannot run admission policies;"
+            " then nothing verifies who approved (docs/trust-model.md).",
+        ),
+    ] = False,
+    admission_check_interval: Annotated[
+        float,
+        typer.Option(min=1, help="Seconds between checks that the approval admission policy is installed."),
+    ] = 60.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator: apply ResourceRecommendations a human approved, follow rollouts, roll back."""
@@ -93,6 +106,8 @@ def operator(
         standalone=not peering,
         liveness_endpoint=liveness,
         probe_port=probe_port,
+        allow_without_admission_policy=allow_without_admission_policy,
+        admission_check_interval=admission_check_interval,
     )
     try:
         asyncio.run(run(cfg))

@@ -127,7 +127,10 @@ def start_operator(stack: ExitStack, kubeconfig: str, context: str | None, log_p
     `log_path`; stopped when `stack` closes. StepFailed when it does not come up."""
     main = component("krr_operator.main", "the operator (krr_operator)")
     _log_to_file(log_path)
-    cfg = main.OperatorConfig(kubeconfig=kubeconfig, context=context, poll_interval=0.5)
+    # The sandbox runs no admission policies: the operator is told so explicitly (docs/sandbox.md).
+    cfg = main.OperatorConfig(
+        kubeconfig=kubeconfig, context=context, poll_interval=0.5, allow_without_admission_policy=True
+    )
     stop, ready = threading.Event(), threading.Event()
     failures: list[BaseException] = []
 

@@ -122,6 +122,23 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ),
     _t("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",), sub=("status",)),
     _t("coordination.k8s.io", "v1", "Lease", "leases"),
+    # Stored and served, never enforced (the sandbox runs no admission): what the operator reads to
+    # know whether approvals are verified (krr_operator.approval_gate).
+    _t(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        namespaced=False,
+        sub=("status",),
+    ),
+    _t(
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        namespaced=False,
+    ),
     _t("events.k8s.io", "v1", "Event", "events", short=("ev",)),
     _t(
         "apiextensions.k8s.io",

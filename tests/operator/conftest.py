@@ -10,4 +10,11 @@ from krr_mcp.sandbox.testing import SandboxHandle
 
 @pytest.fixture
 def operator_config(sandbox: SandboxHandle) -> OperatorConfig:
-    return OperatorConfig(kubeconfig=str(sandbox.kubeconfig), poll_interval=0.3, watch_timeout=5)
+    """The operator against the sandbox, which runs no admission policies: told explicitly not to require
+    the approval policy (tests/operator/test_approval_gate_sandbox.py runs it without the flag)."""
+    return OperatorConfig(
+        kubeconfig=str(sandbox.kubeconfig),
+        poll_interval=0.3,
+        watch_timeout=5,
+        allow_without_admission_policy=True,
+    )

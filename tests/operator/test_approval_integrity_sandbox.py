@@ -112,7 +112,13 @@ def sandbox_without_crd_rules(tmp_path: Path) -> Iterator[SandboxHandle]:
 @pytest.fixture
 def operator_without_crd_rules(sandbox_without_crd_rules: SandboxHandle) -> Iterator[OperatorThread]:
     kubeconfig = str(sandbox_without_crd_rules.kubeconfig)
-    cfg = OperatorConfig(kubeconfig=kubeconfig, poll_interval=0.3, idle_interval=0.3, watch_timeout=5)
+    cfg = OperatorConfig(  # the sandbox runs no admission policies either
+        kubeconfig=kubeconfig,
+        poll_interval=0.3,
+        idle_interval=0.3,
+        watch_timeout=5,
+        allow_without_admission_policy=True,
+    )
     with operator_running(cfg) as op:
         yield op
 

@@ -32,7 +32,10 @@ def test_operator_command_applies_an_approved_rr(sandbox: SandboxHandle) -> None
     rolled_out(sandbox)
     cmd = [sys.executable, "-m", "krr_mcp.cli", "operator", "--kubeconfig", str(sandbox.kubeconfig)]
     proc = subprocess.Popen(
-        [*cmd, "--poll-interval", "0.5", "-n", "default"], stdout=subprocess.PIPE, text=True
+        # The sandbox runs no admission policies: the operator is told so explicitly.
+        [*cmd, "--poll-interval", "0.5", "-n", "default", "--allow-without-admission-policy"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))

@@ -140,7 +140,11 @@ def test_the_running_operator_rechecks_waiting_rrs_from_its_index_without_listin
 
         monkeypatch.setattr(Kube, method, counted)
     config = OperatorConfig(
-        kubeconfig=str(sandbox.kubeconfig), poll_interval=0.2, idle_interval=0.3, watch_timeout=5
+        kubeconfig=str(sandbox.kubeconfig),
+        poll_interval=0.2,
+        idle_interval=0.3,
+        watch_timeout=5,
+        allow_without_admission_policy=True,  # the sandbox runs no admission policies
     )
     operator = OperatorThread(config).start()
     try:

@@ -21,7 +21,9 @@ STEP = {"requests": {"cpu": "500m", "memory": "640Mi"}, "limits": {"memory": "1G
 @pytest.fixture
 def operator(seeded_sandbox: Any) -> Iterator[OperatorThread]:
     thread = OperatorThread(
-        OperatorConfig(kubeconfig=str(seeded_sandbox.kubeconfig), poll_interval=0.3)
+        OperatorConfig(  # the sandbox runs no admission policies
+            kubeconfig=str(seeded_sandbox.kubeconfig), poll_interval=0.3, allow_without_admission_policy=True
+        )
     ).start()
     try:
         yield thread

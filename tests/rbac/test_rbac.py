@@ -226,6 +226,11 @@ def test_the_operator_is_granted_exactly_what_applying_needs(cluster: Cluster) -
     expected |= {("krr-mcp.io", "resourcerecommendations/status", "patch")}
     expected |= {("", "events", "create"), ("", "events", "patch"), ("", "pods", "list")}
     expected |= {("apiextensions.k8s.io", "customresourcedefinitions", v) for v in ("list", "watch")}
+    expected |= {
+        ("admissionregistration.k8s.io", r, v)
+        for r in ("validatingadmissionpolicies", "validatingadmissionpolicybindings")
+        for v in ("get", "list")
+    }  # the approval gate: is the approval policy installed and denying?
     assert granted(cluster, "krr-mcp-operator") == expected
 
 

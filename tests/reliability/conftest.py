@@ -73,7 +73,9 @@ def scene(proxied_sandbox: tuple[SandboxHandle, FaultProxy, str]) -> Iterator[Sc
     sandbox, proxy, kubeconfig = proxied_sandbox
     sandbox.apply(deployment(NS, "web"))
     with sandbox.api_client() as api:
-        cfg = OperatorConfig(kubeconfig=kubeconfig, poll_interval=0.3, watch_timeout=5)
+        cfg = OperatorConfig(  # the sandbox runs no admission policies: not required of it
+            kubeconfig=kubeconfig, poll_interval=0.3, watch_timeout=5, allow_without_admission_policy=True
+        )
         yield Scene(
             sandbox, proxy, cfg, Actor(sandbox, api, HUMAN_MANAGER), Actor(sandbox, api, BRIDGE_MANAGER)
         )
