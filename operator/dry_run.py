@@ -67,6 +67,7 @@ def dry_run(
     workload, kwargs = reconciler.inputs(body, now)
     kwargs["superseded_by"] = None
     kwargs["provenance_problem"] = None
+    kwargs["approval_gate_problem"] = None  # who approves is not what a dry run of the change shows
     decision = decide(body, workload, now, **kwargs)
     report: SafetyReport | None = kwargs.get("safety")
     refused_by_safety = decision.action == Action.REFUSE and decision.reason == "SafetyRefused"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from krr_operator.approval_gate import ApprovalGate
+from krr_operator.reconcile import ReconcileSettings
 from krr_operator.workloads import pod_spec_path
 
 API_VERSIONS = {
@@ -118,3 +120,9 @@ def rr(
     if status is not None:
         body["status"] = status
     return body
+
+
+def settings_without_admission(**fields: Any) -> ReconcileSettings:
+    """Reconcile settings for API servers that run no admission policies (the sandbox, in-memory
+    stand-ins): the approval gate is not required, as with --allow-without-admission-policy."""
+    return ReconcileSettings(approval_gate=ApprovalGate(required=False), **fields)

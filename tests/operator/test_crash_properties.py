@@ -24,11 +24,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from krr_operator.api.policy import PolicySpec
 from krr_operator.kube import KubeError
-from krr_operator.reconcile import Reconciler, ReconcileSettings
+from krr_operator.reconcile import Reconciler
 from krr_operator.safety import ClusterContext
 from krr_operator.workloads import same_cpu_memory
 
 from krr_mcp.sandbox.patching import merge_patch as merge
+
+from .operator_builders import settings_without_admission
 
 ORIGINAL = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 PROPOSED = {"requests": {"cpu": "400m", "memory": "448Mi"}, "limits": {"memory": "896Mi"}}
@@ -197,7 +199,7 @@ def reconcile(api: MemoryApi, now: datetime, crash_at: str | None = None) -> Non
         if stage == crash_at:
             raise Crash(stage)
 
-    settings_ = ReconcileSettings(hook=hook, now=lambda: now)
+    settings_ = settings_without_admission(hook=hook, now=lambda: now)
     # A crash is a dead operator, a KubeError one kopf would retry: either way the next call restarts.
     with contextlib.suppress(Crash, KubeError):
         Reconciler(api, settings_).reconcile("default", "rr")  # type: ignore[arg-type]

@@ -17,11 +17,12 @@ import yaml
 from krr_operator.api.policy import PolicySpec
 from krr_operator.kube import Kube, KubeError
 from krr_operator.namespace_inputs import NamespaceInputs, NamespaceInputsCache
-from krr_operator.reconcile import Reconciler, ReconcileSettings
+from krr_operator.reconcile import Reconciler
 from krr_operator.safety import ClusterContext
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from .operator_builders import settings_without_admission
 from .test_operator_sandbox import deployment, kubectl, rolled_out, rr_manifest
 
 
@@ -173,7 +174,7 @@ def test_a_policy_written_after_a_check_applies_once_the_ttl_has_passed(
     rr = rr_manifest()
     rr["metadata"]["creationTimestamp"] = "2026-11-25T00:00:00Z"
     now = [datetime(2026, 11, 25, 12, 0, tzinfo=UTC)]
-    reconciler = Reconciler(kube, ReconcileSettings(context_ttl=30, now=lambda: now[0]))
+    reconciler = Reconciler(kube, settings_without_admission(context_ttl=30, now=lambda: now[0]))
 
     before = reconciler.safety_report(rr, live, now[0])
     assert before is not None and before.allowed, before
@@ -188,6 +189,6 @@ def test_a_policy_written_after_a_check_applies_once_the_ttl_has_passed(
     assert after is not None and not after.allowed
     assert any("400m" in finding.message for finding in after.findings), after.findings
 
-    fresh = Reconciler(kube, ReconcileSettings(context_ttl=0, now=lambda: now[0]))
+    fresh = Reconciler(kube, settings_without_admission(context_ttl=0, now=lambda: now[0]))
     report = fresh.safety_report(rr, live, now[0])
     assert report is not None and not report.allowed  # ttl 0 (the default of ReconcileSettings): always fresh

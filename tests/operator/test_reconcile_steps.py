@@ -21,6 +21,7 @@ from kubernetes import client
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from .operator_builders import settings_without_admission
 from .test_operator_sandbox import (
     ORIGINAL,
     PROPOSED,
@@ -68,7 +69,7 @@ def test_dry_run_reports_drift_and_refusals_without_a_patch(kube: Kube, web: dic
 def test_every_decision_is_audited_in_log_events_and_status(
     sandbox: SandboxHandle, kube: Kube, web: dict[str, Any]
 ) -> None:
-    reconciler = Reconciler(kube)
+    reconciler = Reconciler(kube, settings_without_admission())
     kube.create_rr("default", rr_manifest())
     with structlog.testing.capture_logs() as logs:
         assert reconciler.reconcile("default", "web-rr").action == "wait"
@@ -99,7 +100,7 @@ def test_every_decision_is_audited_in_log_events_and_status(
 def test_reconcile_twice_never_patches_twice(kube: Kube, web: dict[str, Any]) -> None:
     body = rr_manifest(approved=True, approvedBy="alice")
     kube.create_rr("default", body)
-    reconciler = Reconciler(kube)
+    reconciler = Reconciler(kube, settings_without_admission())
     assert reconciler.reconcile("default", "web-rr").action == "apply"
     generation = kube.get_workload("default", "Deployment", "web")["metadata"]["generation"]  # type: ignore[index]
     for _ in range(3):
@@ -135,7 +136,7 @@ def test_an_unreachable_server_is_a_temporary_error() -> None:
     configuration = client.Configuration(host="http://127.0.0.1:9")
     configuration.retries = 0
     with client.ApiClient(configuration) as api, pytest.raises(kopf.TemporaryError):
-        run_once(Reconciler(Kube(api)), "default", "x")
+        run_once(Reconciler(Kube(api), settings_without_admission()), "default", "x")
 
 
 def test_status_pruned_by_the_server_stops_before_the_patch(kube: Kube, web: dict[str, Any]) -> None:
@@ -150,7 +151,7 @@ def test_status_pruned_by_the_server_stops_before_the_patch(kube: Kube, web: dic
 
     kube.patch_rr_status = pruning  # type: ignore[method-assign]
     with pytest.raises(KubeError, match="not stored as sent"):
-        Reconciler(kube).reconcile("default", "web-rr")
+        Reconciler(kube, settings_without_admission()).reconcile("default", "web-rr")
     assert kube.get_workload("default", "Deployment", "web")["spec"] == web["spec"]  # type: ignore[index]
 
 
@@ -200,7 +201,7 @@ def test_every_kind_is_applied_and_rolled_back_over_http(
     body = rr_manifest("w-rr", target="w", approved=True, approvedBy="alice")
     body["spec"]["target"] = {"apiVersion": _workload_of(kind)["apiVersion"], "kind": kind, "name": "w"}
     kube.create_rr("default", body)
-    reconciler = Reconciler(kube)
+    reconciler = Reconciler(kube, settings_without_admission())
     _until(reconciler, kube, "Applied")
     live = kube.get_workload("default", kind, "w")
     assert live is not None

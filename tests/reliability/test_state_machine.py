@@ -30,11 +30,12 @@ from hypothesis.stateful import (
 )
 from krr_operator.handlers import FOLLOWED_PHASES, WAITING_PHASES, run_once
 from krr_operator.kube import rr_path, workload_path
-from krr_operator.reconcile import Reconciler, ReconcileSettings
+from krr_operator.reconcile import Reconciler
 from krr_operator.workloads import same_cpu_memory
 
 from krr_mcp.sandbox.handle import SandboxHandle
 
+from ..operator.operator_builders import settings_without_admission
 from .conftest import profile
 from .faults import FAULT_KINDS, Change, FaultyKube, app_resources
 from .world import (
@@ -105,7 +106,7 @@ class OperatorWorld(RuleBasedStateMachine):
             if stage == crash_at:
                 raise Crash(stage)
 
-        self.reconciler = Reconciler(kube, ReconcileSettings(hook=hook, now=lambda: self.clock))
+        self.reconciler = Reconciler(kube, settings_without_admission(hook=hook, now=lambda: self.clock))
         return kube
 
     def _run(self, name: str) -> bool:
