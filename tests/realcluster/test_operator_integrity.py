@@ -128,7 +128,12 @@ def test_the_operators_real_patch_is_allowed(real_cluster: RealCluster, policy_a
         proposed = ContainerResources.model_validate({"requests": {"cpu": "250m", "memory": "256Mi"}})
         change = ContainerChange(name="app", before=before, after=desired_resources(before, proposed))
         patched = kube.patch_workload(NS, "Deployment", "web", json_patch("Deployment", live, [change]))
-        undo = ContainerChange(name="app", before=change.after, after=before)
+        now = patched["spec"]["template"]["spec"]["containers"][0][
+            "resources"
+        ]  # the server drops `limits: {}`
+        undo = ContainerChange(
+            name="app", before=now, after=desired_resources(now, before, keep_empty_sections_of=before)
+        )  # as decisions._rollback builds it
         restored = kube.patch_workload(NS, "Deployment", "web", json_patch("Deployment", patched, [undo]))
     assert restored["spec"]["template"]["spec"]["containers"][0]["resources"] == before
     assert restored["spec"]["replicas"] == 1
