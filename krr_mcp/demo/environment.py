@@ -122,14 +122,17 @@ def start_prometheus(
     return str(stack.enter_context(demo_prometheus(workloads, end, pods)))
 
 
-def start_operator(stack: ExitStack, kubeconfig: str, context: str | None, log_path: Path) -> None:
+def start_operator(
+    stack: ExitStack, kubeconfig: str, context: str | None, log_path: Path, *, sandbox: bool
+) -> None:
     """The kopf operator (krr_operator.main.run) on its own loop in a background thread, logging to
-    `log_path`; stopped when `stack` closes. StepFailed when it does not come up."""
+    `log_path`; stopped when `stack` closes. StepFailed when it does not come up. On the `sandbox`,
+    which runs no admission policies, it is told explicitly not to require the approval policy
+    (docs/sandbox.md); anywhere else it requires it, as installed."""
     main = component("krr_operator.main", "the operator (krr_operator)")
     _log_to_file(log_path)
-    # The sandbox runs no admission policies: the operator is told so explicitly (docs/sandbox.md).
     cfg = main.OperatorConfig(
-        kubeconfig=kubeconfig, context=context, poll_interval=0.5, allow_without_admission_policy=True
+        kubeconfig=kubeconfig, context=context, poll_interval=0.5, allow_without_admission_policy=sandbox
     )
     stop, ready = threading.Event(), threading.Event()
     failures: list[BaseException] = []

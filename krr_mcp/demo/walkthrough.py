@@ -236,7 +236,8 @@ class Walkthrough:
         ):
             if runs_here:
                 context = o.identities.operator
-                environment.start_operator(self.stack, s.kubeconfig, context, o.operator_log)
+                sandbox = o.local and not o.real_cluster
+                environment.start_operator(self.stack, s.kubeconfig, context, o.operator_log, sandbox=sandbox)
                 self.n.note(f"(its log goes to {o.operator_log})")
                 self.n.say(
                     "The operator runs in this process (kopf), watching ResourceRecommendations"
