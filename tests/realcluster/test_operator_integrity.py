@@ -18,29 +18,21 @@ from krr_operator.patches import desired_resources, json_patch
 
 from krr_mcp.cluster.identities import CONFIG_DIR
 
+from ..operator.test_operator_sandbox import deployment as sandbox_deployment
 from .cluster import RealCluster
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(600)]
 
 NS = "scope-check"
 OPERATOR = "krr-mcp-operator"
-RESOURCES = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 
 
 def deployment() -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": NS},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "web"}},
-            "template": {
-                "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "app", "image": "nginx:1.27", "resources": RESOURCES}]},
-            },
-        },
-    }
+    """The operator tests' Deployment `web` (container `app` first), in this test's namespace."""
+    obj = sandbox_deployment()
+    obj["metadata"]["namespace"] = NS
+    obj["spec"]["replicas"] = 1
+    return obj
 
 
 @pytest.fixture(scope="module")
