@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from .identities import CONFIG_DIR
@@ -48,4 +50,51 @@ def install_config(kubeconfig: Path, overlay: str = "default", context: str = "a
     )  # fmt: skip
     if waited.returncode != 0:
         raise InstallError(f"the CRDs did not become Established: {waited.stderr.strip()}")
+    wait_for_approval_policy(kubeconfig, context)
     return done.stdout
+
+
+APPROVAL_POLICY = "krr-mcp-recommendation-approval"  # config/admission/recommendation_approval_policy.yaml
+
+
+def _self_approved_probe(approver: str) -> str:
+    """An RR valid for the CRD that claims approval at creation: only the approval policy refuses it."""
+    from krr_operator.api.resource_recommendation import (
+        ContainerRecommendation,
+        ContainerResources,
+        Evidence,
+        ObjectMeta,
+        ResourceRecommendation,
+        ResourceRecommendationSpec,
+        TargetRef,
+    )
+
+    resources = ContainerResources.model_validate({"requests": {"cpu": "100m"}})
+    rr = ResourceRecommendation(
+        metadata=ObjectMeta(name="krr-mcp-install-probe", namespace="default"),
+        spec=ResourceRecommendationSpec(
+            target=TargetRef(apiVersion="apps/v1", kind="Deployment", name="probe"),
+            containers=[ContainerRecommendation(name="probe", current=resources, proposed=resources)],
+            evidence=Evidence(source="manual"),
+            reason="install probe: is the approval policy enforced yet?",
+            approved=True,
+            approvedBy=approver,
+        ),
+    )
+    return json.dumps(rr.to_manifest())
+
+
+def wait_for_approval_policy(kubeconfig: Path, context: str = "admin", timeout: float = 60) -> None:
+    """Wait until the API server enforces the approval policy (a policy is enforced some time after it
+    is created): a server-side dry run of an RR created approved is refused by it. Raises InstallError."""
+    whoami = kubectl(kubeconfig, context, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+    probe = _self_approved_probe(whoami.stdout.strip() or "admin")
+    deadline = time.monotonic() + timeout
+    while True:
+        done = kubectl(kubeconfig, context, "create", "--dry-run=server", "-f", "-", stdin=probe)
+        if done.returncode != 0 and APPROVAL_POLICY in done.stderr:
+            return
+        if time.monotonic() > deadline:
+            said = done.stderr.strip() or "the dry run was accepted"
+            raise InstallError(f"the approval policy is not enforced after {timeout:.0f}s: {said}")
+        time.sleep(0.5)

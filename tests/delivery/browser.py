@@ -84,7 +84,8 @@ def attributes(node: dict[str, Any]) -> dict[str, str]:
 @contextmanager
 def browser() -> Iterator[websocket.WebSocket]:
     """A headless Chromium; yields its DevTools websocket."""
-    with tempfile.TemporaryDirectory() as profile:
+    # Chromium's helper processes may still write to the profile as the browser exits.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [
                 chromium(),

@@ -95,7 +95,7 @@ def replica_sets(cluster: RealCluster, app: str) -> list[dict[str, Any]]:
 
 
 def rolled_out(cluster: RealCluster, app: str) -> None:
-    cluster.kubectl("-n", APPS, "rollout", "status", f"deployment/{app}", "--timeout=120s", timeout=150)
+    cluster.kubectl("-n", APPS, "rollout", "status", f"deployment/{app}", "--timeout=300s", timeout=330)
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +185,7 @@ async def test_proposal_approved_with_kubectl_patch_applies_and_bobs_rollback_re
 
     approve = json.dumps({"spec": {"approved": True, "approvedBy": "alice"}})
     apps.kubectl("-n", APPS, "patch", "recommendation", name, "--type=merge", "-p", approve, context="alice")
-    wait_for("Applied", phase_is(apps, name, "Applied"), 120, apps)
+    wait_for("Applied", phase_is(apps, name, "Applied"), 300, apps)
 
     changed = template(apps, "web")
     assert changed["spec"]["containers"][0]["resources"] == AFTER
@@ -200,7 +200,7 @@ async def test_proposal_approved_with_kubectl_patch_applies_and_bobs_rollback_re
 
     done = kubectl_krr(apps, "bob", "rollback", name)
     assert done.returncode == 0, done.stderr
-    wait_for("RolledBack", phase_is(apps, name, "RolledBack"), 120, apps)
+    wait_for("RolledBack", phase_is(apps, name, "RolledBack"), 300, apps)
     assert template(apps, "web") == original, "the rollback restored the pod template exactly"
     rolled_out(apps, "web")
     rollback = history(apps, name)[-1]
@@ -224,7 +224,7 @@ async def test_kubectl_krr_approve_by_alice_and_a_failed_rollout_rolls_back_by_i
     assert rr(apps, name)["spec"]["approvedBy"] == "alice"
 
     final = wait_for(
-        "the failed rollout to be rolled back", phase_is(apps, name, "RolledBack", "Failed"), 180, apps
+        "the failed rollout to be rolled back", phase_is(apps, name, "RolledBack", "Failed"), 300, apps
     )
     entries = history(apps, name)
     assert [e["action"] for e in entries][-2:] == ["apply", "auto-rollback"], entries
