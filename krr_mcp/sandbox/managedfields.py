@@ -50,10 +50,21 @@ def _item_element(item: Any, key: str | None) -> str:
     return "v:" + json.dumps(item, separators=(",", ":"), sort_keys=True)
 
 
+def _label_selector(value: Any) -> bool:
+    """A metav1.LabelSelector (matchLabels/matchExpressions): an atomic struct, owned as one field."""
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and set(value) <= {"matchLabels", "matchExpressions"}
+        and isinstance(value.get("matchLabels", {}), dict)
+        and isinstance(value.get("matchExpressions", []), list)
+    )
+
+
 def leaf_paths(node: Any, prefix: Path = ()) -> dict[Path, Any]:
-    """Every owned leaf of `node` with its value."""
+    """Every owned leaf of `node` with its value (a label selector is one leaf, as it is atomic)."""
     out: dict[Path, Any] = {}
-    if isinstance(node, dict) and node:
+    if isinstance(node, dict) and node and not (prefix and _label_selector(node)):
         for key, value in node.items():
             path = (*prefix, f"f:{key}")
             if isinstance(value, list):
@@ -159,7 +170,14 @@ def _rebuild(
         if subresource:
             entry["subresource"] = subresource
         out.append(entry)
-    return out
+    return sorted(out, key=_entry_order)
+
+
+def _entry_order(entry: dict[str, Any]) -> tuple[str, ...]:
+    """kube-apiserver's order of managedFields: operation (Apply first), time, manager, apiVersion,
+    subresource."""
+    fields = ("operation", "time", "manager", "apiVersion", "subresource")
+    return tuple(str(entry.get(f, "")) for f in fields)
 
 
 def record_update(
@@ -193,19 +211,71 @@ def _present(path: Path, present: set[Path]) -> bool:
 
 
 class ApplyConflict(Exception):
-    def __init__(self, conflicts: list[tuple[str, Path]]) -> None:
+    """Server-side apply would change fields other managers own: kube-apiserver's message and causes."""
+
+    def __init__(self, conflicts: list[tuple[dict[str, Any], Path]]) -> None:
+        """`conflicts`: (the other manager's managedFields entry, the field) pairs."""
         self.conflicts = conflicts
-        lines = [f'conflict with "{m}": {render_path(p)}' for m, p in conflicts]
-        super().__init__(f"Apply failed with {len(conflicts)} conflict(s): " + "; ".join(lines))
+        if len(conflicts) == 1:
+            ((entry, path),) = conflicts
+            message = (
+                f"Apply failed with 1 conflict: conflict with {_manager_text(entry)}: {render_path(path)}"
+            )
+        else:
+            lines = []
+            by_manager = {_manager_id(e): e for e, _ in conflicts}
+            for ident in sorted(by_manager):
+                lines.append(f"conflicts with {_manager_text(by_manager[ident])}:")
+                lines.extend(
+                    f"- {render_path(p)}" for p in sorted(p for e, p in conflicts if _manager_id(e) == ident)
+                )
+            message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+        super().__init__(message)
+
+    def causes(self) -> list[dict[str, str]]:
+        """The Status causes: one FieldManagerConflict per (manager, field)."""
+        return [
+            {
+                "reason": "FieldManagerConflict",
+                "message": f"conflict with {_manager_text(entry)}",
+                "field": render_path(path),
+            }
+            for entry, path in self.conflicts
+        ]
+
+
+def _manager_id(entry: dict[str, Any]) -> str:
+    """kube-apiserver's manager identifier (the entry as JSON, without time; appliers without
+    apiVersion): what it sorts conflicts by."""
+    ident: dict[str, Any] = {"manager": entry.get("manager", ""), "operation": entry.get("operation", "")}
+    if entry.get("operation") != "Apply":
+        ident["apiVersion"] = entry.get("apiVersion", "")
+    if entry.get("subresource"):
+        ident["subresource"] = entry["subresource"]
+    return json.dumps(ident, separators=(",", ":"))
+
+
+def _manager_text(entry: dict[str, Any]) -> str:
+    """How kube-apiserver names a manager in a conflict: "m", "m" with subresource "s", "m" using v1."""
+    text = json.dumps(entry.get("manager", ""))
+    if entry.get("subresource"):
+        text += f" with subresource {json.dumps(entry['subresource'])}"
+    if entry.get("operation") != "Apply":
+        text += f" using {entry.get('apiVersion', '')}"
+    return text
 
 
 def render_path(path: Path) -> str:
+    """A field path as kube-apiserver prints it: .spec.containers[name="app"].image, .args[="x"]."""
     parts = []
     for element in path:
         if element.startswith("f:"):
             parts.append("." + element[2:])
+        elif element.startswith("k:"):
+            keys = json.loads(element[2:])
+            parts.append("[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]")
         else:
-            parts.append("[" + element[2:] + "]")
+            parts.append("[=" + element[2:] + "]")
     return "".join(parts)
 
 
@@ -225,7 +295,8 @@ def plan_apply(
     entries = _entries(live)
     owned = {_entry_id(e): from_fields_v1(e.get("fieldsV1") or {}) for e in entries}
     mine = (manager, "Apply", subresource)
-    conflicts: list[tuple[str, Path]] = []
+    conflicts: list[tuple[dict[str, Any], Path]] = []
+    by_ident = {_entry_id(e): e for e in entries}
     forced: set[Path] = set()
     for path, value in applied.items():
         if live_leaves.get(path, _MISSING) == value:
@@ -234,7 +305,7 @@ def plan_apply(
             if ident == mine or ident[2] != subresource:
                 continue
             if any(_overlaps(path, p) for p in paths):
-                conflicts.append((ident[0], path))
+                conflicts.append((by_ident[ident], path))
                 forced.add(path)
     if conflicts and not force:
         raise ApplyConflict(conflicts)

@@ -100,7 +100,7 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
-        if self.details:
+        if self.details is not None:
             body["details"] = self.details
         return body
 
@@ -246,11 +246,13 @@ class Operations:
         meta["creationTimestamp"] = self.clock()
         if self._has_generation(rt, obj):
             meta["generation"] = 1
+        # A create owns what it wrote, defaults included; an apply owns only the applied configuration.
+        applied = clone(obj) if apply else None
         self._default(rt, obj)
         obj = self._validate(rt, obj, opts)
         obj["metadata"]["managedFields"] = managedfields.record_update(
             None,
-            obj,
+            applied if applied is not None else obj,
             opts.field_manager,
             "",
             rt.has_status,
@@ -316,7 +318,7 @@ class Operations:
             else:
                 raise ApiError(415, f"unsupported patch type {patch_type!r}")
         except patching.PatchError as exc:
-            raise ApiError(exc.code, str(exc)) from exc
+            raise ApiError(exc.code, str(exc), details=exc.details) from exc
         if not isinstance(candidate, dict) or not isinstance(candidate.get("metadata"), dict):
             raise ApiError(422, "the patch removed the object's metadata")
         if candidate["metadata"].get("name") != name:
@@ -362,9 +364,7 @@ class Operations:
                 live, config, opts.field_manager, subresource, rt.has_status, opts.force
             )
         except managedfields.ApplyConflict as exc:
-            raise ApiError(
-                409, str(exc), details={"name": name, "group": rt.group, "kind": rt.plural}
-            ) from exc
+            raise ApiError(409, str(exc), details={"causes": exc.causes()}) from exc
         candidate = clone(live)
         managedfields.remove_paths(candidate, remove)
         candidate = patching.apply_merge(candidate, {k: v for k, v in config.items() if k != "metadata"})
@@ -606,6 +606,9 @@ class Operations:
 
     def _default(self, rt: ResourceType, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
+        for key in _OMITTED_WHEN_EMPTY:  # as kube-apiserver stores ObjectMeta (omitempty)
+            if meta.get(key) in ({}, []):
+                del meta[key]
         if rt.storage_key == NAMESPACE_KEY:
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
             if not meta.get("deletionTimestamp"):
@@ -686,9 +689,13 @@ class Operations:
 
     def _register_crd(self, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
-        self.registry.remove_custom(spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
+        group, plural = spec.get("group", ""), (spec.get("names") or {}).get("plural", "")
+        newly_served = not any(rt.storage_key == (group, plural) for rt in self.registry)
+        self.registry.remove_custom(group, plural)
         for rt in crd_types(crd):
             self.registry.add(rt)
+        if newly_served:  # as kube-apiserver's watch cache for the kind starts here
+            self.store.start_watch_window((group, plural))
 
     def _unregister_crd(self, crd: dict[str, Any]) -> None:
         spec = crd.get("spec") or {}
@@ -697,6 +704,9 @@ class Operations:
             meta = obj["metadata"]
             self.store.remove((group, plural), meta.get("namespace", ""), meta["name"])
         self.registry.remove_custom(group, plural)
+
+
+_OMITTED_WHEN_EMPTY = ("labels", "annotations", "finalizers", "ownerReferences")
 
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -708,8 +718,14 @@ def _new_finalizers(old_meta: dict[str, Any], meta: dict[str, Any]) -> bool:
 
 
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """No change but managedFields timestamps: a no-op write (kube-apiserver ignores such timestamps). A
+    manager that only gains ownership (applying the values already there) is a change."""
+
     def strip(o: dict[str, Any]) -> dict[str, Any]:
         meta = {k: v for k, v in o["metadata"].items() if k not in ("managedFields", "resourceVersion")}
+        meta["managedFields"] = [
+            {k: v for k, v in e.items() if k != "time"} for e in o["metadata"].get("managedFields") or []
+        ]
         return {**{k: v for k, v in o.items() if k not in ("metadata", "apiVersion")}, "metadata": meta}
 
     return strip(old) == strip(new)

@@ -11,13 +11,19 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
+# What kube-apiserver answers (422 Invalid, empty details) for any JSON patch operation that fails,
+# a `test` included: it keeps the json-patch library's own error out of the answer.
+JSON_PATCH_FAILED = "the server rejected our request due to an error in our request"
+
 
 class PatchError(ValueError):
-    """A patch that cannot be applied; `code` is the HTTP status the server answers with."""
+    """A patch that cannot be applied; `code` is the HTTP status the server answers with, `details`
+    the Status details (None: none)."""
 
-    def __init__(self, message: str, code: int = 422) -> None:
+    def __init__(self, message: str, code: int = 422, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.details = details
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -34,15 +40,14 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(target: dict[str, Any], operations: Any) -> dict[str, Any]:
-    """RFC 6902 with `test`; any failure raises PatchError (422) and leaves `target` untouched."""
+    """RFC 6902 with `test`; an operation that fails raises PatchError (422 with kube-apiserver's own
+    message, JSON_PATCH_FAILED) and leaves `target` untouched."""
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a list of operations", 400)
     try:
         result = jsonpatch.apply_patch(target, operations, in_place=False)
-    except jsonpatch.JsonPatchTestFailed as exc:
-        raise PatchError(f"the server rejected our request: test operation failed: {exc}") from exc
-    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
-        raise PatchError(f"the server rejected our request due to an error in our request: {exc}") from exc
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:  # `test` failures too
+        raise PatchError(JSON_PATCH_FAILED, details={}) from exc
     except (TypeError, KeyError, IndexError, AttributeError) as exc:
         raise PatchError(f"invalid JSON patch: {exc}", 400) from exc
     if not isinstance(result, dict):

@@ -448,7 +448,7 @@ class SandboxServer:
                 since = int(rv_param)
             except ValueError as exc:
                 raise ApiError(400, f"invalid resourceVersion {rv_param!r}") from exc
-            events = self.store.events_since(since)
+            events = self.store.events_since(since, rt.storage_key)
             if events is None:
                 gone = True
             else:
@@ -457,6 +457,9 @@ class SandboxServer:
         # No await between reading the backlog and subscribing: no event falls in between.
         if not gone:
             self.store.subscribe(watcher)
+        # Like kube-apiserver's watch cache: a bookmark only carries news, a resourceVersion of this kind
+        # past where the watch started (writes of other kinds do not count).
+        started_at = max(self.store.kind_rv(rt.storage_key), int(rv_param) if rv_param.isdigit() else 0)
         include = query.get("includeObject", "Metadata")
         response = web.StreamResponse(
             status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
@@ -465,9 +468,8 @@ class SandboxServer:
         try:
             await response.prepare(request)
             if gone:
-                status = ApiError(
-                    410, f"too old resource version: {rv_param} ({self.store.rv})", reason="Expired"
-                )
+                oldest = self.store.oldest_resumable(rt.storage_key)
+                status = ApiError(410, f"too old resource version: {rv_param} ({oldest})", reason="Expired")
                 await response.write(_dumps({"type": "ERROR", "object": status.status()}) + b"\n")
                 return response
             first = True
@@ -486,25 +488,31 @@ class SandboxServer:
                 await response.write(_dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
+            next_mark = _next_bookmark(loop.time(), deadline, self.bookmark_interval) if bookmarks else None
             while not self._stopping.is_set():
-                remaining = deadline - loop.time()
+                now = loop.time()
+                remaining = deadline - now
                 if remaining <= 0:
                     break
+                wait = min(remaining, self.bookmark_interval)
+                if next_mark is not None:
+                    wait = max(0.0, min(wait, next_mark - now))
                 try:
-                    event = await asyncio.wait_for(
-                        watcher.queue.get(), min(remaining, self.bookmark_interval)
-                    )
+                    event = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
                     transport = request.transport
                     if transport is None or transport.is_closing():
                         break
-                    if bookmarks and deadline - loop.time() > 0:
-                        mark = {
-                            "kind": rt.kind,
-                            "apiVersion": rt.api_version,
-                            "metadata": {"resourceVersion": str(self.store.rv)},
-                        }
-                        await response.write(_dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
+                    if next_mark is not None and loop.time() >= next_mark:
+                        reached = self.store.kind_rv(rt.storage_key)
+                        if reached > started_at:
+                            mark = {
+                                "kind": rt.kind,
+                                "apiVersion": rt.api_version,
+                                "metadata": {"resourceVersion": str(reached)},
+                            }
+                            await response.write(_dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
+                        next_mark = _next_bookmark(loop.time(), deadline, self.bookmark_interval)
                     continue
                 if event is None:
                     break
@@ -608,6 +616,14 @@ class SandboxServer:
         for path in paths:
             docs.extend(d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict))
         return self.apply_documents(docs)
+
+
+def _next_bookmark(now: float, deadline: float, interval: float) -> float | None:
+    """When a watch with allowWatchBookmarks gets its next BOOKMARK, as kube-apiserver's watch cache
+    schedules it: every `interval` (a minute there) and 2 seconds before the watch's timeout; None when
+    that moment has passed."""
+    at = min(now + interval, deadline - 2.0)
+    return at if at >= now else None
 
 
 def _field_selector(text: str | None, rt: ResourceType) -> Any:

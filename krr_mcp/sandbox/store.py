@@ -108,6 +108,8 @@ class Store:
         self._objects: dict[StorageKey, dict[ObjectKey, dict[str, Any]]] = {}
         self._history: deque[WatchEvent] = deque(maxlen=history_size)
         self._watchers: set[Watcher] = set()
+        self._window_starts: dict[StorageKey, int] = {}
+        self._kind_rvs: dict[StorageKey, int] = {}  # the resourceVersion of each kind's latest event
         self.writes = 0
         self.overflows = 0  # watchers closed because they fell `watch_queue_size` events behind
 
@@ -164,6 +166,7 @@ class Store:
 
     def _emit(self, event: WatchEvent) -> None:
         self.writes += 1
+        self._kind_rvs[event.storage] = event.rv
         self._history.append(event)
         for watcher in list(self._watchers):
             try:
@@ -174,8 +177,28 @@ class Store:
                 self._watchers.discard(watcher)
 
     # -- watches -----------------------------------------------------------------------------------
-    def events_since(self, rv: int) -> list[WatchEvent] | None:
-        """Events after `rv`, or None when the history no longer reaches back that far (410 Gone)."""
+    def start_watch_window(self, storage: StorageKey) -> None:
+        """A kind served from now on: watches of it resume from now, never from an earlier
+        resourceVersion (kube-apiserver's watch cache of a kind starts when the kind is served)."""
+        self._window_starts[storage] = self.rv
+
+    def kind_rv(self, storage: StorageKey) -> int:
+        """The resourceVersion `storage`'s watches have reached: its latest event's (what kube-apiserver's
+        watch cache of the kind has processed; writes of other kinds do not move it)."""
+        return self._kind_rvs.get(storage, self._window_starts.get(storage, 0))
+
+    def oldest_resumable(self, storage: StorageKey) -> int:
+        """The oldest resourceVersion a watch of `storage` can resume from."""
+        start = self._window_starts.get(storage, 0)
+        if self._history:
+            start = max(start, self._history[0].rv - 1)
+        return max(start, 0 if self._history else self.rv)
+
+    def events_since(self, rv: int, storage: StorageKey | None = None) -> list[WatchEvent] | None:
+        """Events after `rv`, or None when the history no longer reaches back that far, or `storage` was
+        not served yet at `rv` (410 Gone)."""
+        if storage is not None and rv < self._window_starts.get(storage, 0):
+            return None
         if rv >= self.rv:
             return []
         if not self._history or self._history[0].rv > rv + 1:

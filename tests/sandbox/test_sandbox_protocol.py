@@ -146,7 +146,7 @@ def test_watch_streams_live_changes_with_selectors_and_bookmarks(tmp_path: Path)
                             "labelSelector": "team=a",
                             "fieldSelector": "metadata.namespace=shop",
                             "allowWatchBookmarks": "true",
-                            "timeoutSeconds": "2",
+                            "timeoutSeconds": "3",  # bookmarks stop 2s before the timeout
                         },
                         limit=4,
                     )

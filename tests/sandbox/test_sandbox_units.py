@@ -107,7 +107,12 @@ def test_apply_conflicts_and_forced_takeover() -> None:
         "metadata": {
             "name": "x",
             "managedFields": [
-                {"manager": "human", "operation": "Update", "fieldsV1": {"f:spec": {"f:approved": {}}}}
+                {
+                    "manager": "human",
+                    "operation": "Update",
+                    "apiVersion": "v1",
+                    "fieldsV1": {"f:spec": {"f:approved": {}}},
+                }
             ],
         },
         "spec": {"approved": True},
@@ -115,7 +120,8 @@ def test_apply_conflicts_and_forced_takeover() -> None:
     config = {"metadata": {"name": "x"}, "spec": {"approved": False}}
     with pytest.raises(mf.ApplyConflict) as err:
         mf.plan_apply(live, config, "bridge", "", True, force=False)
-    assert err.value.conflicts == [("human", ("f:spec", "f:approved"))]
+    assert [(e["manager"], path) for e, path in err.value.conflicts] == [("human", ("f:spec", "f:approved"))]
+    assert str(err.value) == 'Apply failed with 1 conflict: conflict with "human" using v1: .spec.approved'
     _, owned, _ = mf.plan_apply(live, config, "bridge", "", True, force=True)
     assert owned[("human", "Update", "")] == set() and owned[("bridge", "Apply", "")] == {
         ("f:spec", "f:approved")
