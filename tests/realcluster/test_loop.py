@@ -23,7 +23,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from krr_mcp.cluster.control_plane import free_port
 
-from .cluster import RealCluster
+from .cluster import RealCluster, deployment_manifest
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(900)]
 
@@ -40,24 +40,10 @@ NEEDS_MI = "300"
 
 
 def deployment(name: str, resources: dict[str, Any] = BEFORE) -> dict[str, Any]:
-    labels = {"app": name}
-    container = {"name": "app", "image": "registry.example/app:1", "resources": resources}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": APPS},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {
-                    "labels": labels,
-                    "annotations": {"kwok.krr-mcp.io/oom-below-memory-limit-mi": NEEDS_MI},
-                },
-                "spec": {"containers": [container]},
-            },
-        },
-    }
+    return deployment_manifest(
+        name, APPS, resources, replicas=2,
+        template_annotations={"kwok.krr-mcp.io/oom-below-memory-limit-mi": NEEDS_MI},
+    )  # fmt: skip
 
 
 def wait_for(

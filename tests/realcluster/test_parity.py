@@ -29,6 +29,7 @@ from krr_mcp.cluster import identities
 
 from ..admission.rr_objects import stored_rr
 from ..operator.operator_builders import rr as operator_rr
+from .cluster import deployment_manifest
 from .conftest import REAL, sandbox_differs
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer
 
@@ -64,19 +65,8 @@ def create_rr(server: ApiServer, ns: str, name: str = "web-1", **params: str) ->
     return server.ok("POST", rrs(ns), proposal(ns, name), params=params or None)
 
 
-def deployment(ns: str, name: str = "web", resources: dict[str, Any] | None = None) -> dict[str, Any]:
-    labels = {"app": name}
-    container = {"name": "app", "image": "example/app:1", "resources": resources or ORIGINAL}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
-        },
-    }
+def deployment(ns: str, name: str = "web") -> dict[str, Any]:
+    return deployment_manifest(name, ns, ORIGINAL, image="example/app:1")
 
 
 def status_of(response: Any) -> dict[str, Any]:
