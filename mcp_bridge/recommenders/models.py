@@ -176,6 +176,11 @@ class ContainerScan(_Model):
         """True only for a complete, error-free recommendation."""
         return not self.missing_data
 
+    @property
+    def running_pods(self) -> int:
+        """Pods of this workload running now (krr's current_pods_count: the pods not deleted)."""
+        return sum(1 for p in self.pods if not p.deleted)
+
     def savings(self, resource: ResourceName) -> Decimal | None:
         """current request - recommended request (cores or bytes; negative: needs more); None if unknown."""
         if self.recommended is None or resource in self.unknown:
@@ -204,8 +209,15 @@ class ScanSummary(_Model):
     missing_data: int = 0
     errors: int = 0
     by_severity: dict[str, int] = Field(default_factory=dict)
-    cpu_request_savings_cores: float = 0.0
+    cpu_request_savings_cores: float = Field(
+        default=0.0, description="Sum over containers of current - recommended request (one pod each)."
+    )
     memory_request_savings_bytes: float = 0.0
+    cpu_request_savings_cores_running_pods: float = Field(
+        default=0.0,
+        description="The same, each container multiplied by its running pods (what it saves now).",
+    )
+    memory_request_savings_bytes_running_pods: float = 0.0
 
 
 class ScanStats(_Model):
@@ -271,12 +283,14 @@ class ScanFilters(_Model):
 
 def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummary:
     by_severity: dict[str, int] = {}
-    cpu = Decimal(0)
-    memory = Decimal(0)
+    cpu = memory = cpu_pods = memory_pods = Decimal(0)
     for item in items:
         by_severity[item.severity] = by_severity.get(item.severity, 0) + 1
-        cpu += item.savings("cpu") or 0
-        memory += item.savings("memory") or 0
+        item_cpu, item_memory = item.savings("cpu") or 0, item.savings("memory") or 0
+        cpu += item_cpu
+        memory += item_memory
+        cpu_pods += item_cpu * item.running_pods
+        memory_pods += item_memory * item.running_pods
     return ScanSummary(
         containers=len(items),
         proposable=sum(1 for i in items if i.proposable),
@@ -285,6 +299,8 @@ def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummar
         by_severity=by_severity,
         cpu_request_savings_cores=float(cpu),
         memory_request_savings_bytes=float(memory),
+        cpu_request_savings_cores_running_pods=float(cpu_pods),
+        memory_request_savings_bytes_running_pods=float(memory_pods),
     )
 
 

@@ -136,7 +136,9 @@ def render_scan(out: ScanOutput) -> str:
         f"{s.proposable} proposable, {s.missing_data} without enough data, {s.errors} error(s).",
         f"By severity: {', '.join(f'{k} {v}' for k, v in sorted(s.by_severity.items())) or 'none'}. "
         f"Request savings: {s.cpu_request_savings_cores:.3f} cores, "
-        f"{s.memory_request_savings_bytes / 2**20:.0f}Mi.",
+        f"{s.memory_request_savings_bytes / 2**20:.0f}Mi per pod; "
+        f"{s.cpu_request_savings_cores_running_pods:.3f} cores, "
+        f"{s.memory_request_savings_bytes_running_pods / 2**20:.0f}Mi over the running pods.",
     ]
     if out.report:
         lines.insert(

@@ -393,3 +393,31 @@ async def test_simple_limit_at_krrs_defaults_needs_more_points_than_one_range_qu
     assert result.items and all(
         i.error and "exceeded maximum resolution of 11,000 points" in i.error for i in result.items
     )
+
+
+async def test_savings_over_the_running_pods(golden_prometheus: GoldenPrometheus) -> None:
+    """The summary's per-pod savings, and the same multiplied by each workload's running pods (krr's
+    current_pods_count): billing/api runs 1 pod (its older pod in the window is deleted), shop/web 2."""
+    from krr_mcp_bridge.recommenders import namespace_summaries
+
+    result = await get_recommendations(
+        ScanRequest(source="native", prometheus_url=golden_prometheus.url, history_hours=8,
+                    end_time=golden_prometheus.at, namespaces=["billing"])
+    )  # fmt: skip
+    (api,) = result.items
+    assert api.recommended is not None and api.running_pods == 1 and len(api.pods) == 2
+    cpu = Decimal("0.5") - parse_resource_quantity(api.recommended.requests.cpu or "", "cpu")
+    memory = 512 * MIB - parse_resource_quantity(api.recommended.requests.memory or "", "memory")
+    summary = result.summary
+    assert Decimal(repr(summary.cpu_request_savings_cores)) == cpu
+    assert Decimal(repr(summary.cpu_request_savings_cores_running_pods)) == cpu  # one running pod
+    assert summary.memory_request_savings_bytes_running_pods == float(memory)
+    shop = await _scan(golden_prometheus, namespaces=["shop"], names=["web"])
+    web = {i.container: i for i in shop}
+    assert web["app"].running_pods == 2 and web["app"].recommended is not None
+    app_cpu = Decimal(1) - parse_resource_quantity(web["app"].recommended.requests.cpu or "", "cpu")
+    nginx = web["nginx"]
+    assert nginx.recommended is not None
+    nginx_cpu = Decimal("0.1") - parse_resource_quantity(nginx.recommended.requests.cpu or "", "cpu")
+    sums = namespace_summaries(shop, [])["shop"]
+    assert Decimal(repr(sums.cpu_request_savings_cores_running_pods)) == 2 * (app_cpu + nginx_cpu)
