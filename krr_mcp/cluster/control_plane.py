@@ -282,9 +282,7 @@ class ControlPlane:
                 str(bins / "kube-controller-manager"), f"--kubeconfig={kcm}",
                 "--use-service-account-credentials=true", "--leader-elect=false",
                 f"--service-account-private-key-file={self.sa_keys.key}",
-                f"--root-ca-file={self.ca.pair.cert}",
-                "--bind-address=127.0.0.1", f"--secure-port={free_port()}",
-                f"--authentication-kubeconfig={kcm}", f"--authorization-kubeconfig={kcm}",
+                f"--root-ca-file={self.ca.pair.cert}", *_serving(kcm),
             ],
         )  # fmt: skip
         scheduler = self._kubeconfig_for("kube-scheduler", self.component_certs["kube-scheduler"])
@@ -292,8 +290,7 @@ class ControlPlane:
             "kube-scheduler",
             [
                 str(bins / "kube-scheduler"), f"--kubeconfig={scheduler}", "--leader-elect=false",
-                "--bind-address=127.0.0.1", f"--secure-port={free_port()}",
-                f"--authentication-kubeconfig={scheduler}", f"--authorization-kubeconfig={scheduler}",
+                *_serving(scheduler),
             ],
         )  # fmt: skip
         kwok = self._kubeconfig_for("kwok", self.component_certs["kwok"])
@@ -337,6 +334,15 @@ class ControlPlane:
         self.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
         self.kubeconfig.write_text(yaml.safe_dump(document, sort_keys=False))
         self.kubeconfig.chmod(0o600)
+
+
+def _serving(kubeconfig: Path) -> list[str]:
+    """A controller's own HTTPS endpoint (health, metrics) on a free loopback port, checking its callers
+    against the API server with its kubeconfig."""
+    return [
+        "--bind-address=127.0.0.1", f"--secure-port={free_port()}",
+        f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
+    ]  # fmt: skip
 
 
 def _is_ready(node: dict[str, Any]) -> bool:

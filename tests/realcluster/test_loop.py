@@ -23,6 +23,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from krr_mcp.cluster.control_plane import free_port
 
+from ..operator.operator_harness import wait_for as harness_wait_for
 from .cluster import RealCluster, deployment_manifest
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(900)]
@@ -49,15 +50,11 @@ def deployment(name: str, resources: dict[str, Any] = BEFORE) -> dict[str, Any]:
 def wait_for(
     what: str, probe: Callable[[], Any], timeout: float = 120, cluster: RealCluster | None = None
 ) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.5)
-    state = cluster.diagnostics(APPS) if cluster else ""
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})\n{state}")
+    """The harness's wait, with the cluster's state in the failure."""
+    try:
+        return harness_wait_for(what, probe, timeout, interval=0.5)
+    except TimeoutError as exc:
+        raise AssertionError(f"{exc}\n{cluster.diagnostics(APPS) if cluster else ''}") from None
 
 
 def template(cluster: RealCluster, name: str) -> dict[str, Any]:
