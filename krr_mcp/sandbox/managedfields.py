@@ -2,7 +2,9 @@
 write, and the ownership rules of server-side apply (conflicts, removal of fields a manager stops applying).
 
 An approximation of the real structured-merge-diff: leaf paths of maps, lists with a known merge key
-(items as `k:{...}`), lists of scalars merged as sets (`v:...`); any other list is one atomic leaf.
+(items as `k:{...}`), lists of scalars merged as sets (`v:...`); any other list is one atomic leaf. A
+manager also owns a node itself (a map, list or list item: `".": {}` in FieldsV1, `(*node, ".")` here)
+when its Update created that node, and an applier owns the list items it applies.
 """
 
 from __future__ import annotations
@@ -88,27 +90,34 @@ def _list_paths(field: str, items: list[Any], path: Path) -> dict[Path, Any]:
     return {path: items}
 
 
+NODE = "."  # the last element of a path that stands for the node itself (FieldsV1's ".")
+
+
+def node_markers(leaves: Any, items_only: bool = False) -> set[Path]:
+    """The nodes above `leaves` (maps, lists, list items), as (*node, "."); only the list items with
+    `items_only`. metadata itself is never owned."""
+    nodes = {leaf[:n] for leaf in leaves for n in range(1, len(leaf))}
+    nodes.discard(("f:metadata",))
+    if items_only:
+        nodes = {n for n in nodes if n[-1][:2] in ("k:", "v:")}
+    return {(*n, NODE) for n in nodes}
+
+
 def to_fields_v1(paths: set[Path]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for path in sorted(paths):
         node = root
-        for n, element in enumerate(path):
-            child = node.setdefault(element, {})
-            if n < len(path) - 1 and element.startswith("k:"):
-                child.setdefault(".", {})
-            node = child
+        for element in path:
+            node = node.setdefault(element, {})
     return root
 
 
 def from_fields_v1(fields: dict[str, Any], prefix: Path = ()) -> set[Path]:
     out: set[Path] = set()
     for element, child in (fields or {}).items():
-        if element == ".":
-            continue
         path = (*prefix, element)
-        children = {k: v for k, v in (child or {}).items() if k != "."}
-        if children:
-            out |= from_fields_v1(children, path)
+        if child:
+            out |= from_fields_v1(child, path)
         else:
             out.add(path)
     return out
@@ -195,6 +204,11 @@ def record_update(
     old_leaves = leaf_paths(tracked(old, subresource, status_separate)) if old else {}
     new_leaves = leaf_paths(tracked(new, subresource, status_separate))
     changed = {p for p in changed_paths(old_leaves, new_leaves) if p in new_leaves and p != ()}
+    if operation == "Apply":  # a create by apply: the applied list items, as any apply
+        changed |= node_markers(changed, items_only=True)
+    else:  # the nodes this write created (an empty map or list that was there is not created)
+        existed = node_markers(old_leaves) | {(*leaf, NODE) for leaf in old_leaves}
+        changed |= node_markers(new_leaves) - existed
     entries = _entries(old) if old else []
     mine = (manager, operation, subresource)
     owned = {_entry_id(e): from_fields_v1(e.get("fieldsV1") or {}) for e in entries}
@@ -207,6 +221,9 @@ def record_update(
 
 
 def _present(path: Path, present: set[Path]) -> bool:
+    if path and path[-1] == NODE:  # a node is there while something is below it
+        node = path[:-1]
+        return any(len(p) > len(node) and p[: len(node)] == node for p in present)
     return any(_overlaps(path, p) for p in present)
 
 
@@ -315,8 +332,10 @@ def plan_apply(
             owned[ident] = _minus(paths, forced)
             others |= owned[ident]
     previously = owned.get(mine, set())
-    remove = {p for p in previously - set(applied) if not any(_overlaps(p, o) for o in others)}
-    owned[mine] = set(applied)
+    remove = {
+        p for p in previously - set(applied) if p[-1] != NODE and not any(_overlaps(p, o) for o in others)
+    }
+    owned[mine] = set(applied) | node_markers(applied, items_only=True)
     return remove, owned, set(applied)
 
 

@@ -460,6 +460,8 @@ class SandboxServer:
         # Like kube-apiserver's watch cache: a bookmark only carries news, a resourceVersion of this kind
         # past where the watch started (writes of other kinds do not count).
         started_at = max(self.store.kind_rv(rt.storage_key), int(rv_param) if rv_param.isdigit() else 0)
+        # A watch that began with the current objects: its first bookmark says they have all been sent.
+        ends_initial_events = rv_param in ("", "0") and not send_initial
         include = query.get("includeObject", "Metadata")
         response = web.StreamResponse(
             status=200, headers={"Content-Type": JSON, "Cache-Control": "no-cache, private"}
@@ -506,11 +508,11 @@ class SandboxServer:
                     if next_mark is not None and loop.time() >= next_mark:
                         reached = self.store.kind_rv(rt.storage_key)
                         if reached > started_at:
-                            mark = {
-                                "kind": rt.kind,
-                                "apiVersion": rt.api_version,
-                                "metadata": {"resourceVersion": str(reached)},
-                            }
+                            mark_meta: dict[str, Any] = {"resourceVersion": str(reached)}
+                            if ends_initial_events:  # as kube-apiserver marks it
+                                mark_meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+                                ends_initial_events = False
+                            mark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": mark_meta}
                             await response.write(_dumps({"type": "BOOKMARK", "object": mark}) + b"\n")
                         next_mark = _next_bookmark(loop.time(), deadline, self.bookmark_interval)
                     continue

@@ -30,7 +30,7 @@ from krr_mcp.cluster import identities
 from ..admission.rr_objects import stored_rr
 from ..operator.operator_builders import rr as operator_rr
 from .cluster import deployment_manifest
-from .conftest import REAL, sandbox_differs
+from .conftest import REAL
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -427,13 +427,10 @@ def test_changed_by_others_sees_the_operators_own_patch_the_same_on_both(
     assert _resume_verdict(live) == ("Succeeded", "Resumed")
 
 
-@sandbox_differs(
-    'managedFields carry no "." for the maps and list items an Update created, and one on '
-    "every list item instead (docs/sandbox.md)"
-)
-def test_managed_fields_mark_the_nodes_an_update_created(api_server: ApiServer, ns: str) -> None:
-    """FieldsV1 exactly: a node (map, list, list item) the write created is owned as itself too (".");
-    one that existed already is not, even when the write changed something inside it."""
+def test_managed_fields_exactly(api_server: ApiServer, ns: str) -> None:
+    """FieldsV1 as stored, "." markers and order included: an Update owns the nodes (map, list, list
+    item) it created as themselves too, not those that existed even when it changed something inside;
+    an apply owns the list items it applied, and a label selector as one field; Apply entries first."""
     create_rr(api_server, ns, fieldManager="krr-mcp-bridge")
     api_server.ok(
         "PATCH", rr_path(ns) + "/status", {"status": {"phase": "Proposed", "message": "seen"}},
@@ -443,15 +440,51 @@ def test_managed_fields_mark_the_nodes_an_update_created(api_server: ApiServer, 
     api_server.kubectl(
         "patch", "deploy", "web", "-n", ns, "--field-manager=kubectl-edit", "-p", _resources_patch(PROPOSED)
     )
-    rr_owned = managers(api_server.ok("GET", rr_path(ns)), raw=True)
+    stored = api_server.ok("GET", rr_path(ns))
+    assert [e["manager"] for e in stored["metadata"]["managedFields"]] == [
+        "krr-mcp-bridge",
+        OPERATOR_FIELD_MANAGER,
+    ]
+    rr_owned = managers(stored, raw=True)
     assert rr_owned[(OPERATOR_FIELD_MANAGER, "Update", "status")] == {
         "f:status": {".": {}, "f:message": {}, "f:phase": {}}
     }
-    spec = rr_owned[("krr-mcp-bridge", "Update", "")]["f:spec"]
-    assert spec["."] == {} and spec["f:containers"]["."] == {} and spec["f:target"]["."] == {}
-    item = api_server.ok("GET", f"{deployments(ns)}/web")
-    edit = managers(item, raw=True)[("kubectl-edit", "Update", "")]
-    assert edit["f:spec"]["f:template"]["f:spec"]["f:containers"] == {
+    both = {".": {}, "f:cpu": {}, "f:memory": {}}
+    assert rr_owned[("krr-mcp-bridge", "Update", "")] == {
+        "f:spec": {
+            ".": {}, "f:approved": {}, "f:autoRollback": {}, "f:reason": {}, "f:rejected": {},
+            "f:rollbackRequested": {}, "f:rolloutTimeoutSeconds": {},
+            "f:containers": {
+                ".": {},
+                'k:{"name":"app"}': {
+                    ".": {}, "f:name": {},
+                    "f:current": {".": {}, "f:limits": {}, "f:requests": both},
+                    "f:proposed": {".": {}, "f:limits": {".": {}, "f:memory": {}}, "f:requests": both},
+                },
+            },
+            "f:evidence": {".": {}, "f:source": {}, "f:strategy": {}},
+            "f:target": {".": {}, "f:apiVersion": {}, "f:kind": {}, "f:name": {}},
+        }
+    }  # fmt: skip
+    workload = api_server.ok("GET", f"{deployments(ns)}/web")
+    ours = [
+        e["manager"]
+        for e in workload["metadata"]["managedFields"]
+        if e["manager"] in ("ci-deployer", "kubectl-edit")
+    ]
+    assert ours == ["ci-deployer", "kubectl-edit"]  # Apply entries first
+    owned = managers(workload, raw=True)
+    assert owned[("ci-deployer", "Apply", "")] == {
+        "f:spec": {
+            "f:replicas": {},
+            "f:selector": {},
+            "f:template": {
+                "f:metadata": {"f:labels": {"f:app": {}}},
+                "f:spec": {"f:containers": {'k:{"name":"app"}': {".": {}, "f:image": {}, "f:name": {}}}},
+            },
+        }
+    }
+    assert owned[("kubectl-edit", "Update", "")]["f:spec"]["f:template"]["f:spec"]["f:containers"] == {
         'k:{"name":"app"}': {
             "f:resources": {"f:limits": {"f:memory": {}}, "f:requests": {"f:cpu": {}, "f:memory": {}}}
         }
@@ -574,6 +607,28 @@ def test_empty_labels_and_annotations_are_not_stored(api_server: ApiServer, ns: 
         "PATCH", rr_path(ns), {"metadata": {"labels": {"a": None}}}, content_type=MERGE_PATCH
     )
     assert "labels" not in removed["metadata"]
+
+
+@pytest.mark.parametrize("start", [{}, {"resourceVersion": "0"}], ids=["no-rv", "rv-0"])
+def test_the_first_bookmark_after_the_current_objects_marks_their_end(
+    api_server: ApiServer, ns: str, start: dict[str, str]
+) -> None:
+    """A watch without a resourceVersion (or "0") starts with ADDED for the current objects; its first
+    BOOKMARK carries the k8s.io/initial-events-end annotation even without sendInitialEvents."""
+    create_rr(api_server, ns)
+    elsewhere = api_server.new_namespace()
+
+    def write_elsewhere() -> None:
+        time.sleep(0.5)
+        create_rr(api_server, elsewhere, "other")
+
+    writer = threading.Thread(target=write_elsewhere)
+    writer.start()
+    events = api_server.watch(rrs(ns), timeoutSeconds="4", allowWatchBookmarks="true", **start)
+    writer.join()
+    assert [e["type"] for e in events][:2] == ["ADDED", "BOOKMARK"], events
+    assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert all("annotations" not in e["object"]["metadata"] for e in events[2:])
 
 
 def test_a_watch_without_bookmarks_gets_none(api_server: ApiServer, ns: str) -> None:

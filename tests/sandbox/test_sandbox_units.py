@@ -93,13 +93,17 @@ def test_managed_fields_round_trip_and_ownership_transfer() -> None:
     assert mf.from_fields_v1(mf.to_fields_v1(paths)) == paths
     old = {"metadata": {"name": "x"}, "spec": {"approved": False, "risk": "low"}}
     created = mf.record_update(None, old, "bridge", "", True, "v1", "t")
-    assert created[0]["fieldsV1"] == {"f:spec": {"f:approved": {}, "f:risk": {}}}
+    # The creator owns the spec map it created ("."), the human only the value it changed.
+    assert created[0]["fieldsV1"] == {"f:spec": {".": {}, "f:approved": {}, "f:risk": {}}}
     new = {"metadata": {"name": "x", "managedFields": created}, "spec": {"approved": True, "risk": "low"}}
     entries = mf.record_update(
         {**old, "metadata": {"name": "x", "managedFields": created}}, new, "human", "", True, "v1", "t"
     )
     owners = {e["manager"]: mf.from_fields_v1(e["fieldsV1"]) for e in entries}
-    assert owners == {"bridge": {("f:spec", "f:risk")}, "human": {("f:spec", "f:approved")}}
+    assert owners == {
+        "bridge": {("f:spec", "."), ("f:spec", "f:risk")},
+        "human": {("f:spec", "f:approved")},
+    }
 
 
 def test_apply_conflicts_and_forced_takeover() -> None:
