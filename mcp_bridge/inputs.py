@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from krr_operator.api.resource_recommendation import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
-    ContainerUsage,
     ResourceAmounts,
 )
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,9 +58,6 @@ class ContainerProposal(InputModel):
     name: ContainerName
     requests: ResourceAmounts = Field(default_factory=ResourceAmounts)
     limits: ResourceAmounts = Field(default_factory=ResourceAmounts)
-    usage: ContainerUsage | None = Field(
-        default=None, description="The observed usage behind these numbers (from scan_recommendations)."
-    )
 
 
 class WorkloadProposal(InputModel):

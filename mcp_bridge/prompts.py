@@ -13,8 +13,9 @@ Follow these steps, and never skip the human:
 2. For each change worth making, call preview_change with the recommended requests and limits. Read
    the safety report (risk, refusals, HPA/LimitRange/quota/QoS effects) and the dry-run result. Drop
    anything refused or high-risk unless the user insists.
-3. Call propose_change for the changes you keep, with a reason a reviewer understands (the numbers
-   and the evidence). It creates ResourceRecommendations with approved=false.
+3. Call propose_change for the changes you keep, with the scan_id scan_recommendations returned (the
+   bridge takes the usage and evidence from that scan) and a reason a reviewer understands. It creates
+   ResourceRecommendations with approved=false.
 4. Hand over: show the user each created recommendation's name and the exact kubectl commands it
    returned to review and approve. You cannot approve or apply anything yourself; a human does that
    with kubectl, and the operator applies the change and records it.

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from krr_operator import safety
 from krr_operator.api.resource_recommendation import (
     ContainerRecommendation,
     ContainerResources,
+    ContainerUsage,
     Evidence,
     ResourceAmounts,
     ResourceRecommendationSpec,
     SafetyReport,
 )
 from krr_operator.safety import workload as workload_shape
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from .bridge import Bridge
-from .inputs import ContainerProposal, InputModel, WorkloadProposal
+from .inputs import ContainerProposal, WorkloadProposal
 from .manifests import build_recommendation_manifest
 
 
@@ -32,24 +33,8 @@ class ProposalRefused(Exception):
     """A proposal the bridge will not turn into an RR; the message says why, for the assistant."""
 
 
-class EvidenceInput(InputModel):
-    """Where the proposed numbers came from (recorded in the RR for the reviewer)."""
-
-    source: Literal["krr", "native", "manual"] = "manual"
-    strategy: str = Field(default="simple", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    history_hours: int | None = Field(default=None, ge=1, le=24 * 365)
-    cpu_percentile: float | None = Field(default=None, ge=0, le=100)
-    memory_buffer_percentage: float | None = Field(default=None, ge=0, le=1000)
-
-    def to_evidence(self, now: datetime) -> Evidence:
-        return Evidence(
-            source=self.source,
-            strategy=self.strategy,
-            historyHours=self.history_hours,
-            cpuPercentile=self.cpu_percentile,
-            memoryBufferPercentage=self.memory_buffer_percentage,
-            scannedAt=now if self.source != "manual" else None,
-        )
+# Numbers proposed without a scan of the bridge's: no usage evidence, shown to the reviewer as manual.
+MANUAL_EVIDENCE = Evidence(source="manual", strategy="manual", scannedAt=None)
 
 
 @dataclass
@@ -80,9 +65,10 @@ def current_resources(container: dict[str, Any]) -> ContainerResources:
 
 
 def container_recommendations(
-    proposal: WorkloadProposal, workload: dict[str, Any]
+    proposal: WorkloadProposal, workload: dict[str, Any], usage: dict[str, ContainerUsage] | None = None
 ) -> list[ContainerRecommendation]:
-    """Pair each proposed container with its live resources; refuse containers the workload lacks."""
+    """Pair each proposed container with its live resources and the usage the bridge observed (`usage`,
+    from its own scan; never from the assistant); refuse containers the workload lacks."""
     live = {c.get("name"): c for c in workload_shape.containers(workload)}
     where = f"{proposal.kind} {proposal.namespace}/{proposal.name}"
     result = []
@@ -94,16 +80,18 @@ def container_recommendations(
         if wanted.name not in live:
             names = ", ".join(sorted(str(n) for n in live)) or "none"
             raise ProposalRefused(f"container {wanted.name} is not in {where} (its containers: {names})")
-        result.append(_recommendation(wanted, live[wanted.name]))
+        result.append(_recommendation(wanted, live[wanted.name], (usage or {}).get(wanted.name)))
     return result
 
 
-def _recommendation(wanted: ContainerProposal, live: dict[str, Any]) -> ContainerRecommendation:
+def _recommendation(
+    wanted: ContainerProposal, live: dict[str, Any], usage: ContainerUsage | None
+) -> ContainerRecommendation:
     return ContainerRecommendation(
         name=wanted.name,
         current=current_resources(live),
         proposed=ContainerResources(requests=wanted.requests, limits=wanted.limits),
-        usage=wanted.usage,
+        usage=usage,
     )
 
 
@@ -125,6 +113,7 @@ def plan_proposal(
     now: datetime | None = None,
     rollback_of: str | None = None,
     refuse_unsafe: bool = True,
+    usage: dict[str, ContainerUsage] | None = None,
 ) -> PlannedRecommendation:
     """Check one proposal against the live cluster and the safety rules; raise ProposalRefused (for a
     safety refusal only when `refuse_unsafe`; a preview shows the refusing report instead)."""
@@ -134,7 +123,7 @@ def plan_proposal(
     if refused:
         raise ProposalRefused(refused)
     workload = bridge.cluster.read_workload(proposal.namespace, proposal.kind, proposal.name)
-    containers = container_recommendations(proposal, workload)
+    containers = container_recommendations(proposal, workload, usage)
     manifest = build_recommendation_manifest(
         namespace=proposal.namespace,
         kind=proposal.kind,

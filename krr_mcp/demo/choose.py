@@ -7,12 +7,6 @@ from typing import Any
 
 from krr_operator.api.quantities import QuantityError, format_cpu, format_memory, parse_resource_quantity
 
-# propose_change's evidence fields and the names krr's simple strategy gives the same settings.
-EVIDENCE_SETTINGS = {
-    "history_hours": "history_duration",
-    "cpu_percentile": "cpu_percentile",
-    "memory_buffer_percentage": "memory_buffer_percentage",
-}
 SEVERITY_ORDER = {"CRITICAL": 0, "WARNING": 1, "OK": 2, "GOOD": 3, "UNKNOWN": 4}
 
 
@@ -120,32 +114,18 @@ def _clean(amounts: dict[str, Any] | None) -> dict[str, str]:
     return {k: str(v) for k, v in (amounts or {}).items() if k in ("cpu", "memory") and v is not None}
 
 
-def _usage(usage: dict[str, Any]) -> dict[str, Any]:
-    """The scan's usage evidence as propose_change takes it (unset fields left out)."""
-    return {k: v for k, v in usage.items() if v is not None}
-
-
 def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dict[str, Any]:
-    """propose_change arguments that carry the scan's numbers and evidence unchanged."""
+    """propose_change arguments that carry the scan's numbers unchanged and name the scan (its scan_id):
+    the bridge takes the usage and evidence from the scan it kept, never from the assistant."""
     first = chosen[0]
     containers = [
         {
             "name": i["container"],
             "requests": _clean((i.get("recommended") or {}).get("requests")),
             "limits": _clean((i.get("recommended") or {}).get("limits")),
-            **({"usage": _usage(i["usage"])} if i.get("usage") else {}),
         }
         for i in chosen
     ]
-    source = str(scan.get("source") or "native")
-    evidence: dict[str, Any] = {"source": source if source in ("krr", "native") else "manual"}
-    settings = scan.get("settings") or {}
-    for ours, krr_name in EVIDENCE_SETTINGS.items():
-        value = settings.get(krr_name, settings.get(ours))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            evidence[ours] = int(value) if ours == "history_hours" else value
-    if isinstance(scan.get("strategy"), str):
-        evidence["strategy"] = scan["strategy"]
     return {
         "proposals": [
             {
@@ -158,5 +138,5 @@ def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dic
         "reason": "Observed usage over the history window is far from the current requests "
         f"({', '.join(f'{i["container"]}: {i.get("severity", "?")}' for i in chosen)}); "
         "these are krr's simple-strategy recommendations, limited to the policy's largest step per change.",
-        "evidence": evidence,
+        "scan_id": scan["scan_id"],
     }

@@ -73,6 +73,16 @@ def _usage_rows(spec: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+REASON_TITLE = "Reason (the proposer's words, not checked)"
+
+
+def _evidence_source(evidence: dict[str, Any]) -> str:
+    source = str(evidence.get("source", "?"))
+    if source == "manual":
+        return "manual (no scan behind it: the numbers were not checked against observed usage)"
+    return source
+
+
 def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
     meta, spec, status = rr.get("metadata") or {}, rr.get("spec") or {}, rr.get("status") or {}
     annotations = meta.get("annotations") or {}
@@ -108,7 +118,8 @@ def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
             ],
         )
     ]
-    sections.append(Section("Reason", text=str(spec.get("reason") or "")))
+    # The proposer's own words (an assistant's, through the bridge): shown as such, nothing checks them.
+    sections.append(Section(REASON_TITLE, text=str(spec.get("reason") or "")))
     sections.append(
         Section(
             "Proposed change",
@@ -121,7 +132,7 @@ def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
         Section(
             "Evidence",
             pairs=[
-                ("Source", str(evidence.get("source", "?"))),
+                ("Source", _evidence_source(evidence)),
                 ("Strategy", str(evidence.get("strategy", "simple"))),
                 ("History", f"{evidence.get('historyHours', '?')}h"),
                 ("CPU percentile", str(evidence.get("cpuPercentile", "?"))),

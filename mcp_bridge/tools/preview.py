@@ -20,7 +20,7 @@ from ..bridge import Bridge
 from ..cluster import explain_error
 from ..inputs import ContainerProposal, Namespace, ObjectName, WorkloadKindName, WorkloadProposal
 from ..proposals import (
-    EvidenceInput,
+    MANUAL_EVIDENCE,
     PlannedRecommendation,
     ProposalRefused,
     describe_amounts,
@@ -142,7 +142,7 @@ def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
             bridge,
             proposal,
             reason="preview",
-            evidence=EvidenceInput().to_evidence(now),
+            evidence=MANUAL_EVIDENCE,
             auto_rollback=True,
             expires_in=timedelta(hours=1),
             now=now,

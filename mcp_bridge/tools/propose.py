@@ -9,7 +9,7 @@ always stays with kubectl.
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from krr_operator.api.resource_recommendation import SafetyReport
+from krr_operator.api.resource_recommendation import ContainerUsage, SafetyReport
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -20,14 +20,17 @@ from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
 from ..inputs import Reason, WorkloadProposal
+from ..paging import CursorError
 from ..proposals import (
-    EvidenceInput,
+    MANUAL_EVIDENCE,
     PlannedRecommendation,
     PlannedSummary,
     ProposalRefused,
     plan_proposal,
     summarize_plan,
 )
+from ..recommenders import ScanResult
+from ..scans import SCAN_ID_PATTERN, evidence_from_scan, usage_by_container
 from .common import CREATES_PROPOSALS, ReviewCommands, in_thread, review_commands, tool_errors, tool_result
 
 
@@ -137,13 +140,26 @@ def create_planned(
     return ProposeResult(created=created, confirmation=confirmation, message=message)
 
 
+def observed_usage(scan: ScanResult, proposal: WorkloadProposal) -> dict[str, ContainerUsage]:
+    """What the scan observed for each proposed container; ProposalRefused for one it did not see."""
+    usage = usage_by_container(scan, proposal.namespace, proposal.kind, proposal.name)
+    where = f"{proposal.kind} {proposal.namespace}/{proposal.name}"
+    for container in proposal.containers:
+        if container.name not in usage:
+            raise ProposalRefused(
+                f"the scan has no usage for container {container.name} of {where}: scan that workload "
+                "(scan_recommendations) and give its scan_id"
+            )
+    return usage
+
+
 def register(server: MCPServer, bridge: Bridge) -> None:
     """Add propose_change to `server`."""
 
     def plan_all(
         proposals: list[WorkloadProposal],
         reason: str,
-        evidence: EvidenceInput | None,
+        scan_id: str | None,
         auto_rollback: bool,
         expires_in_hours: int,
     ) -> list[PlannedRecommendation]:
@@ -151,6 +167,13 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         if len(set(targets)) != len(targets):
             raise ToolError("propose_change failed: the same workload appears twice in proposals")
         now = datetime.now(UTC)
+        try:
+            scan = bridge.scan_pages.get(scan_id) if scan_id else None
+        except CursorError:
+            raise ToolError(
+                f"propose_change refused: scan {scan_id} is not kept (any more): run scan_recommendations "
+                "again and give the scan_id it returns. Nothing was created."
+            ) from None
         with tool_errors("propose_change"):
             try:
                 return [
@@ -158,10 +181,11 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                         bridge,
                         p,
                         reason=reason,
-                        evidence=(evidence or EvidenceInput()).to_evidence(now),
+                        evidence=evidence_from_scan(scan) if scan else MANUAL_EVIDENCE,
                         auto_rollback=auto_rollback,
                         expires_in=timedelta(hours=expires_in_hours),
                         now=now,
+                        usage=observed_usage(scan, p) if scan else None,
                     )
                     for p in proposals
                 ]
@@ -179,7 +203,15 @@ def register(server: MCPServer, bridge: Bridge) -> None:
     async def propose_change(
         proposals: Annotated[list[WorkloadProposal], Field(min_length=1, max_length=20)],
         reason: Reason,
-        evidence: EvidenceInput | None = None,
+        scan_id: Annotated[
+            str | None,
+            Field(
+                pattern=SCAN_ID_PATTERN,
+                description="The scan_id scan_recommendations returned: the bridge takes each container's "
+                "observed usage and the evidence from that scan (the safety rules check the numbers "
+                "against it). Without it the proposal is recorded as manual, with no usage evidence.",
+            ),
+        ] = None,
         auto_rollback: bool = True,
         expires_in_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72,
         *,
@@ -189,8 +221,9 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         """Create ResourceRecommendation(s) (approved=false) proposing new CPU/memory requests and limits
         for workload containers, after checking the live workload and the safety rules (a refused
         proposal creates nothing). Give each container's complete desired requests and limits: a value
-        left out is removed. Returns each RR's name and the kubectl commands a human runs to review and
-        approve it. The assistant can never approve or apply a change."""
+        left out is removed. Name the scan the numbers come from (scan_id): the usage and evidence are
+        the bridge's own, never the assistant's. Returns each RR's name and the kubectl commands a human
+        runs to review and approve it. The assistant can never approve or apply a change."""
         confirmation = confirmation_outcome(answer)
         if confirmation in ("declined", "cancelled"):
             result = ProposeResult(

@@ -72,6 +72,10 @@ class ScanItem(BaseModel):
 
 
 class ScanOutput(BaseModel):
+    scan_id: str = Field(
+        description="Give this to propose_change: the bridge keeps this scan for a while and takes each "
+        "container's usage and the proposal's evidence from it."
+    )
     source: str
     source_reason: str
     strategy: str
@@ -132,7 +136,8 @@ async def run_scan(bridge: Bridge, request: ScanRequest, ctx: Context | None) ->
 def render_scan(out: ScanOutput) -> str:
     s = out.summary
     lines = [
-        f"Scanned {s.containers} container(s) with {out.source} ({out.source_reason}); "
+        f"Scan {out.scan_id} (give it to propose_change): {s.containers} container(s) with {out.source} "
+        f"({out.source_reason}); "
         f"{s.proposable} proposable, {s.missing_data} without enough data, {s.errors} error(s).",
         f"By severity: {', '.join(f'{k} {v}' for k, v in sorted(s.by_severity.items())) or 'none'}. "
         f"Request savings: {s.cpu_request_savings_cores:.3f} cores, "
@@ -170,6 +175,7 @@ def _scan_page(
     end = offset + limit
     more = end < len(filtered.items)
     out = ScanOutput(
+        scan_id=scan_id,
         source=filtered.source,
         source_reason=filtered.source_reason,
         strategy=filtered.strategy,

@@ -3,22 +3,25 @@ holding generated usage history for the sandbox's workloads; then scan -> previe
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from krr_mcp_bridge.server import build_server
 from krr_mcp_bridge.settings import BridgeSettings
+from krr_operator.api.quantities import parse_resource_quantity
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .bridge_support import assert_nothing_approved
+from .bridge_support import assert_nothing_approved, list_rrs
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
             "namespace": "shop",
             "kind": "Deployment",
             "name": "web",
-            "containers": [{"name": "web", **web["recommended"], "usage": web["usage"]}],
+            "containers": [{"name": "web", **web["recommended"]}],
         }
         preview = await client.call_tool("preview_change", proposal)
         # The raw recommendation cuts more than the policy's max step (50%) allows: propose the step.
@@ -75,7 +78,6 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
                     "name": "web",
                     "requests": {"cpu": "500m", "memory": "512Mi"},
                     "limits": {"memory": "1Gi"},
-                    "usage": web["usage"],
                 }
             ]
         }
@@ -84,7 +86,7 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
             {
                 "proposals": [stepped],
                 "reason": "scan: web uses 12% of its CPU",
-                "evidence": {"source": "native"},
+                "scan_id": out["scan_id"],
             },
         )
     assert out["source"] == "native" and "native" in out["source_reason"]
@@ -107,6 +109,53 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
     assert rr is not None and rr["spec"]["evidence"]["source"] == "native"
     assert rr["spec"]["containers"][0]["usage"]["memoryPeak"] == web["usage"]["memoryPeak"]
     assert_nothing_approved(cluster)
+
+
+async def test_usage_evidence_is_the_bridges_own_never_the_assistants(
+    scanning_server: MCPServer, cluster: SandboxHandle
+) -> None:
+    """Issue 15, item 9: the same change was refused with a claimed peak of 900Mi and allowed with a
+    claimed 100Mi. The assistant can no longer claim anything: `usage` and `evidence` are not arguments,
+    and with a scan_id the RR carries, and the safety rules check, the usage the bridge's scan observed."""
+    async with Client(scanning_server) as client:
+        scan = await client.call_tool("scan_recommendations", {"namespaces": ["shop"]})
+        out: Any = scan.structured_content
+        web = next(i for i in out["items"] if (i["name"], i["container"]) == ("web", "web"))
+        peak = parse_resource_quantity(web["usage"]["memoryPeak"], "memory")
+        below_peak = f"{int(peak * Decimal('0.95') / 2**20)}Mi"
+        cut = {
+            "namespace": "shop",
+            "kind": "Deployment",
+            "name": "web",
+            "containers": [
+                {
+                    "name": "web",
+                    "requests": {"cpu": "500m", "memory": below_peak},
+                    "limits": {"memory": "1Gi"},
+                }
+            ],
+        }
+        lie = copy.deepcopy(cut)
+        lie["containers"][0]["usage"] = {"memoryPeak": "100Mi", "oomKilled": False}
+        claimed = await client.call_tool("propose_change", {"proposals": [lie], "reason": "claimed peak"})
+        claimed_evidence = await client.call_tool(
+            "propose_change",
+            {"proposals": [cut], "reason": "x", "evidence": {"source": "krr", "history_hours": 9999}},
+        )
+        checked = await client.call_tool(
+            "propose_change", {"proposals": [cut], "reason": "below the peak", "scan_id": out["scan_id"]}
+        )
+        forged_id = await client.call_tool(
+            "propose_change", {"proposals": [cut], "reason": "x", "scan_id": "0123456789abcdef"}
+        )
+    assert claimed.is_error and "containers.0.usage" in claimed.content[0].text  # type: ignore[union-attr]
+    assert claimed_evidence.is_error and "unknown argument(s) 'evidence'" in claimed_evidence.content[0].text  # type: ignore[union-attr]
+    assert checked.is_error, checked.content
+    text = checked.content[0].text  # type: ignore[union-attr]
+    assert "memory-below-peak" in text and "Nothing was created" in text, text
+    assert forged_id.is_error and "is not kept" in forged_id.content[0].text  # type: ignore[union-attr]
+    assert_nothing_approved(cluster)
+    assert list_rrs(cluster) == []
 
 
 async def test_scan_without_a_reachable_source_is_a_clear_error(server: MCPServer) -> None:

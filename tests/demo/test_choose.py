@@ -42,13 +42,9 @@ def test_nothing_to_propose_when_every_recommendation_equals_the_current_values(
     assert scan_items({"items": [1]}) == [1] and scan_items({}) == []
 
 
-def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
+def test_propose_arguments_carry_the_scan_numbers_unchanged_and_name_the_scan() -> None:
     chosen = [item("web", "app", "1", "100m")]
-    scan = {
-        "source": "native",
-        "strategy": "simple",
-        "settings": {"history_duration": 168.0, "cpu_percentile": 95, "junk": 1},
-    }
+    scan = {"scan_id": "0123456789abcdef", "source": "native", "strategy": "simple", "settings": {}}
     args = propose_arguments(chosen, scan)
     assert args["proposals"] == [
         {
@@ -56,22 +52,12 @@ def test_propose_arguments_carry_the_scan_numbers_unchanged() -> None:
             "kind": "Deployment",
             "name": "web",
             "containers": [
-                {
-                    "name": "app",
-                    "requests": {"cpu": "100m", "memory": "256Mi"},
-                    "limits": {"memory": "256Mi"},
-                    "usage": {"cpuPercentileCores": "10m", "dataPoints": 100},
-                }
+                {"name": "app", "requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}}
             ],
         }
     ]
-    assert args["evidence"] == {
-        "source": "native",
-        "history_hours": 168,
-        "cpu_percentile": 95,
-        "strategy": "simple",
-    }
-    assert set(args) == {"proposals", "reason", "evidence"}  # exactly propose_change's arguments
+    # exactly propose_change's arguments: the usage and evidence come from the bridge's kept scan
+    assert set(args) == {"proposals", "reason", "scan_id"} and args["scan_id"] == "0123456789abcdef"
     assert "app: WARNING" in args["reason"]
 
 

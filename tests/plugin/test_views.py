@@ -87,7 +87,7 @@ def test_describe_has_every_reviewer_section() -> None:
     titles = [s.title for s in describe(make_rr(history=[APPLY_ENTRY]), NOW)]
     assert titles == [
         "Recommendation",
-        "Reason",
+        "Reason (the proposer's words, not checked)",
         "Proposed change",
         "Evidence",
         "Observed usage",
