@@ -301,6 +301,7 @@ class ControlPlane:
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 f"--config={bins / 'kwok-stages.yaml'}", f"--config={STAGES_FILE}",
                 f"--server-address=127.0.0.1:{free_port()}", "--node-ip=127.0.0.1",
+                "--node-lease-duration-seconds=40",  # a Lease per node, renewed: never NotReady (test_nodes)
             ],
         )  # fmt: skip
 
