@@ -17,11 +17,16 @@ from .walkthrough import STEP_COUNT, Walkthrough
 
 
 def run_demo(options: DemoOptions, console: Console | None = None) -> int:
-    """Run the walk-through; 0 when every step succeeded, 1 when one failed (it is named)."""
+    """Run the walk-through; 0 when every step succeeded, 1 when one failed (it is named), 130 when
+    interrupted (SIGINT, or SIGTERM in the main thread): whatever it started is stopped first."""
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     narrator = Narrator(console, STEP_COUNT)
     started = time.monotonic()
     with ExitStack() as stack:
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM unwinds like Ctrl+C, so the stack stops the cluster's processes and removes its data.
+            previous = signal.signal(signal.SIGTERM, _interrupt)
+            stack.callback(signal.signal, signal.SIGTERM, previous)
         walk = Walkthrough(narrator, options, stack)
         try:
             asyncio.run(walk.run())
@@ -40,6 +45,10 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> int:
             walk.keep_running_message()
             _wait_for_interrupt()
     return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _wait_for_interrupt() -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import shutil
+import time
 from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,7 @@ class Walkthrough:
         admin.run(
             "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
         )
+        began = time.monotonic()
         with self.n.waiting(
             "waiting for the real controllers to roll them out (kwok makes the pods Ready)..."
         ):
@@ -167,6 +169,7 @@ class Walkthrough:
                         "rollout", "status", f"{obj['kind'].lower()}/{meta['name']}", "-n", meta["namespace"],
                         f"--timeout={self.options.timeout:.0f}s", show=False,
                     )  # fmt: skip
+        self.n.note(f"rolled out: {time.monotonic() - began:.1f}s")
         admin.run("get", "pods", "-n", "shop", "-o", "wide")
 
     def who_is_who(self, cache_dir: str | None) -> None:
