@@ -228,3 +228,24 @@ def test_a_failing_step_is_named_and_exits_non_zero(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "The demo stopped at step 1/10: Connect to the cluster" in done.stdout
     assert "does not exist" in done.stdout
+
+
+def test_without_the_control_plane_binaries_the_real_cluster_demo_says_how_to_build_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KRR_MCP_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("KRR_MCP_CONTROLPLANE_BIN", raising=False)
+    done = run_demo("--cluster", "real", "--non-interactive", "--state-dir", str(tmp_path), timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "The demo stopped at step 1/10: Start a real Kubernetes control plane" in done.stdout
+    assert "krr-mcp cluster build" in done.stdout or "Go is not installed" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--cluster", "kind"), ("--cluster", "real", "--kubeconfig", "/dev/null")],
+    ids=["unknown cluster", "real with a kubeconfig"],
+)
+def test_the_cluster_option_is_one_local_cluster(args: tuple[str, ...], tmp_path: Path) -> None:
+    done = run_demo(*args, "--non-interactive", "--state-dir", str(tmp_path), timeout=60)
+    assert done.returncode == 2 and "--cluster" in done.stderr, done.stdout + done.stderr
