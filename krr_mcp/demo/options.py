@@ -54,6 +54,11 @@ class DemoOptions:
         return self.kubeconfig is None
 
     @property
+    def sandbox(self) -> bool:
+        """The in-process sandbox API server (no RBAC: its one user may do anything)."""
+        return self.local and self.cluster == "sandbox"
+
+    @property
     def real_cluster(self) -> bool:
         """A real control plane started by the demo (krr_mcp.cluster)."""
         return self.local and self.cluster == "real"

@@ -260,14 +260,20 @@ class Walkthrough:
             s.prometheus_url,
             {"PATH": tool_path(), "KUBECONFIG": s.kubeconfig},
             scan_report=s.scan_report,
-            allow_approver_credentials=o.local,
+            allow_approver_credentials=o.sandbox,
         )
         with self.n.step("The assistant scans workloads through the MCP server (scan_recommendations)"):
             server: Any = parameters
             if o.mcp_transport == "stdio":
                 self.n.say("The assistant starts the MCP server as a subprocess and talks to it over stdio:")
                 self.n.command(["krr-mcp", *parameters.args])
-                if o.local:
+                if o.real_cluster:
+                    self.n.say(
+                        f"It runs as the context {o.identities.bridge}; at start-up it checks with access "
+                        "reviews that these credentials cannot approve or change workloads, and refuses to "
+                        "serve if they can."
+                    )
+                if o.sandbox:
                     self.n.note(
                         "The sandbox enforces no RBAC, so its one user may approve: the bridge refuses such "
                         "credentials unless told --unsafe-allow-approver-credentials. On a real cluster, "

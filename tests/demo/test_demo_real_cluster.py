@@ -85,6 +85,7 @@ def test_the_demo_runs_the_whole_loop_on_a_real_cluster_each_part_as_itself(tmp_
                 context
             )
         assert "krr-mcp serve --kubeconfig" in out and "--context krr-mcp-bridge" in out
+        assert "--unsafe-allow-approver-credentials" not in out  # the bridge's own check stays on
         assert (
             "$ kubectl --context alice patch resourcerecommendation" in out and '"approvedBy":"alice"' in out
         )
