@@ -25,6 +25,7 @@ OPTIONAL_PAGES = frozenset(
         "bridge-benchmark.md",
         "recommenders.md",
         "sandbox.md",
+        "real-cluster.md",
         "trust-model.md",
         "kubectl-plugin.md",
     }
