@@ -40,7 +40,12 @@ class Human:
             self.env["KUBECACHEDIR"] = cache_dir
 
     def run(
-        self, *args: str, show: bool = True, check: bool = True, stdin: str | None = None
+        self,
+        *args: str,
+        show: bool = True,
+        check: bool = True,
+        stdin: str | None = None,
+        timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
         """kubectl `args`, shown as typed (with --context when the kubeconfig's current one is not used)."""
         # kubectl refuses flags before a plugin's name; the plugin takes the same flags after it.
@@ -56,7 +61,7 @@ class Human:
             capture_output=True,
             text=True,
             env=self.env,
-            timeout=60,
+            timeout=timeout,
             check=False,
         )
         if show and result.stdout:

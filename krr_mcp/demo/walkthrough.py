@@ -41,6 +41,7 @@ RECORDED_SCAN_NOTICE = (
 )
 MAX_PREVIEWS = 8
 ADMIN_CONTEXT = "admin"  # the real control plane's cluster-admin (krr_mcp.cluster.identities)
+NAMESPACE_SETUP = ("Namespace", "LimitRange", "ResourceQuota")  # applied before any workload
 ROLLED_OUT = ("Deployment", "StatefulSet", "DaemonSet")  # what `kubectl rollout status` follows
 
 
@@ -151,26 +152,53 @@ class Walkthrough:
             )
 
     def sample_workloads(self, cache_dir: str) -> None:
-        """The sandbox's sample workloads, applied as admin; the real controllers roll them out."""
+        """The sandbox's sample workloads, applied as admin; the real controllers roll them out. The
+        namespaces and their LimitRanges and ResourceQuotas come first: the quota admission refuses a
+        namespace's pods until the quota controller has counted it (the controllers would retry, with a
+        growing back-off), and a LimitRange only defaults pods created after it."""
         admin = Human(self.n, self.state.kubeconfig, ADMIN_CONTEXT, cache_dir)
         objects = [{k: v for k, v in obj.items() if k != "status"} for obj in default_objects()]
-        self.n.say("The sandbox's sample workloads (krr_mcp.sandbox.seed), applied as cluster-admin:")
-        admin.run(
-            "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        first = [obj for obj in objects if obj["kind"] in NAMESPACE_SETUP]
+        self.n.say(
+            "The sandbox's sample workloads (krr_mcp.sandbox.seed), applied as cluster-admin: first the "
+            "namespaces with their LimitRange and ResourceQuota, then the workloads."
         )
+        admin.run("apply", "-f", "-", stdin=_list(first))
+        self.wait_for_quotas(admin)
+        admin.run("apply", "-f", "-", stdin=_list([obj for obj in objects if obj not in first]))
         began = time.monotonic()
         with self.n.waiting(
             "waiting for the real controllers to roll them out (kwok makes the pods Ready)..."
         ):
+            wait = self.options.timeout
             for obj in objects:
                 if obj["kind"] in ROLLED_OUT:
                     meta = obj["metadata"]
-                    admin.run(
+                    done = admin.run(
                         "rollout", "status", f"{obj['kind'].lower()}/{meta['name']}", "-n", meta["namespace"],
-                        f"--timeout={self.options.timeout:.0f}s", show=False,
+                        f"--timeout={wait:.0f}s", show=False, check=False, timeout=wait + 10,
                     )  # fmt: skip
+                    if done.returncode != 0:
+                        admin.run("get", "events", "-n", meta["namespace"], check=False)
+                        raise StepFailed(
+                            f"{obj['kind']} {meta['namespace']}/{meta['name']} did not roll out within "
+                            f"{wait:.0f}s: {done.stderr.strip()}"
+                        )
         self.n.note(f"rolled out: {time.monotonic() - began:.1f}s")
         admin.run("get", "pods", "-n", "shop", "-o", "wide")
+
+    def wait_for_quotas(self, admin: Human) -> None:
+        """Until the quota controller has written every ResourceQuota's status (StepFailed after the
+        timeout)."""
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            listed = admin.run("get", "resourcequotas", "-A", "-o", "json", show=False)
+            quotas = json.loads(listed.stdout).get("items") or []
+            if all((q.get("status") or {}).get("hard") for q in quotas):
+                return
+            if time.monotonic() > deadline:
+                raise StepFailed("the quota controller did not count the ResourceQuotas in time")
+            time.sleep(0.2)
 
     def who_is_who(self, cache_dir: str | None) -> None:
         """Each part's context and the user the API server authenticates it as (kubectl auth whoami)."""
@@ -540,6 +568,10 @@ class Walkthrough:
                 failure = exc  # raised outside the MCP client's task group, so it stays a StepFailed
         if failure is not None:
             raise failure
+
+
+def _list(objects: list[dict[str, Any]]) -> str:
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
 
 
 def _req(item: dict[str, Any], which: str, name: str) -> str:
