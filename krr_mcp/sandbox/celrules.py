@@ -7,14 +7,16 @@ keys in a `x-kubernetes-list-type: map` list (other list items have no old value
 (those naming `oldSelf`) are skipped on create and wherever the old value is absent. Validation
 ratcheting (Kubernetes 1.30+): a rule without `oldSelf` is not re-checked where the value is unchanged.
 
-Errors read like the real server's: `spec: Invalid value: "object": <message>` (a rule on the root reads
-`<nil>: ...`), with `fieldPath`, `reason` and `messageExpression` honoured. A rule that fails to
+Errors read like kube-apiserver 1.37's: `spec: Invalid value: <message>` for a rule on an object or a
+list (the value is left out), `spec.x: Invalid value: "v": <message>` on a scalar (a rule on the root
+reads `<nil>: ...`), with `fieldPath`, `reason` and `messageExpression` honoured. A rule that fails to
 evaluate is a violation (`<message>: <error>`). Without cel-expr-python, `AVAILABLE` is False and no
 rule is checked (the sandbox says so when it starts).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ except ImportError:  # cel-expr-python (a native wheel) missing: serve without C
 AVAILABLE = cel is not None
 NOT_ENFORCED = "CRD validation rules (x-kubernetes-validations) are NOT enforced: cel-expr-python is missing"
 _OLD_SELF = re.compile(r"\boldSelf\b")
+_MISSING_TEXT = "\0missing"
 _MISSING = object()
 
 
@@ -99,7 +102,9 @@ class RuleEngine:
         try:
             ok = cel.run(self.compile(text), text, data)
         except Exception as exc:  # compile or evaluation error: the rule does not pass
-            return _error(rule, node, f"{message}: {exc}")
+            return _error(
+                rule, node, f"{message}: {exc}", value=json.dumps(node.schema.get("type", "object"))
+            )
         if ok is True:
             return None
         return _error(rule, node, self._message(rule, data, message))
@@ -115,7 +120,22 @@ class RuleEngine:
         return text.strip() if isinstance(text, str) and text.strip() else message
 
 
-def _error(rule: dict[str, Any], node: Node, message: str) -> str:
+def _bad_value(value: Any) -> str | None:
+    """How kube-apiserver prints a rule's failing value: left out for objects and lists, quoted strings,
+    plain numbers and booleans."""
+    if isinstance(value, dict | list):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def _error(rule: dict[str, Any], node: Node, message: str, value: str | None = _MISSING_TEXT) -> str:
+    if value == _MISSING_TEXT:
+        value = _bad_value(node.value)
+    shown = "" if value is None else f"{value}: "
     path = node.path
     extra = str(rule.get("fieldPath") or "").lstrip(".")
     if extra:
@@ -127,8 +147,8 @@ def _error(rule: dict[str, Any], node: Node, message: str) -> str:
     if reason == "FieldValueRequired":
         return f"{path}: Required value: {message}"
     if reason == "FieldValueDuplicate":
-        return f'{path}: Duplicate value: "{node.schema.get("type", "object")}": {message}'
-    return f'{path}: Invalid value: "{node.schema.get("type", "object")}": {message}'
+        return f"{path}: Duplicate value" + (f": {value}" if value is not None else "")
+    return f"{path}: Invalid value: {shown}{message}"
 
 
 def _walk(node: Node) -> Iterator[Node]:

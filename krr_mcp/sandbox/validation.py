@@ -21,7 +21,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 _METADATA_ROOT = frozenset({"apiVersion", "kind", "metadata"})
 _TYPE_ERRORS = ("must be of type", "must be an integer or a string", "must not be null")
 CEL_BLOCKED = (
-    '<nil>: Invalid value: "object": some validation rules were not checked because the object was '
+    "<nil>: Invalid value: null: some validation rules were not checked because the object was "
     "invalid; correct the existing errors to complete validation"
 )
 

@@ -69,13 +69,21 @@ class ApiServer:
     ) -> subprocess.CompletedProcess[str]:
         """The real kubectl as this server's administrator; with `check`, a failure raises with stderr."""
         done = subprocess.run(
-            [kubectl_binary(), f"--kubeconfig={self.kubeconfig}", f"--context={self.context}",
-             f"--cache-dir={self.kube_cache}", *args],
-            input=stdin, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+            self.kubectl_command(*args), input=stdin, capture_output=True, text=True, timeout=60, check=False
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} on the {self.name} server failed:\n{done.stderr}")
         return done
+
+    def kubectl_command(self, *args: str) -> list[str]:
+        """The kubectl command line for `args` (for one started in the background)."""
+        return [
+            kubectl_binary(),
+            f"--kubeconfig={self.kubeconfig}",
+            f"--context={self.context}",
+            f"--cache-dir={self.kube_cache}",
+            *args,
+        ]
 
     def kubectl_json(self, *args: str, stdin: str | None = None) -> dict[str, Any]:
         return dict(json.loads(self.kubectl(*args, "-o", "json", stdin=stdin).stdout))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from krr_mcp.cluster import identities
 from ..admission.rr_objects import stored_rr
 from ..operator.operator_builders import rr as operator_rr
 from .cluster import deployment_manifest
-from .conftest import REAL
+from .conftest import REAL, sandbox_differs
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -712,3 +713,114 @@ def test_kubectl_apply_is_created_then_unchanged(api_server: ApiServer, ns: str)
     assert "created" in api_server.kubectl("apply", "-f", "-", stdin=manifest).stdout
     assert "unchanged" in api_server.kubectl("apply", "-f", "-", stdin=manifest).stdout
     assert "deleted" in api_server.kubectl("delete", "rr", "web-1", "-n", ns).stdout
+
+
+def test_kubectl_get_watch_sees_a_change_made_by_another_client(api_server: ApiServer, ns: str) -> None:
+    create_rr(api_server, ns)
+    columns = "custom-columns=NAME:.metadata.name,REASON:.spec.reason"
+    watch = subprocess.Popen(
+        api_server.kubectl_command("get", "rr", "-n", ns, "-w", "-o", columns),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert watch.stdout is not None
+        assert watch.stdout.readline().split() == ["NAME", "REASON"]
+        assert watch.stdout.readline().split()[0] == "web-1"
+        api_server.ok("PATCH", rr_path(ns), {"spec": {"reason": "changed"}}, content_type=MERGE_PATCH)
+        assert watch.stdout.readline().split() == ["web-1", "changed"]
+    finally:
+        watch.terminate()
+        watch.wait(timeout=10)
+
+
+def test_kubectl_refuses_an_invalid_recommendation_with_the_schemas_reasons(
+    api_server: ApiServer, ns: str
+) -> None:
+    bad = proposal(ns)
+    bad["spec"]["target"]["kind"] = "Pod"
+    del bad["spec"]["target"]["name"]
+    refused = api_server.kubectl("create", "-f", "-", stdin=yaml.safe_dump(bad), check=False)
+    assert refused.returncode == 1
+    assert 'The ResourceRecommendation "web-1" is invalid: ' in refused.stderr
+    assert "spec.target.name: Required value" in refused.stderr
+    assert 'spec.target.kind: Unsupported value: "Pod": supported values: "Deployment", ' in refused.stderr
+    unknown = proposal(ns)
+    unknown["spec"]["bogus"] = 1
+    strict = api_server.kubectl("create", "-f", "-", stdin=yaml.safe_dump(unknown), check=False)
+    assert strict.returncode == 1 and 'strict decoding error: unknown field "spec.bogus"' in strict.stderr
+    assert api_server.request("GET", rr_path(ns)).status_code == 404
+
+
+def test_withdrawing_an_approval_is_refused_by_the_crds_rule(api_server: ApiServer, ns: str) -> None:
+    """The CRD's own CEL rule (the real server's CEL, the sandbox's krr_mcp/cel.py) answers first:
+    schema validation runs before the admission policies."""
+    create_rr(api_server, ns)
+    approve = json.dumps({"spec": {"approved": True, "approvedBy": ADMIN}})
+    api_server.kubectl("patch", "rr", "web-1", "-n", ns, "--type=merge", "-p", approve)
+    withdraw = api_server.kubectl(
+        "patch", "rr", "web-1", "-n", ns, "--type=merge", "-p", '{"spec":{"approved":false}}', check=False
+    )
+    assert withdraw.returncode == 1
+    assert (
+        "spec: Invalid value: approval cannot be withdrawn; set rejected or rollbackRequested instead"
+        in withdraw.stderr
+    )
+
+
+def _create_refused_as_invalid(api_server: ApiServer, ns: str, body: dict[str, Any]) -> dict[str, Any]:
+    answer = api_server.request("POST", rrs(ns), body)
+    assert answer.status_code == 422, answer.text
+    assert api_server.request("GET", rr_path(ns)).status_code == 404
+    return status_of(answer)
+
+
+def test_a_rule_on_a_nested_object_is_refused_in_the_real_servers_words(
+    api_server: ApiServer, ns: str
+) -> None:
+    body = proposal(ns)
+    body["spec"]["containers"][0]["proposed"]["limits"]["cpu"] = "100m"  # below requests.cpu 250m
+    status = _create_refused_as_invalid(api_server, ns, body)
+    assert status["message"] == (
+        'ResourceRecommendation.krr-mcp.io "web-1" is invalid: spec.containers[0].proposed: Invalid value: '
+        "limits.cpu must not be below requests.cpu"
+    )
+    assert status["details"]["causes"] == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: limits.cpu must not be below requests.cpu",
+            "field": "spec.containers[0].proposed",
+        }
+    ]
+
+
+@sandbox_differs("schema type errors name the Python type and are not bracketed (docs/sandbox.md)")
+def test_a_wrong_typed_field_is_refused_in_the_real_servers_words(api_server: ApiServer, ns: str) -> None:
+    body = proposal(ns)
+    body["spec"]["approved"] = "yes"
+    status = _create_refused_as_invalid(api_server, ns, body)
+    assert status["message"] == (
+        'ResourceRecommendation.krr-mcp.io "web-1" is invalid: [spec.approved: Invalid value: "string": '
+        'spec.approved in body must be of type boolean: "string", <nil>: Invalid value: null: some '
+        "validation rules were not checked because the object was invalid; correct the existing errors to "
+        "complete validation]"
+    )
+    assert [c["reason"] for c in status["details"]["causes"]] == [
+        "FieldValueTypeInvalid",
+        "FieldValueInvalid",
+    ]
+
+
+def test_kubectl_explain_reads_the_crd_schema(api_server: ApiServer) -> None:
+    out = api_server.kubectl("explain", "resourcerecommendations.spec.target").stdout
+    assert "kind\t<string> -required-" in out
+    assert "enum: Deployment, StatefulSet, DaemonSet, CronJob" in out
+
+
+def test_kubectl_scale_and_rollout_status(api_server: ApiServer, ns: str) -> None:
+    api_server.ok("POST", deployments(ns), deployment(ns))
+    api_server.kubectl("scale", "deploy/web", "-n", ns, "--replicas=2")
+    scale = api_server.ok("GET", f"{deployments(ns)}/web/scale")
+    assert (scale["kind"], scale["spec"]["replicas"]) == ("Scale", 2)
+    api_server.kubectl("set", "resources", "deploy/web", "-n", ns, "-c", "app", "--requests=cpu=100m")
+    out = api_server.kubectl("rollout", "status", "deploy/web", "-n", ns, "--timeout=60s").stdout
+    assert 'deployment "web" successfully rolled out' in out
