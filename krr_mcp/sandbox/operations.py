@@ -143,14 +143,22 @@ def _cause(problem: str) -> dict[str, str]:
     if not message:
         return {"reason": "FieldValueInvalid", "message": problem, "field": ""}
     kind = message.split(":", 1)[0]
-    return {"reason": _CAUSE_REASONS.get(kind, "FieldValueInvalid"), "message": message, "field": field_path}
+    reason = _CAUSE_REASONS.get(kind, "FieldValueInvalid")
+    if " in body must be of type " in message:  # field.TypeInvalid: printed as "Invalid value" too
+        reason = "FieldValueTypeInvalid"
+    return {"reason": reason, "message": message, "field": field_path}
+
+
+def _aggregate(problems: list[str]) -> str:
+    """Several errors as kube-apiserver aggregates them: "[a, b]"; one as itself."""
+    return ", ".join(problems) if len(problems) == 1 else "[" + ", ".join(problems) + "]"
 
 
 def invalid(rt: ResourceType, name: str, problems: list[str]) -> ApiError:
     causes = [_cause(p) for p in problems]
     return ApiError(
         422,
-        f'{rt.kind}.{rt.group or "core"} "{name}" is invalid: ' + ", ".join(problems),
+        f'{rt.kind}.{rt.group or "core"} "{name}" is invalid: ' + _aggregate(problems),
         details={"name": name, "group": rt.group, "kind": rt.kind, "causes": causes},
     )
 

@@ -26,6 +26,16 @@ CEL_BLOCKED = (
 )
 
 
+def json_type(value: Any) -> str:
+    """The OpenAPI type name of a decoded JSON value, as kube-apiserver names a wrong one."""
+    if isinstance(value, bool):
+        return "boolean"
+    for name, kinds in (("integer", (int,)), ("number", (float,)), ("string", (str,))):
+        if isinstance(value, kinds):
+            return name
+    return "object" if isinstance(value, dict) else "array" if isinstance(value, list) else "null"
+
+
 def is_type_error(error: str) -> bool:
     """Whether a `check` error is a wrong type (which keeps the API server from running CEL rules)."""
     return any(marker in error for marker in _TYPE_ERRORS)
@@ -89,9 +99,8 @@ def check(
             errors.append(f"{path}: Invalid value: must be an integer or a string")
         return value
     if type_ and not _type_ok(value, type_):
-        errors.append(
-            f'{path}: Invalid value: "{type(value).__name__}": {path} in body must be of type {type_}'
-        )
+        given = json_type(value)
+        errors.append(f'{path}: Invalid value: "{given}": {path} in body must be of type {type_}: "{given}"')
         return value
     if "enum" in schema and value not in schema["enum"]:
         allowed = ", ".join(f'"{e}"' for e in schema["enum"])

@@ -31,7 +31,7 @@ from krr_mcp.cluster import identities
 from ..admission.rr_objects import stored_rr
 from ..operator.operator_builders import rr as operator_rr
 from .cluster import deployment_manifest
-from .conftest import REAL, sandbox_differs
+from .conftest import REAL
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer
 
 pytestmark = pytest.mark.timeout(300)
@@ -793,7 +793,6 @@ def test_a_rule_on_a_nested_object_is_refused_in_the_real_servers_words(
     ]
 
 
-@sandbox_differs("schema type errors name the Python type and are not bracketed (docs/sandbox.md)")
 def test_a_wrong_typed_field_is_refused_in_the_real_servers_words(api_server: ApiServer, ns: str) -> None:
     body = proposal(ns)
     body["spec"]["approved"] = "yes"
