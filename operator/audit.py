@@ -17,7 +17,7 @@ import structlog
 
 from . import metrics
 from .api.resource_recommendation import Phase
-from .decisions import Action, Decision
+from .decisions import OPERATOR_ACTOR, Action, Decision
 from .kube import Kube, KubeError
 
 log = structlog.get_logger("krr_mcp.audit")
@@ -162,7 +162,9 @@ class Auditor:
         meta = rr.get("metadata") or {}
         target = (rr.get("spec") or {}).get("target") or {}
         name = f"{meta.get('namespace')}/{meta.get('name')}"
-        actor = decision.actor or ((rr.get("spec") or {}).get("approvedBy")) or "krr-mcp-operator"
+        # A decision without an actor (following a rollout, waiting, refusing) is the operator's own
+        # doing: never credit it to the approver (it would name the approver for a rollback's rollout).
+        actor = decision.actor or OPERATOR_ACTOR
         metrics.record_outcome(rr, str(decision.action), decision.history_action, decision.reason, outcome)
         log.info(
             f"rr.{decision.history_action or decision.action}",
