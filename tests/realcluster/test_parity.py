@@ -576,7 +576,8 @@ def test_a_watch_from_a_resource_version_gets_only_later_events(api_server: ApiS
 def test_a_watch_with_bookmarks_gets_them_once_its_kind_moved_on(api_server: ApiServer, ns: str) -> None:
     """kube-apiserver's watch cache sends a BOOKMARK 2s before a watch's timeout (and every minute), and
     only with a resourceVersion past where the watch started: here a write of the same kind elsewhere,
-    made while the watch runs, which the watch itself filters out."""
+    made while the watch runs (0.5 s in, well before the bookmark due 3 s in), which the watch itself
+    filters out."""
     rv = create_rr(api_server, ns)["metadata"]["resourceVersion"]
     elsewhere = api_server.new_namespace()
     written: list[str] = []
@@ -587,7 +588,7 @@ def test_a_watch_with_bookmarks_gets_them_once_its_kind_moved_on(api_server: Api
 
     writer = threading.Thread(target=write_elsewhere)
     writer.start()
-    events = api_server.watch(rrs(ns), resourceVersion=rv, timeoutSeconds="4", allowWatchBookmarks="true")
+    events = api_server.watch(rrs(ns), resourceVersion=rv, timeoutSeconds="5", allowWatchBookmarks="true")
     writer.join()
     assert events and {e["type"] for e in events} == {"BOOKMARK"}, events
     for event in events:
@@ -625,7 +626,7 @@ def test_the_first_bookmark_after_the_current_objects_marks_their_end(
 
     writer = threading.Thread(target=write_elsewhere)
     writer.start()
-    events = api_server.watch(rrs(ns), timeoutSeconds="4", allowWatchBookmarks="true", **start)
+    events = api_server.watch(rrs(ns), timeoutSeconds="5", allowWatchBookmarks="true", **start)
     writer.join()
     assert [e["type"] for e in events][:2] == ["ADDED", "BOOKMARK"], events
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
