@@ -324,16 +324,14 @@ class RealTarget:
     def __init__(self, folder: Path) -> None:
         from krr_mcp.cluster.control_plane import ControlPlane
         from krr_mcp.cluster.identities import config_service_accounts
-        from krr_mcp.cluster.install import install_config, kubectl
+        from krr_mcp.cluster.install import install_config, single_context_kubeconfig
 
         self.plane = ControlPlane(folder / "kubeconfig", nodes=3).start(timeout=180)
         install_config(self.plane.kubeconfig)
         operator = next(r for r in config_service_accounts() if r.name == "krr-mcp-operator")
-        self.kubeconfig = folder / "operator.kubeconfig"
-        raw = kubectl(
-            self.plane.kubeconfig, operator.context, "config", "view", "--raw", "--minify", "--flatten"
+        self.kubeconfig = single_context_kubeconfig(
+            self.plane.kubeconfig, operator.context, folder / "operator.kubeconfig"
         )
-        self.kubeconfig.write_text(raw.stdout)
         self.operator_user = operator.user
         self.requests = AuditCounts(self.plane.audit_log, operator.user)
 

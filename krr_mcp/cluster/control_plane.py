@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
-import json
 import shutil
 import signal
 import socket
@@ -384,7 +383,3 @@ def fake_node(name: str) -> dict[str, Any]:
         },
         "status": {"allocatable": capacity, "capacity": capacity},
     }
-
-
-def summary(plane: ControlPlane) -> str:
-    return json.dumps({"url": plane.url, "kubeconfig": str(plane.kubeconfig), "nodes": plane.nodes})

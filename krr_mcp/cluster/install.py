@@ -34,6 +34,17 @@ def kubectl(
     )  # fmt: skip
 
 
+def single_context_kubeconfig(kubeconfig: Path, context: str, into: Path) -> Path:
+    """Write `into`: a kubeconfig holding only `context` (current), credentials inlined: what a component
+    running as that identity is given."""
+    done = kubectl(kubeconfig, context, "config", "view", "--raw", "--minify", "--flatten")
+    if done.returncode != 0:
+        raise InstallError(f"no context {context} in {kubeconfig}: {done.stderr.strip()}")
+    into.write_text(done.stdout)
+    into.chmod(0o600)
+    return into
+
+
 def install_config(kubeconfig: Path, overlay: str = "default", context: str = "admin") -> str:
     """Server-side apply config/<overlay> (the CRDs are too large for client-side apply's annotation) and
     wait until the CRDs are Established. Returns kubectl's output; raises InstallError with the server's

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from krr_mcp.cluster.control_plane import ControlPlane
-from krr_mcp.cluster.install import kubectl_binary
+from krr_mcp.cluster.install import kubectl_binary, single_context_kubeconfig
 
 
 class RealCluster:
@@ -63,12 +63,7 @@ class RealCluster:
         its own process)."""
         path = self.kubeconfig.with_name(f"{self.kubeconfig.stem}-{context}.kubeconfig")
         if not path.exists():
-            self.kubectl(
-                "config", "view", "--raw", "--minify", "--flatten", f"--context={context}", context=context
-            )
-            raw = self.kubectl("config", "view", "--raw", "--minify", "--flatten", context=context).stdout
-            path.write_text(raw)
-            path.chmod(0o600)
+            single_context_kubeconfig(self.kubeconfig, context, path)
         return dict(os.environ, KUBECONFIG=str(path))
 
     def kubeconfig_for(self, context: str) -> Path:
