@@ -8,7 +8,7 @@ log line are the record of truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,6 +57,13 @@ def set_condition(
     if generation is not None:
         entry["observedGeneration"] = generation
     return [c for c in conditions if c.get("type") != type_] + [entry]
+
+
+def ready_reason(status: Any) -> str | None:
+    """The reason of an RR status' Ready condition (None: no condition, or no status)."""
+    conditions = status.get("conditions") if isinstance(status, Mapping) else None
+    ready = next((c for c in conditions or [] if isinstance(c, Mapping) and c.get("type") == "Ready"), None)
+    return ready.get("reason") if ready else None
 
 
 def next_status(

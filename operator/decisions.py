@@ -56,6 +56,11 @@ from .workloads import (
 
 OPERATOR_ACTOR = "krr-mcp-operator"
 
+# Condition reasons of a change whose rollout the workload's controller has not taken up yet: the RR is
+# re-checked when its workload changes (a watch) and otherwise only every idle interval.
+WAITING_FOR_CONTROLLER = "WaitingForController"
+CONTROLLER_NOT_OBSERVING = "ControllerNotObserving"
+
 
 class Action(StrEnum):
     WAIT = "wait"
@@ -92,6 +97,9 @@ class Decision:
     details: dict[str, Any] = field(default_factory=dict)
     # WAIT: why an approval would not be applied now (the approval admission policy is not enforced).
     approval_gate: str | None = None
+    # FOLLOW_ROLLOUT: the workload's controller was first seen taking up the change now; recorded in the
+    # history entry as `rolloutObservedAt` (the rollout timeout counts from it).
+    rollout_observed_at: datetime | None = None
 
     @property
     def changes_workload(self) -> bool:
@@ -367,12 +375,35 @@ def _after_change(
         return Decision(Action.FOLLOW_ROLLOUT, Phase.FAILED, "WorkloadNotFound", "the workload disappeared")
     started = _timestamp(last.at) or now
     state = rollout_state(workload, last.workloadGenerationAfter, pods, started)
-    overdue = now - started > timedelta(seconds=spec.rolloutTimeoutSeconds)
+    timeout = timedelta(seconds=spec.rolloutTimeoutSeconds)
+    first_seen = now if state.observed and last.rolloutObservedAt is None else None
     if state.phase == "complete":
         done = Phase.ROLLED_BACK if rolled_back else Phase.APPLIED
-        return Decision(Action.FOLLOW_ROLLOUT, done, "RolloutComplete", state.message)
+        return Decision(
+            Action.FOLLOW_ROLLOUT, done, "RolloutComplete", state.message, rollout_observed_at=first_seen
+        )
+    if not state.observed:
+        # The controller has not taken the change up (a backlog, or it is down): the pods still run the
+        # previous template, so nothing is broken and a rollback would only queue behind the change.
+        if now - started <= timeout:
+            return Decision(Action.FOLLOW_ROLLOUT, in_progress, WAITING_FOR_CONTROLLER, state.message)
+        return Decision(
+            Action.FOLLOW_ROLLOUT,
+            in_progress,
+            CONTROLLER_NOT_OBSERVING,
+            f"the workload's controller has not taken up the change after {spec.rolloutTimeoutSeconds}s "
+            f"({state.message}): nothing of it is rolled out yet, so it is not rolled back; "
+            "a person may request a rollback",
+        )
+    overdue = now - (_timestamp(last.rolloutObservedAt) or now) > timeout
     if state.phase == "progressing" and not overdue:
-        return Decision(Action.FOLLOW_ROLLOUT, in_progress, "RolloutProgressing", state.message)
+        return Decision(
+            Action.FOLLOW_ROLLOUT,
+            in_progress,
+            "RolloutProgressing",
+            state.message,
+            rollout_observed_at=first_seen,
+        )
     why = (
         state.message if state.phase == "failed" else f"rollout not done after {spec.rolloutTimeoutSeconds}s"
     )

@@ -18,9 +18,18 @@ import kopf
 
 from . import metrics
 from .api.resource_recommendation import GROUP, PLURAL, VERSION
+from .audit import ready_reason
 from .kube import KubeError
 from .patches import PatchError
-from .recheck import FOLLOWED_PHASES, WAITING_PHASES, Key, RecheckLoop, RecheckSchedule
+from .recheck import (
+    FOLLOWED_PHASES,
+    WAITING_PHASES,
+    Key,
+    RecheckLoop,
+    RecheckSchedule,
+    is_followed,
+    is_waiting,
+)
 from .reconcile import Reconciler
 
 __all__ = ["FOLLOWED_PHASES", "TARGET_INDEX", "WAITING_PHASES", "register", "run_in_thread", "run_once"]
@@ -142,25 +151,83 @@ def register(
     # check reads its siblings here instead of listing every RR of the namespace on each reconcile.
     kopf.index(*resource, id=TARGET_INDEX, registry=registry)(index_entry)
 
-    def is_followed(**kwargs: Any) -> bool:
-        return (kwargs.get("status") or {}).get("phase") in FOLLOWED_PHASES
+    def followed(**kwargs: Any) -> bool:
+        status = kwargs.get("status") or {}
+        return is_followed(status.get("phase"), ready_reason(status))
 
-    def is_waiting(**kwargs: Any) -> bool:
-        return (kwargs.get("status") or {}).get("phase") in WAITING_PHASES
+    def waiting(**kwargs: Any) -> bool:
+        status = kwargs.get("status") or {}
+        return is_waiting(status.get("phase"), ready_reason(status))
 
     kopf.on.resume(*resource, id="resume", registry=registry)(on_change)
     kopf.on.create(*resource, id="create", registry=registry)(on_change)
     kopf.on.update(*resource, id="spec-change", field="spec", registry=registry)(on_change)
+    _register_workload_watch(registry, reconciler, executor)
     idle = idle_interval if idle_interval is not None else 12 * poll_interval
     if per_object_timers:
-        kopf.timer(*resource, id="follow", interval=poll_interval, when=is_followed, registry=registry)(
-            on_tick
-        )
-        kopf.timer(*resource, id="recheck", interval=idle, when=is_waiting, registry=registry)(on_tick)
+        kopf.timer(*resource, id="follow", interval=poll_interval, when=followed, registry=registry)(on_tick)
+        kopf.timer(*resource, id="recheck", interval=idle, when=waiting, registry=registry)(on_tick)
         return None
     return _register_recheck_loop(
         registry, reconciler, executor, RecheckSchedule(poll_interval, idle), max_rechecks
     )
+
+
+# The workloads whose rollouts the operator follows (CronJobs have none: the next Job uses the template).
+ROLLOUT_RESOURCES = {
+    "Deployment": ("apps", "v1", "deployments"),
+    "StatefulSet": ("apps", "v1", "statefulsets"),
+    "DaemonSet": ("apps", "v1", "daemonsets"),
+}
+_CHANGING_PHASES = {"Applying", "RollingBack"}
+
+
+def changing_rrs(index: Any, namespace: str, kind: str, name: str) -> list[str]:
+    """The names of the RRs (from the kopf index) whose change of workload `kind` `namespace/name` is
+    under way: those a change of that workload may move on."""
+    entries = _siblings_at(index, (namespace, kind, name)) or []
+    return [
+        str(entry["metadata"]["name"])
+        for entry in entries
+        if (entry.get("status") or {}).get("phase") in _CHANGING_PHASES
+    ]
+
+
+def _register_workload_watch(
+    registry: kopf.OperatorRegistry, reconciler: Reconciler, executor: Executor | None
+) -> None:
+    """Re-check an RR whose change is rolling out as soon as its workload changes (a watch), so that a
+    rollout is seen to end (or the controller to take it up) without re-reading the workload on a timer.
+
+    One re-check per RR is queued at a time: events arriving while it waits for a thread add nothing (it
+    reads the workload when it starts); an event during a running re-check queues the next one.
+    """
+    queued: set[Key] = set()
+
+    def recheck(key: Key) -> None:
+        queued.discard(key)
+        run_once(reconciler, key[0], key[1])
+
+    async def on_workload_event(**kwargs: Any) -> None:
+        if kwargs.get("type") is None:
+            return  # the initial listing: the RRs themselves are resumed on start
+        body = kwargs.get("body") or {}
+        namespace, name = str(kwargs.get("namespace")), str(kwargs.get("name"))
+        for rr_name in changing_rrs(kwargs.get(TARGET_INDEX), namespace, str(body.get("kind")), name):
+            key = (namespace, rr_name)
+            if key in queued:
+                continue
+            queued.add(key)
+            try:
+                await run_in_thread(executor, functools.partial(recheck, key))
+            except kopf.TemporaryError:
+                pass  # a re-check on the RR's own schedule follows
+            finally:
+                queued.discard(key)
+
+    for kind, (group, version, plural) in ROLLOUT_RESOURCES.items():
+        follow = kopf.on.event(group, version, plural, id=f"follow-{kind.lower()}", registry=registry)
+        follow(on_workload_event)
 
 
 def _register_recheck_loop(
@@ -186,7 +253,8 @@ def _register_recheck_loop(
         if kwargs.get("type") == "DELETED":
             loop.forget(key)
         else:
-            loop.observe(key, (kwargs.get("status") or {}).get("phase"))
+            status = kwargs.get("status") or {}
+            loop.observe(key, status.get("phase"), ready_reason(status))
         index_key = _index_key(key[0], kwargs.get("spec"))
         if key in schedule and index_key is not None:
             index_keys[key] = index_key

@@ -19,6 +19,8 @@ from typing import Any
 import kopf
 import structlog
 
+from .decisions import CONTROLLER_NOT_OBSERVING, WAITING_FOR_CONTROLLER
+
 log = structlog.get_logger("krr_mcp.operator")
 
 Key = tuple[str, str]  # (namespace, name) of an RR
@@ -30,6 +32,21 @@ FOLLOWED_PHASES = {"Approved", "Applying", "RollingBack", None}
 # every idle interval. An approval does not wait for this: it is a spec change, handled at once. Stale is
 # final (decisions.TERMINAL_PHASES): nothing to re-check.
 WAITING_PHASES = {"Proposed"}
+# Ready reasons of a followed RR whose change the workload's controller has not taken up: it waits on
+# that controller, and its workload's events (operator/handlers.py watches the workloads) wake it up; so
+# it is re-checked only every idle interval, not every poll interval (thousands of them would keep the
+# API server busy while the controller works through its backlog).
+CONTROLLER_WAIT_REASONS = {WAITING_FOR_CONTROLLER, CONTROLLER_NOT_OBSERVING}
+
+
+def is_followed(phase: Any, reason: Any = None) -> bool:
+    """Re-checked every poll interval: a change under way (or an RR not looked at yet)."""
+    return phase in FOLLOWED_PHASES and reason not in CONTROLLER_WAIT_REASONS
+
+
+def is_waiting(phase: Any, reason: Any = None) -> bool:
+    """Re-checked every idle interval: waiting on a human, on the world, or on a workload's controller."""
+    return phase in WAITING_PHASES or (phase in FOLLOWED_PHASES and reason in CONTROLLER_WAIT_REASONS)
 
 
 class RecheckSchedule:
@@ -47,15 +64,16 @@ class RecheckSchedule:
         self.idle_interval = idle_interval
         self._due: dict[Key, tuple[float, float]] = {}  # key -> (due time, interval)
 
-    def interval_for(self, phase: Any) -> float | None:
-        if phase in FOLLOWED_PHASES:
+    def interval_for(self, phase: Any, reason: Any = None) -> float | None:
+        """How often an RR in `phase` (its Ready condition's `reason`) is re-checked (None: never)."""
+        if is_followed(phase, reason):
             return self.poll_interval
-        if phase in WAITING_PHASES:
+        if is_waiting(phase, reason):
             return self.idle_interval
         return None
 
-    def observe(self, key: Key, phase: Any, now: float) -> None:
-        interval = self.interval_for(phase)
+    def observe(self, key: Key, phase: Any, now: float, reason: Any = None) -> None:
+        interval = self.interval_for(phase, reason)
         if interval is None:
             self._due.pop(key, None)
         elif key not in self._due or self._due[key][1] != interval:
@@ -115,8 +133,8 @@ class RecheckLoop:
     def now(self) -> float:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
-    def observe(self, key: Key, phase: Any) -> None:
-        self.schedule.observe(key, phase, self.now())  # due an interval from now: no need to wake the loop
+    def observe(self, key: Key, phase: Any, reason: Any = None) -> None:
+        self.schedule.observe(key, phase, self.now(), reason)  # due an interval from now: no wake-up needed
 
     def forget(self, key: Key) -> None:
         self.schedule.forget(key)

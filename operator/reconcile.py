@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from . import safety
 from .api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
 from .approval_gate import ApprovalGate
-from .audit import Auditor, next_status, status_differs
+from .audit import Auditor, next_status, ready_reason, status_differs
 from .decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
 from .kube import Kube, KubeError
 from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
@@ -187,6 +187,11 @@ class Reconciler:
             extra["supersededBy"] = kwargs.get("superseded_by")
         if spec.get("approved") and not status.get("approvedAt"):
             extra["approvedAt"] = _iso(now)
+        history = status.get("history") or []
+        if decision.rollout_observed_at is not None and history and not history[-1].get("rolloutObservedAt"):
+            history = copy.deepcopy(history)
+            history[-1]["rolloutObservedAt"] = _iso(decision.rollout_observed_at)
+            extra["history"] = history
         return extra
 
     @staticmethod
@@ -212,13 +217,8 @@ class Reconciler:
         if not status_differs(status, new):
             return
         self.audit.write_status(rr, new)
-        moved = (status.get("phase"), self._reason(status)) != (str(decision.phase), decision.reason)
+        moved = (status.get("phase"), ready_reason(status)) != (str(decision.phase), decision.reason)
         self.audit.record(rr, decision, str(decision.phase), workload=workload, event=moved)
-
-    @staticmethod
-    def _reason(status: dict[str, Any]) -> str | None:
-        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
-        return ready.get("reason") if ready else None
 
     def _resume(
         self, rr: dict[str, Any], workload: dict[str, Any] | None, decision: Decision, now: datetime

@@ -24,8 +24,12 @@ _POD_FAILURES = {
 
 @dataclass(frozen=True)
 class RolloutState:
+    """`observed`: the workload's controller has seen the wanted generation (before that, nothing of
+    the change is rolled out: the pods still run the previous template)."""
+
     phase: RolloutPhase
     message: str
+    observed: bool = True
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -79,7 +83,8 @@ def rollout_state(
     """Whether the workload's pods run its current template (`complete`), cannot (`failed`), or not yet.
 
     `min_generation` is the generation our patch produced: status about an older one means the
-    controller has not seen the change yet. `pods` (the workload's, when read) fail the rollout when
+    controller has not seen the change yet (`observed` False: nothing of it is rolled out, and failure
+    conditions are about an older template). `pods` (the workload's, when read) fail the rollout when
     one created since the change (`since`) is OOMKilled or crash-looping. CronJobs have no rollout:
     the next Job uses the template.
     """
@@ -91,14 +96,17 @@ def rollout_state(
         return RolloutState("complete", "CronJob: the next scheduled Job uses the new template")
     generation = _int(meta.get("generation"), 0)
     wanted_generation = max(generation, min_generation or 0)
+    observed = _int(status.get("observedGeneration"), -1)
+    if observed < wanted_generation:
+        # Conditions are about an older generation, and no pod of the new template exists yet.
+        return RolloutState(
+            "progressing",
+            f"waiting for the controller (observed {observed}, want {wanted_generation})",
+            observed=False,
+        )
     failure = _failed_condition(status) or pod_failure(pods or [], since)
     if failure:
         return RolloutState("failed", failure)
-    observed = _int(status.get("observedGeneration"), -1)
-    if observed < wanted_generation:
-        return RolloutState(
-            "progressing", f"waiting for the controller (observed {observed}, want {wanted_generation})"
-        )
     if kind == "DaemonSet":
         desired = _int(status.get("desiredNumberScheduled"))
         updated = _int(status.get("updatedNumberScheduled"))

@@ -242,7 +242,13 @@ class ResourceRecommendationSpec(_Model):
     )
     autoRollback: bool = Field(True, description="Roll back by itself when the rollout fails.")
     expiresAt: datetime | None = Field(None, description="Not applied after this time.")
-    rolloutTimeoutSeconds: int = Field(600, ge=10, le=86400)
+    rolloutTimeoutSeconds: int = Field(
+        600,
+        ge=10,
+        le=86400,
+        description="How long the rollout may take once the workload's controller has taken up the "
+        "change; longer, and it counts as failed (rolled back when autoRollback).",
+    )
 
     @field_validator("containers")
     @classmethod
@@ -308,6 +314,12 @@ class HistoryEntry(_Model):
     workloadResourceVersionAfter: str | None = None
     workloadUid: str | None = Field(
         default=None, description="The uid of the workload the change was meant for (a replaced one differs)."
+    )
+    rolloutObservedAt: datetime | None = Field(
+        default=None,
+        description="When the operator first saw the workload's controller take up this change: the "
+        "rollout timeout counts from here. Until then nothing of the change is rolled out, and it is "
+        "not rolled back for being slow.",
     )
     message: str = ""
 

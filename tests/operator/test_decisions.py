@@ -372,11 +372,63 @@ APPLIED_LIVE = workload(containers={"app": PROPOSED}, generation=2)
         (
             "rollout progressing",
             _applied(workloadGenerationAfter=2),
-            _with_status(APPLIED_LIVE, observedGeneration=1),
+            _with_status(APPLIED_LIVE, readyReplicas=0),
             {},
             Action.FOLLOW_ROLLOUT,
             "Applying",
             "RolloutProgressing",
+        ),
+        (
+            "the controller has not taken the change up yet",
+            _applied(workloadGenerationAfter=2),
+            _with_status(APPLIED_LIVE, observedGeneration=1),
+            {},
+            Action.FOLLOW_ROLLOUT,
+            "Applying",
+            "WaitingForController",
+        ),
+        (
+            "a controller backlog past the timeout is not a failed rollout: nothing is rolled back",
+            _applied(at=(NOW - timedelta(seconds=3600)).isoformat(), workloadGenerationAfter=2),
+            _with_status(APPLIED_LIVE, observedGeneration=1, readyReplicas=0),
+            {},
+            Action.FOLLOW_ROLLOUT,
+            "Applying",
+            "ControllerNotObserving",
+        ),
+        (
+            "conditions about the previous template do not fail a change not taken up yet",
+            _applied(workloadGenerationAfter=2),
+            _with_status(
+                APPLIED_LIVE,
+                observedGeneration=1,
+                conditions=[{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}],
+            ),
+            {},
+            Action.FOLLOW_ROLLOUT,
+            "Applying",
+            "WaitingForController",
+        ),
+        (
+            "the timeout counts from when the controller took the change up",
+            _applied(
+                at=(NOW - timedelta(seconds=3600)).isoformat(),
+                rolloutObservedAt=(NOW - timedelta(seconds=599)).isoformat(),
+            ),
+            _with_status(APPLIED_LIVE, readyReplicas=0),
+            {},
+            Action.FOLLOW_ROLLOUT,
+            "Applying",
+            "RolloutProgressing",
+        ),
+        (
+            "a slow backlog, then a rollout complete long after the change: Applied",
+            _applied(at=(NOW - timedelta(seconds=3600)).isoformat(), workloadGenerationAfter=2),
+            APPLIED_LIVE,
+            {},
+            Action.FOLLOW_ROLLOUT,
+            "Applied",
+            "RolloutComplete",
         ),
         (
             "rollout failed rolls back automatically",
@@ -392,7 +444,10 @@ APPLIED_LIVE = workload(containers={"app": PROPOSED}, generation=2)
         ),
         (
             "rollout overdue rolls back",
-            _applied(at=(NOW - timedelta(seconds=601)).isoformat()),
+            _applied(
+                at=(NOW - timedelta(seconds=700)).isoformat(),
+                rolloutObservedAt=(NOW - timedelta(seconds=601)).isoformat(),
+            ),
             _with_status(APPLIED_LIVE, readyReplicas=0),
             {},
             Action.ROLLBACK,
@@ -492,6 +547,17 @@ def test_after_a_change(
 ) -> None:
     decision = _run(body, live, **kwargs)
     assert (decision.action, decision.phase, decision.reason) == (action, phase, reason), decision.message
+
+
+def test_the_first_sight_of_the_controller_at_work_is_recorded_once() -> None:
+    """`rolloutObservedAt` is set when the controller is first seen with the change, then never again."""
+    taken_up = _run(_applied(workloadGenerationAfter=2), _with_status(APPLIED_LIVE, readyReplicas=0))
+    assert taken_up.rollout_observed_at == NOW
+    waiting = _run(_applied(workloadGenerationAfter=2), _with_status(APPLIED_LIVE, observedGeneration=1))
+    assert waiting.rollout_observed_at is None
+    seen = (NOW - timedelta(seconds=30)).isoformat()
+    again = _run(_applied(rolloutObservedAt=seen), _with_status(APPLIED_LIVE, readyReplicas=0))
+    assert again.rollout_observed_at is None
 
 
 def test_rollback_restores_the_snapshot_exactly() -> None:

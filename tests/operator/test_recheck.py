@@ -36,6 +36,19 @@ def test_phases_choose_the_interval() -> None:
     assert schedule.take_due(60) == [A, B]  # A was due at 15, B at 60: longest due first
 
 
+def test_a_change_waiting_for_its_workloads_controller_is_rechecked_every_idle_interval() -> None:
+    """Its workload's events wake it (the operator watches the workloads); thousands of them waiting on
+    a controller's backlog must not be re-read every poll interval."""
+    schedule = RecheckSchedule(poll_interval=5, idle_interval=60)
+    schedule.observe(A, "Applying", now=0, reason="WaitingForController")
+    schedule.observe(B, "RollingBack", now=0, reason="ControllerNotObserving")
+    schedule.observe(C, "Applying", now=0, reason="RolloutProgressing")
+    assert schedule.take_due(5) == [C]
+    assert schedule.take_due(60) == [C, A, B]  # C was due at 10, A and B at 60
+    schedule.observe(A, "Applying", now=61, reason="RolloutProgressing")  # taken up: followed again
+    assert schedule.take_due(66) == [C, A]
+
+
 def test_an_event_in_the_same_kind_of_phase_keeps_the_due_time() -> None:
     schedule = RecheckSchedule(poll_interval=5, idle_interval=60)
     schedule.observe(A, None, now=0)  # new RR: followed

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from krr_mcp.cluster.control_plane import ControlPlane
+import httpx
+
+from krr_mcp.cluster.control_plane import ControlPlane, free_port
 from krr_mcp.cluster.install import kubectl_binary, single_context_kubeconfig
 
 
@@ -96,3 +102,36 @@ def deployment_manifest(
             "template": {"metadata": template_meta, "spec": {"containers": [container]}},
         },
     }
+
+
+KRR_MCP = Path(sys.executable).parent / "krr-mcp"
+
+
+@contextlib.contextmanager
+def operator_process(cluster: RealCluster, log: Path, *options: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`krr-mcp operator` as its own process with only the operator ServiceAccount's kubeconfig (and
+    `options`), ready (its /readyz answers) on entry, stopped on exit; its log is printed then."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(KRR_MCP), "operator", "--kubeconfig", str(cluster.kubeconfig_for("krr-mcp-operator")),
+             "--probe-port", str(port), *options],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                tail = log.read_text()[-3000:]
+                raise AssertionError(f"the operator exited ({process.returncode}):\n{tail}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the operator was not ready in 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(30)
+        print(log.read_text()[-30000:])

@@ -16,20 +16,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from krr_mcp.cluster.control_plane import free_port
-
 from ..operator.operator_harness import wait_for as harness_wait_for
-from .cluster import RealCluster, deployment_manifest
+from .cluster import KRR_MCP, RealCluster, deployment_manifest, operator_process
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(900)]
 
 APPS = "loop-apps"
-KRR_MCP = Path(sys.executable).parent / "krr-mcp"
 KUBECTL_KRR = Path(sys.executable).parent / "kubectl-krr"
 BEFORE = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 AFTER = {"requests": {"cpu": "300m", "memory": "400Mi"}, "limits": {"memory": "800Mi"}}
@@ -92,30 +88,9 @@ def operator(
     apps: RealCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`krr-mcp operator -A` as its own process with only the operator ServiceAccount's kubeconfig."""
-    port = free_port()
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(KRR_MCP), "operator", "--kubeconfig", str(apps.kubeconfig_for("krr-mcp-operator")), "-A",
-             "--probe-port", str(port), "--poll-interval", "0.5"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"the operator exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for("the operator's /readyz", ready, timeout=60)
-    try:
+    with operator_process(apps, log, "-A", "--poll-interval", "0.5") as process:
         yield process
-    finally:
-        process.terminate()
-        process.wait(30)
-        print(log.read_text()[-30000:])
 
 
 async def propose(cluster: RealCluster, app: str, proposed: dict[str, Any], reason: str) -> str:
