@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from krr_operator.api.resource_recommendation import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
+    SCAN_ID_PATTERN,
     ResourceAmounts,
 )
 from pydantic import BaseModel, ConfigDict, Field
@@ -67,3 +68,47 @@ class WorkloadProposal(InputModel):
     kind: WorkloadKindName
     name: ObjectName
     containers: list[ContainerProposal] = Field(min_length=1, max_length=64)
+
+
+class ContainerValues(InputModel):
+    """Requests and limits the user asked for instead of the scan's recommendation."""
+
+    requests: ResourceAmounts = Field(default_factory=ResourceAmounts)
+    limits: ResourceAmounts = Field(default_factory=ResourceAmounts)
+
+
+class ContainerChoice(InputModel):
+    """One container of a scanned workload: the bridge proposes the scan's recommendation for it."""
+
+    name: ContainerName
+    override: ContainerValues | None = Field(
+        default=None,
+        description="Only when the user asked for specific numbers instead of the scan's recommendation: "
+        "the complete requests and limits to propose (a value left out is removed). The RR records them "
+        "as the assistant's assertion (valuesFrom: assistant) and the reviewer is shown so; the safety "
+        "rules still check them against the scan's usage.",
+    )
+
+
+class WorkloadChoice(InputModel):
+    """Which recommendation of a scan to propose: one workload and the containers to change."""
+
+    namespace: Namespace
+    kind: WorkloadKindName
+    name: ObjectName
+    containers: list[ContainerChoice] = Field(min_length=1, max_length=64)
+    within_max_step: bool = Field(
+        default=False,
+        description="Move each value at most the namespace policy's largest step (maxStep) from the "
+        "current one: the bridge limits the scan's recommendation itself, for a careful first step.",
+    )
+
+
+ScanId = Annotated[
+    str,
+    Field(
+        pattern=SCAN_ID_PATTERN,
+        description="The scan_id scan_recommendations returned: the bridge proposes that scan's "
+        "recommendation for each named container, with the usage and evidence it observed.",
+    ),
+]

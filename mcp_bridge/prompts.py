@@ -10,12 +10,14 @@ RIGHT_SIZE = """You are helping right-size the Kubernetes workloads in namespace
 Follow these steps, and never skip the human:
 1. Call scan_recommendations for namespace {namespace}. Read the severity of each container; focus on
    CRITICAL and WARNING ones. Use explain_recommendation when a number looks surprising.
-2. For each change worth making, call preview_change with the recommended requests and limits. Read
-   the safety report (risk, refusals, HPA/LimitRange/quota/QoS effects) and the dry-run result. Drop
-   anything refused or high-risk unless the user insists.
-3. Call propose_change for the changes you keep, with the scan_id scan_recommendations returned (the
-   bridge takes the usage and evidence from that scan) and a reason a reviewer understands. It creates
-   ResourceRecommendations with approved=false.
+2. For each change worth making, call preview_change with the scan_id scan_recommendations returned
+   and the workload and containers to change (the bridge proposes the scan's numbers; within_max_step
+   limits them to the policy's largest step). Read the safety report (risk, refusals,
+   HPA/LimitRange/quota/QoS effects) and the dry-run result. Drop anything refused or high-risk unless
+   the user insists.
+3. Call propose_change for the changes you keep, with the same scan_id, workloads and containers and a
+   reason a reviewer understands. It creates ResourceRecommendations with approved=false. Give
+   `override` numbers only when the user asked for specific values; the reviewer sees them as yours.
 4. Hand over: show the user each created recommendation's name and the exact kubectl commands it
    returned to review and approve. You cannot approve or apply anything yourself; a human does that
    with kubectl, and the operator applies the change and records it.

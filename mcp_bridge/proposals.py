@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from krr_operator import safety
+from krr_operator.api.policy import PolicySpec
 from krr_operator.api.resource_recommendation import (
     ContainerRecommendation,
     ContainerResources,
@@ -20,13 +21,17 @@ from krr_operator.api.resource_recommendation import (
     ResourceAmounts,
     ResourceRecommendationSpec,
     SafetyReport,
+    ValuesFrom,
 )
 from krr_operator.safety import workload as workload_shape
+from krr_operator.safety.container_rules import within_max_step
 from pydantic import BaseModel
 
 from .bridge import Bridge
-from .inputs import ContainerProposal, WorkloadProposal
+from .inputs import ContainerProposal, WorkloadChoice, WorkloadProposal
 from .manifests import build_recommendation_manifest
+from .recommenders import ContainerScan, ScanResult
+from .scans import usage_by_container
 
 
 class ProposalRefused(Exception):
@@ -65,10 +70,14 @@ def current_resources(container: dict[str, Any]) -> ContainerResources:
 
 
 def container_recommendations(
-    proposal: WorkloadProposal, workload: dict[str, Any], usage: dict[str, ContainerUsage] | None = None
+    proposal: WorkloadProposal,
+    workload: dict[str, Any],
+    usage: dict[str, ContainerUsage] | None = None,
+    values_from: dict[str, ValuesFrom] | None = None,
 ) -> list[ContainerRecommendation]:
-    """Pair each proposed container with its live resources and the usage the bridge observed (`usage`,
-    from its own scan; never from the assistant); refuse containers the workload lacks."""
+    """Pair each proposed container with its live resources, the usage the bridge observed (`usage`,
+    from its own scan; never from the assistant) and where its numbers came from (`values_from`);
+    refuse containers the workload lacks."""
     live = {c.get("name"): c for c in workload_shape.containers(workload)}
     where = f"{proposal.kind} {proposal.namespace}/{proposal.name}"
     result = []
@@ -80,19 +89,81 @@ def container_recommendations(
         if wanted.name not in live:
             names = ", ".join(sorted(str(n) for n in live)) or "none"
             raise ProposalRefused(f"container {wanted.name} is not in {where} (its containers: {names})")
-        result.append(_recommendation(wanted, live[wanted.name], (usage or {}).get(wanted.name)))
+        result.append(
+            ContainerRecommendation(
+                name=wanted.name,
+                current=current_resources(live[wanted.name]),
+                proposed=ContainerResources(requests=wanted.requests, limits=wanted.limits),
+                usage=(usage or {}).get(wanted.name),
+                valuesFrom=(values_from or {}).get(wanted.name),
+            )
+        )
     return result
 
 
-def _recommendation(
-    wanted: ContainerProposal, live: dict[str, Any], usage: ContainerUsage | None
-) -> ContainerRecommendation:
-    return ContainerRecommendation(
-        name=wanted.name,
-        current=current_resources(live),
-        proposed=ContainerResources(requests=wanted.requests, limits=wanted.limits),
-        usage=usage,
+def observed_usage(scan: ScanResult, proposal: WorkloadProposal) -> dict[str, ContainerUsage]:
+    """What the scan observed for each proposed container; ProposalRefused for one it did not see."""
+    usage = usage_by_container(scan, proposal.namespace, proposal.kind, proposal.name)
+    where = f"{proposal.kind} {proposal.namespace}/{proposal.name}"
+    for container in proposal.containers:
+        if container.name not in usage:
+            raise ProposalRefused(
+                f"the scan has no usage for container {container.name} of {where}: scan that workload "
+                "(scan_recommendations) and give its scan_id"
+            )
+    return usage
+
+
+def _scan_recommendation(scan: ScanResult | None, choice: WorkloadChoice, container: str) -> ContainerScan:
+    """The scan's complete recommendation for one container of the chosen workload, or ProposalRefused."""
+    where = f"container {container} of {choice.kind} {choice.namespace}/{choice.name}"
+    if scan is None:
+        raise ProposalRefused(
+            f"no scan_id: name the scan whose recommendation to propose for {where} (scan_recommendations "
+            "returns it); give override values only when the user asked for specific numbers"
+        )
+    target = (choice.namespace, choice.kind, choice.name, container)
+    item = next((i for i in scan.items if (i.namespace, i.kind, i.name, i.container) == target), None)
+    if item is None:
+        raise ProposalRefused(
+            f"the scan has no recommendation for {where}: scan that workload and give its scan_id"
+        )
+    if not item.proposable or item.recommended is None:
+        why = item.error or f"no recommendation for {', '.join(item.unknown) or 'it'}"
+        raise ProposalRefused(
+            f"the scan's recommendation for {where} is incomplete ({why}): it cannot be proposed"
+        )
+    return item
+
+
+def resolve_choice(
+    choice: WorkloadChoice, scan: ScanResult | None, policy: PolicySpec, workload: dict[str, Any]
+) -> tuple[WorkloadProposal, dict[str, ValuesFrom]]:
+    """The numbers to propose for each chosen container and where they came from: the scan's
+    recommendation (limited to the policy's max step from the live values when `within_max_step`), or
+    the override the assistant gave, recorded as its assertion."""
+    live = {c.get("name"): c for c in workload_shape.containers(workload)}
+    containers: list[ContainerProposal] = []
+    values_from: dict[str, ValuesFrom] = {}
+    for chosen in choice.containers:
+        origin: ValuesFrom
+        if chosen.override is not None:
+            values = ContainerResources(requests=chosen.override.requests, limits=chosen.override.limits)
+            origin = "assistant"
+        else:
+            recommended = _scan_recommendation(scan, choice, chosen.name).recommended
+            assert recommended is not None  # _scan_recommendation refuses an incomplete one
+            values, origin = recommended, "scan"
+            if choice.within_max_step and chosen.name in live:
+                stepped = within_max_step(current_resources(live[chosen.name]), values, policy)
+                if stepped != values:
+                    values, origin = stepped, "scan-within-max-step"
+        containers.append(ContainerProposal(name=chosen.name, requests=values.requests, limits=values.limits))
+        values_from[chosen.name] = origin
+    proposal = WorkloadProposal(
+        namespace=choice.namespace, kind=choice.kind, name=choice.name, containers=containers
     )
+    return proposal, values_from
 
 
 def refusal_text(report: SafetyReport) -> str:
@@ -104,7 +175,7 @@ def refusal_text(report: SafetyReport) -> str:
 
 def plan_proposal(
     bridge: Bridge,
-    proposal: WorkloadProposal,
+    proposal: WorkloadProposal | WorkloadChoice,
     *,
     reason: str,
     evidence: Evidence,
@@ -113,17 +184,25 @@ def plan_proposal(
     now: datetime | None = None,
     rollback_of: str | None = None,
     refuse_unsafe: bool = True,
-    usage: dict[str, ContainerUsage] | None = None,
+    scan: ScanResult | None = None,
 ) -> PlannedRecommendation:
     """Check one proposal against the live cluster and the safety rules; raise ProposalRefused (for a
-    safety refusal only when `refuse_unsafe`; a preview shows the refusing report instead)."""
+    safety refusal only when `refuse_unsafe`; a preview shows the refusing report instead). A
+    `WorkloadChoice` takes its numbers from `scan` (`resolve_choice`); with a `scan`, each container's
+    usage is the scan's."""
     now = now or datetime.now(UTC)
     policy = bridge.policy_for(proposal.namespace)
     refused = bridge.protected_reason(proposal.namespace, policy)
     if refused:
         raise ProposalRefused(refused)
     workload = bridge.cluster.read_workload(proposal.namespace, proposal.kind, proposal.name)
-    containers = container_recommendations(proposal, workload, usage)
+    values_from: dict[str, ValuesFrom] = {}
+    if isinstance(proposal, WorkloadChoice):
+        proposal, values_from = resolve_choice(proposal, scan, policy, workload)
+    elif rollback_of:
+        values_from = {c.name: "rollback" for c in proposal.containers}
+    usage = observed_usage(scan, proposal) if scan else None
+    containers = container_recommendations(proposal, workload, usage, values_from)
     manifest = build_recommendation_manifest(
         namespace=proposal.namespace,
         kind=proposal.kind,

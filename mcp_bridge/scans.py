@@ -8,11 +8,11 @@ from the kept result, so the safety rules check the proposed numbers against wha
 
 from __future__ import annotations
 
-from krr_operator.api.resource_recommendation import ContainerUsage, Evidence
+from krr_operator.api.resource_recommendation import SCAN_ID_PATTERN, ContainerUsage, Evidence
 
 from .recommenders import ContainerScan, ScanResult
 
-SCAN_ID_PATTERN = r"^[0-9a-f]{16}$"
+__all__ = ["SCAN_ID_PATTERN", "evidence_from_scan", "usage_by_container"]
 # Evidence fields and the names the recommenders' settings use for them.
 EVIDENCE_SETTINGS = {
     "historyHours": ("history_duration", "history_hours"),
@@ -21,8 +21,9 @@ EVIDENCE_SETTINGS = {
 }
 
 
-def evidence_from_scan(scan: ScanResult) -> Evidence:
-    """The RR's evidence for numbers checked against `scan` (a saved report: the recommender that made it)."""
+def evidence_from_scan(scan: ScanResult, scan_id: str | None = None) -> Evidence:
+    """The RR's evidence for numbers checked against `scan`, kept as `scan_id` (a saved report: the
+    recommender that made it)."""
     source = scan.report.recorded_source if scan.source == "report" and scan.report else scan.source
     numbers: dict[str, float | int] = {}
     for field, names in EVIDENCE_SETTINGS.items():
@@ -36,6 +37,7 @@ def evidence_from_scan(scan: ScanResult) -> Evidence:
             "source": source if source in ("krr", "native") else "manual",
             "strategy": scan.strategy,
             "scannedAt": scan.scanned_at,
+            "scanId": scan_id,
             **numbers,
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, format_cpu, format_memory, parse_resource_quantity
+from krr_operator.api.quantities import QuantityError, parse_resource_quantity
 
 SEVERITY_ORDER = {"CRITICAL": 0, "WARNING": 1, "OK": 2, "GOOD": 3, "UNKNOWN": 4}
 
@@ -82,57 +82,19 @@ def choose_workload(items: list[dict[str, Any]], prefer_kind: str = "Deployment"
     return found[0] if found else []
 
 
-def _step_bound(current: Decimal, wanted: Decimal, limit: Any) -> Decimal:
-    if limit is None:
-        return wanted
-    if limit.maxDecreasePercent is not None:
-        wanted = max(wanted, current * (1 - Decimal(str(limit.maxDecreasePercent)) / 100))
-    if limit.maxIncreaseFactor is not None:
-        wanted = min(wanted, current * Decimal(str(limit.maxIncreaseFactor)))
-    return wanted
-
-
-def within_step(item: dict[str, Any], steps: Any) -> dict[str, Any]:
-    """`item` with each recommended request/limit moved at most as far as `steps` (a policy's
-    StepLimits) allows from the current value, as a careful assistant proposes a first step."""
-    recommended: dict[str, dict[str, str]] = {}
-    for section in ("requests", "limits"):
-        values = dict(((item.get("recommended") or {}).get(section)) or {})
-        for name in ("cpu", "memory"):
-            current = _amount(item.get("current"), section, name)
-            wanted = _amount(item.get("recommended"), section, name)
-            if current is None or wanted is None or not current:
-                continue
-            bounded = _step_bound(current, wanted, getattr(steps, name, None) if steps else None)
-            if bounded != wanted:
-                values[name] = format_cpu(bounded) if name == "cpu" else format_memory(bounded)
-        recommended[section] = {k: v for k, v in values.items() if v is not None}
-    return {**item, "recommended": recommended}
-
-
-def _clean(amounts: dict[str, Any] | None) -> dict[str, str]:
-    return {k: str(v) for k, v in (amounts or {}).items() if k in ("cpu", "memory") and v is not None}
-
-
 def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dict[str, Any]:
-    """propose_change arguments that carry the scan's numbers unchanged and name the scan (its scan_id):
-    the bridge takes the usage and evidence from the scan it kept, never from the assistant."""
+    """propose_change arguments that name the scan (its scan_id) and which of its recommendations to
+    propose (the workload and containers); the numbers, usage and evidence are the bridge's, from the
+    scan it kept, limited to the policy's largest step per change."""
     first = chosen[0]
-    containers = [
-        {
-            "name": i["container"],
-            "requests": _clean((i.get("recommended") or {}).get("requests")),
-            "limits": _clean((i.get("recommended") or {}).get("limits")),
-        }
-        for i in chosen
-    ]
     return {
         "proposals": [
             {
                 "namespace": first["namespace"],
                 "kind": first["kind"],
                 "name": first["name"],
-                "containers": containers,
+                "containers": [{"name": i["container"]} for i in chosen],
+                "within_max_step": True,
             }
         ],
         "reason": "Observed usage over the history window is far from the current requests "
@@ -140,3 +102,8 @@ def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dic
         "these are krr's simple-strategy recommendations, limited to the policy's largest step per change.",
         "scan_id": scan["scan_id"],
     }
+
+
+def preview_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dict[str, Any]:
+    """preview_change arguments for the same choice as `propose_arguments`."""
+    return {**propose_arguments(chosen, scan)["proposals"][0], "scan_id": scan["scan_id"]}

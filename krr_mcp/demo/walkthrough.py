@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from krr_operator.api.policy import BUILTIN_POLICY
 from krr_operator.api.quantities import parse_resource_quantity
 from rich.prompt import Confirm
 
@@ -26,7 +25,7 @@ from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 from krr_mcp.sandbox.seed import default_objects
 
 from . import assistant, environment
-from .choose import candidates, propose_arguments, scan_items, within_step
+from .choose import candidates, preview_arguments, propose_arguments, scan_items
 from .cluster import DemoCluster, PhaseTimeout
 from .history import DAYS as HISTORY_DAYS
 from .human import Human, tool_path
@@ -351,22 +350,21 @@ class Walkthrough:
         self, tools: assistant.Tools, items: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         """Check candidates with preview_change (as the server's instructions ask) until the safety
-        rules and the API server's dry run accept one; each is first limited to the policy's max step."""
-        steps = BUILTIN_POLICY.maxStep
+        rules and the API server's dry run accept one; the bridge limits each to the policy's max step.
+        Returns the group with the numbers the preview showed as `recommended`."""
         self.n.say(
             "The assistant checks candidates with preview_change (the safety rules and an API dry run), "
             "each first limited to the policy's largest step per change:"
         )
         for group in candidates(items)[:MAX_PREVIEWS]:
-            group = [within_step(i, steps) for i in group]
             first = group[0]
             target = f"{first['kind']} {first['namespace']}/{first['name']}"
             names = ", ".join(str(i["container"]) for i in group)
-            arguments = propose_arguments(group, self.state.scan)["proposals"][0]
-            preview = await tools.call("preview_change", arguments)
+            preview = await tools.call("preview_change", preview_arguments(group, self.state.scan))
             if not preview.get("would_be_refused"):
                 self.n.say(f"preview_change {target} ({names}): accepted, risk {preview['safety']['risk']}")
-                return group
+                proposed = {c["name"]: c["proposed"] for c in preview["containers"]}
+                return [{**i, "recommended": proposed[i["container"]]} for i in group]
             refusals = [
                 f["message"] for f in preview["safety"].get("findings") or [] if f["severity"] == "refuse"
             ]

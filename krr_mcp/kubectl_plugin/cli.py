@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import actions, kube, views
-from .describe import Section, describe
+from .describe import Section, describe, unscanned_values_notes
 from .errors import ExitCode, PluginError, UsageError
 from .output import (
     PHASE_STYLES,
@@ -201,6 +201,8 @@ def diff(
         conn = kube.connect(kubeconfig, context)
         rr = kube.get_rr(conn, namespace or conn.namespace, name)
         label, text = _workload_diff(conn, rr, rollback)
+        for note in [] if rollback else unscanned_values_notes(rr):
+            error_console().print(safe_text(note, style="bold"))
         if not text:
             error_console().print(safe_text(f"no difference: {label} already has these resources"))
             return

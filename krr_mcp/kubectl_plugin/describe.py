@@ -24,9 +24,35 @@ def _resources(resources: dict[str, Any] | None, section: str, name: str) -> str
     return ((resources or {}).get(section) or {}).get(name)
 
 
+# How a reviewer reads `valuesFrom`: whether the proposed numbers are a scan's or someone's assertion.
+VALUES_FROM = {
+    "scan": "the bridge's scan",
+    "scan-within-max-step": "the bridge's scan, limited to the max step",
+    "assistant": "ASSISTANT'S ASSERTION (not the scan's)",
+    "rollback": "the state before an apply",
+}
+VALUES_NOT_RECORDED = "not recorded (not from a scan: check them)"
+
+
+def values_from(container: dict[str, Any]) -> str:
+    """Where a container's proposed numbers came from, as the reviewer reads it."""
+    origin = container.get("valuesFrom")
+    return VALUES_FROM.get(str(origin), VALUES_NOT_RECORDED) if origin is not None else VALUES_NOT_RECORDED
+
+
+def unscanned_values_notes(rr: dict[str, Any]) -> list[str]:
+    """One line per container whose proposed numbers are not a scan's (`kubectl krr diff` prints these)."""
+    return [
+        f"note: the proposed values of container {c.get('name')} are {values_from(c)}"
+        for c in (rr.get("spec") or {}).get("containers") or []
+        if c.get("valuesFrom") not in ("scan", "scan-within-max-step", "rollback")
+    ]
+
+
 def _container_rows(spec: dict[str, Any]) -> list[list[str]]:
     rows = []
     for container in spec.get("containers") or []:
+        origin = values_from(container)
         for section in ("requests", "limits"):
             for name in ("cpu", "memory"):
                 now_ = _resources(container.get("current"), section, name)
@@ -38,6 +64,7 @@ def _container_rows(spec: dict[str, Any]) -> list[list[str]]:
                         now_ or "-",
                         new or "-",
                         change_percent(now_, new, name),
+                        origin,
                     ]
                 )
     return rows
@@ -123,7 +150,7 @@ def describe(rr: dict[str, Any], now: datetime) -> list[Section]:
     sections.append(
         Section(
             "Proposed change",
-            columns=["container", "resource", "current", "proposed", "change"],
+            columns=["container", "resource", "current", "proposed", "change", "values from"],
             rows=_container_rows(spec),
         )
     )

@@ -15,7 +15,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
+from ..bridge import Bridge
 from ..cluster import ClusterError
+from ..paging import CursorError
+from ..recommenders import ScanResult
 
 logger = logging.getLogger("krr_mcp_bridge")
 
@@ -104,3 +107,16 @@ def review_commands(namespace: str, name: str) -> ReviewCommands:
         approve_with_plugin=f"kubectl krr approve {rr} -n {ns}",
         reject=f'kubectl patch rr {rr} -n {ns} --type merge -p \'{{"spec":{{"rejected":true}}}}\'',
     )
+
+
+def kept_scan(bridge: Bridge, scan_id: str | None, tool: str) -> ScanResult | None:
+    """The scan the bridge kept as `scan_id` (None without one); a ToolError when it is not kept."""
+    if scan_id is None:
+        return None
+    try:
+        return bridge.scan_pages.get(scan_id)
+    except CursorError:
+        raise ToolError(
+            f"{tool} refused: scan {scan_id} is not kept (any more): run scan_recommendations again and "
+            "give the scan_id it returns. Nothing was created."
+        ) from None

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
 from ..cluster import explain_error
-from ..inputs import ContainerProposal, Namespace, ObjectName, WorkloadKindName, WorkloadProposal
+from ..inputs import ContainerChoice, Namespace, ObjectName, ScanId, WorkloadChoice, WorkloadKindName
 from ..proposals import (
     MANUAL_EVIDENCE,
     PlannedRecommendation,
@@ -27,7 +27,9 @@ from ..proposals import (
     plan_proposal,
     refusal_text,
 )
-from .common import READ_ONLY, in_thread, tool_errors, tool_result
+from ..recommenders import ScanResult
+from ..scans import evidence_from_scan
+from .common import READ_ONLY, in_thread, kept_scan, tool_errors, tool_result
 
 
 class ContainerPreview(BaseModel):
@@ -133,20 +135,24 @@ def dry_run_outcome(result: DryRunResult) -> DryRunOutcome:
     )
 
 
-def preview(bridge: Bridge, proposal: WorkloadProposal) -> PreviewResult:
-    """Check the proposal (refusing protected namespaces, unknown targets and containers), then ask
-    the operator's dry run what applying it would do. Writes nothing."""
+def preview(
+    bridge: Bridge, proposal: WorkloadChoice, scan: ScanResult | None = None, scan_id: str | None = None
+) -> PreviewResult:
+    """Check the proposal exactly as propose_change would (the scan's numbers and usage, refusing
+    protected namespaces, unknown targets and containers), then ask the operator's dry run what
+    applying it would do. Writes nothing."""
     now = datetime.now(UTC)
     try:
         plan = plan_proposal(
             bridge,
             proposal,
             reason="preview",
-            evidence=MANUAL_EVIDENCE,
+            evidence=evidence_from_scan(scan, scan_id) if scan else MANUAL_EVIDENCE,
             auto_rollback=True,
             expires_in=timedelta(hours=1),
             now=now,
             refuse_unsafe=False,
+            scan=scan,
         )
     except ProposalRefused as exc:
         raise ToolError(f"preview_change refused: {exc}") from None
@@ -208,13 +214,20 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         namespace: Namespace,
         kind: WorkloadKindName,
         name: ObjectName,
-        containers: Annotated[list[ContainerProposal], Field(min_length=1, max_length=64)],
+        containers: Annotated[list[ContainerChoice], Field(min_length=1, max_length=64)],
+        scan_id: ScanId | None = None,
+        within_max_step: bool = False,
     ) -> Annotated[CallToolResult, PreviewResult]:
-        """Preview new CPU/memory requests and limits for a workload's containers without changing
-        anything: the exact JSON patch the operator would apply, the API server's dry-run verdict, and
-        the safety report (risk, refused rules, HPA/LimitRange/quota/QoS effects, restart impact).
-        Give each container's complete desired requests and limits (a value left out is removed)."""
-        proposal = WorkloadProposal(namespace=namespace, kind=kind, name=name, containers=containers)
+        """Preview what propose_change would propose for a workload's containers, without changing
+        anything: the numbers (the scan's recommendation, or `override` values the user asked for),
+        the exact JSON patch the operator would apply, the API server's dry-run verdict, and the safety
+        report checked against the scan's observed usage (risk, refused rules, HPA/LimitRange/quota/QoS
+        effects, restart impact). Takes the same scan_id, containers and within_max_step as
+        propose_change."""
+        proposal = WorkloadChoice(
+            namespace=namespace, kind=kind, name=name, containers=containers, within_max_step=within_max_step
+        )
+        scan = kept_scan(bridge, scan_id, "preview_change")
         with tool_errors(f"preview of {kind} {namespace}/{name}"):
-            result = await in_thread(preview, bridge, proposal)
+            result = await in_thread(preview, bridge, proposal, scan, scan_id)
         return tool_result(result, render(result))

@@ -9,7 +9,7 @@ always stays with kubectl.
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from krr_operator.api.resource_recommendation import ContainerUsage, SafetyReport
+from krr_operator.api.resource_recommendation import SafetyReport
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -19,8 +19,7 @@ from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field
 
 from ..bridge import Bridge
-from ..inputs import Reason, WorkloadProposal
-from ..paging import CursorError
+from ..inputs import Reason, ScanId, WorkloadChoice
 from ..proposals import (
     MANUAL_EVIDENCE,
     PlannedRecommendation,
@@ -29,9 +28,16 @@ from ..proposals import (
     plan_proposal,
     summarize_plan,
 )
-from ..recommenders import ScanResult
-from ..scans import SCAN_ID_PATTERN, evidence_from_scan, usage_by_container
-from .common import CREATES_PROPOSALS, ReviewCommands, in_thread, review_commands, tool_errors, tool_result
+from ..scans import evidence_from_scan
+from .common import (
+    CREATES_PROPOSALS,
+    ReviewCommands,
+    in_thread,
+    kept_scan,
+    review_commands,
+    tool_errors,
+    tool_result,
+)
 
 
 class ProposalConfirmation(BaseModel):
@@ -140,24 +146,11 @@ def create_planned(
     return ProposeResult(created=created, confirmation=confirmation, message=message)
 
 
-def observed_usage(scan: ScanResult, proposal: WorkloadProposal) -> dict[str, ContainerUsage]:
-    """What the scan observed for each proposed container; ProposalRefused for one it did not see."""
-    usage = usage_by_container(scan, proposal.namespace, proposal.kind, proposal.name)
-    where = f"{proposal.kind} {proposal.namespace}/{proposal.name}"
-    for container in proposal.containers:
-        if container.name not in usage:
-            raise ProposalRefused(
-                f"the scan has no usage for container {container.name} of {where}: scan that workload "
-                "(scan_recommendations) and give its scan_id"
-            )
-    return usage
-
-
 def register(server: MCPServer, bridge: Bridge) -> None:
     """Add propose_change to `server`."""
 
     def plan_all(
-        proposals: list[WorkloadProposal],
+        proposals: list[WorkloadChoice],
         reason: str,
         scan_id: str | None,
         auto_rollback: bool,
@@ -167,13 +160,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         if len(set(targets)) != len(targets):
             raise ToolError("propose_change failed: the same workload appears twice in proposals")
         now = datetime.now(UTC)
-        try:
-            scan = bridge.scan_pages.get(scan_id) if scan_id else None
-        except CursorError:
-            raise ToolError(
-                f"propose_change refused: scan {scan_id} is not kept (any more): run scan_recommendations "
-                "again and give the scan_id it returns. Nothing was created."
-            ) from None
+        scan = kept_scan(bridge, scan_id, "propose_change")
         with tool_errors("propose_change"):
             try:
                 return [
@@ -181,11 +168,11 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                         bridge,
                         p,
                         reason=reason,
-                        evidence=evidence_from_scan(scan) if scan else MANUAL_EVIDENCE,
+                        evidence=evidence_from_scan(scan, scan_id) if scan else MANUAL_EVIDENCE,
                         auto_rollback=auto_rollback,
                         expires_in=timedelta(hours=expires_in_hours),
                         now=now,
-                        usage=observed_usage(scan, p) if scan else None,
+                        scan=scan,
                     )
                     for p in proposals
                 ]
@@ -201,29 +188,22 @@ def register(server: MCPServer, bridge: Bridge) -> None:
 
     @server.tool(title="Propose a resource change for human approval", annotations=CREATES_PROPOSALS)
     async def propose_change(
-        proposals: Annotated[list[WorkloadProposal], Field(min_length=1, max_length=20)],
+        proposals: Annotated[list[WorkloadChoice], Field(min_length=1, max_length=20)],
         reason: Reason,
-        scan_id: Annotated[
-            str | None,
-            Field(
-                pattern=SCAN_ID_PATTERN,
-                description="The scan_id scan_recommendations returned: the bridge takes each container's "
-                "observed usage and the evidence from that scan (the safety rules check the numbers "
-                "against it). Without it the proposal is recorded as manual, with no usage evidence.",
-            ),
-        ] = None,
+        scan_id: ScanId | None = None,
         auto_rollback: bool = True,
         expires_in_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72,
         *,
         plans: Annotated[list[PlannedRecommendation], Resolve(plan_all)],
         answer: Annotated[ElicitationResult[ProposalConfirmation], Resolve(ask_human)],
     ) -> Annotated[CallToolResult, ProposeResult]:
-        """Create ResourceRecommendation(s) (approved=false) proposing new CPU/memory requests and limits
-        for workload containers, after checking the live workload and the safety rules (a refused
-        proposal creates nothing). Give each container's complete desired requests and limits: a value
-        left out is removed. Name the scan the numbers come from (scan_id): the usage and evidence are
-        the bridge's own, never the assistant's. Returns each RR's name and the kubectl commands a human
-        runs to review and approve it. The assistant can never approve or apply a change."""
+        """Create ResourceRecommendation(s) (approved=false) proposing a scan's recommendations for
+        workload containers, after checking the live workload and the safety rules (a refused proposal
+        creates nothing). Name the scan (scan_id) and, per workload, the containers to change: the
+        numbers, usage and evidence are the bridge's own scan's, never the assistant's. Give `override`
+        values only when the user asked for specific numbers; the reviewer sees them as the assistant's.
+        Returns each RR's name and the kubectl commands a human runs to review and approve it. The
+        assistant can never approve or apply a change."""
         confirmation = confirmation_outcome(answer)
         if confirmation in ("declined", "cancelled"):
             result = ProposeResult(

@@ -33,6 +33,8 @@ DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 Quantity = Annotated[str, Field(pattern=QUANTITY_PATTERN, max_length=64)]
+# The id under which the bridge keeps a scan's result (mcp_bridge/paging.py).
+SCAN_ID_PATTERN = r"^[0-9a-f]{16}$"
 
 
 class _Model(BaseModel):
@@ -135,6 +137,9 @@ _LIMITS_NOT_BELOW_REQUESTS: list[JsonValue] = [
 ]
 
 
+ValuesFrom = Literal["scan", "scan-within-max-step", "assistant", "rollback"]
+
+
 class ContainerRecommendation(_Model):
     """One container's proposal: `proposed` replaces `current` for cpu and memory, exactly.
 
@@ -151,6 +156,13 @@ class ContainerRecommendation(_Model):
     )
     usage: ContainerUsage | None = None
     severity: str | None = Field(None, pattern=r"^(UNKNOWN|GOOD|OK|WARNING|CRITICAL)$", max_length=16)
+    valuesFrom: ValuesFrom | None = Field(
+        None,
+        description="Where `proposed` came from: the bridge's scan recommendation (scan), the same moved "
+        "at most the policy's largest step (scan-within-max-step), the assistant's own numbers "
+        "(assistant: its assertion, not the scan's), or the state before an apply (rollback). Absent: "
+        "not recorded (written without the bridge).",
+    )
 
 
 class Evidence(_Model):
@@ -162,6 +174,9 @@ class Evidence(_Model):
     cpuPercentile: float | None = Field(None, ge=0, le=100)
     memoryBufferPercentage: float | None = Field(None, ge=0, le=1000)
     scannedAt: datetime | None = None
+    scanId: str | None = Field(
+        None, pattern=SCAN_ID_PATTERN, description="The bridge's scan the numbers were checked against."
+    )
 
 
 _SPEC_RULES: list[JsonValue] = [

@@ -5,12 +5,12 @@ memory vs the observed peak working set. Each rule compares exact Decimals; "exa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from ..api.policy import PolicySpec, StepLimit
-from ..api.quantities import QuantityError, parse_resource_quantity
-from ..api.resource_recommendation import ContainerUsage, RiskLevel
+from ..api.quantities import QuantityError, format_resource_quantity, parse_resource_quantity
+from ..api.resource_recommendation import ContainerResources, ContainerUsage, RiskLevel
 from .findings import Findings
 from .resources import KINDS, RESOURCES, Amounts, amounts_of, fmt
 
@@ -80,10 +80,25 @@ def ceiling_refusals(container: str, resources: Any, policy: PolicySpec) -> list
     return [f"{container}: {finding.message}" for finding, _ in out.items]
 
 
+def step_bounds(old: Decimal, step: StepLimit) -> tuple[Decimal | None, Decimal | None]:
+    """The lowest and highest value one change may move `old` to (None: that side is unbounded)."""
+    lowest = (
+        old * (Decimal(100) - Decimal(str(step.maxDecreasePercent))) / Decimal(100)
+        if step.maxDecreasePercent is not None
+        else None
+    )
+    highest = old * Decimal(str(step.maxIncreaseFactor)) if step.maxIncreaseFactor is not None else None
+    return lowest, highest
+
+
+def _step_of(policy: PolicySpec, resource: str) -> StepLimit | None:
+    return getattr(policy.maxStep, resource) if policy.maxStep else None
+
+
 def check_step(delta: ContainerDelta, policy: PolicySpec, out: Findings) -> None:
     """No value moves further than the policy's max step in one recommendation (both set only)."""
     for resource in RESOURCES:
-        step: StepLimit | None = getattr(policy.maxStep, resource) if policy.maxStep else None
+        step = _step_of(policy, resource)
         if step is None:
             continue
         for kind in KINDS:
@@ -91,27 +106,62 @@ def check_step(delta: ContainerDelta, policy: PolicySpec, out: Findings) -> None
             if old is None or new is None or old == 0:
                 continue
             name = f"{kind}.{resource}"
-            if step.maxDecreasePercent is not None:
-                lowest = old * (Decimal(100) - Decimal(str(step.maxDecreasePercent))) / Decimal(100)
-                if new < lowest:
-                    drop = (old - new) * 100 / old
-                    out.refuse(
-                        "max-step",
-                        f"{name} {fmt(old, resource)} -> {fmt(new, resource)} drops {drop:.0f}%, "
-                        f"more than the allowed {step.maxDecreasePercent:g}% in one change (lowest allowed "
-                        f"{fmt(lowest, resource)})",
-                        container=delta.name,
-                    )
-            if step.maxIncreaseFactor is not None:
-                highest = old * Decimal(str(step.maxIncreaseFactor))
-                if new > highest:
-                    out.refuse(
-                        "max-step",
-                        f"{name} {fmt(old, resource)} -> {fmt(new, resource)} grows {new / old:.2f}x, "
-                        f"more than the allowed {step.maxIncreaseFactor:g}x in one change (highest allowed "
-                        f"{fmt(highest, resource)})",
-                        container=delta.name,
-                    )
+            lowest, highest = step_bounds(old, step)
+            if lowest is not None and new < lowest:
+                drop = (old - new) * 100 / old
+                out.refuse(
+                    "max-step",
+                    f"{name} {fmt(old, resource)} -> {fmt(new, resource)} drops {drop:.0f}%, "
+                    f"more than the allowed {step.maxDecreasePercent:g}% in one change (lowest allowed "
+                    f"{fmt(lowest, resource)})",
+                    container=delta.name,
+                )
+            if highest is not None and new > highest:
+                out.refuse(
+                    "max-step",
+                    f"{name} {fmt(old, resource)} -> {fmt(new, resource)} grows {new / old:.2f}x, "
+                    f"more than the allowed {step.maxIncreaseFactor:g}x in one change (highest allowed "
+                    f"{fmt(highest, resource)})",
+                    container=delta.name,
+                )
+
+
+def _format_within(amount: Decimal, resource: str, down: bool) -> str:
+    """`amount` as a quantity in whole millicores/bytes, rounded down (`down`) or up so a bound stays kept."""
+    unit = Decimal("0.001") if resource == "cpu" else Decimal(1)
+    rounded = amount.quantize(unit, rounding=ROUND_FLOOR if down else ROUND_CEILING)
+    return format_resource_quantity(rounded, resource)
+
+
+def within_max_step(
+    current: ContainerResources, wanted: ContainerResources, policy: PolicySpec
+) -> ContainerResources:
+    """`wanted` with each request/limit moved at most the policy's max step from `current` (rounded
+    towards `current`, so `check_step` passes); values with no current one are kept as they are."""
+    sections: dict[str, dict[str, str | None]] = {}
+    for kind in KINDS:
+        values: dict[str, str | None] = dict(getattr(wanted, kind).model_dump())
+        for resource in RESOURCES:
+            step, now_text, new_text = (
+                _step_of(policy, resource),
+                getattr(getattr(current, kind), resource),
+                values.get(resource),
+            )
+            if step is None or now_text is None or new_text is None:
+                continue
+            old, new = (
+                parse_resource_quantity(now_text, resource),
+                parse_resource_quantity(new_text, resource),
+            )
+            if old == 0:
+                continue
+            lowest, highest = step_bounds(old, step)
+            bounded = max(new, lowest) if lowest is not None else new
+            bounded = min(bounded, highest) if highest is not None else bounded
+            if bounded != new:
+                values[resource] = _format_within(bounded, resource, down=bounded > old)
+        sections[kind] = values
+    return ContainerResources.model_validate(sections)
 
 
 def check_limits_not_below_requests(delta: ContainerDelta, out: Findings) -> None:

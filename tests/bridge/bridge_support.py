@@ -8,12 +8,16 @@ from kubernetes import client as k8s
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
+# Numbers the user asked for (no scan in the sandbox): `override`, recorded as the assistant's.
 WEB_PROPOSAL: dict[str, Any] = {
     "namespace": "shop",
     "kind": "Deployment",
     "name": "web",
     "containers": [
-        {"name": "web", "requests": {"cpu": "500m", "memory": "768Mi"}, "limits": {"memory": "1Gi"}}
+        {
+            "name": "web",
+            "override": {"requests": {"cpu": "500m", "memory": "768Mi"}, "limits": {"memory": "1Gi"}},
+        }
     ],
 }
 

@@ -28,8 +28,10 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MCPServer
 
 
 def web(**container: Any) -> dict[str, Any]:
-    """The web proposal with its container's fields replaced."""
+    """The web proposal with its container's fields replaced (requests and limits: its override's)."""
     proposal = copy.deepcopy(WEB_PROPOSAL)
+    values = {k: container.pop(k) for k in ("requests", "limits") if k in container}
+    proposal["containers"][0]["override"].update(values)
     proposal["containers"][0].update(container)
     return proposal
 
@@ -205,7 +207,7 @@ async def test_invalid_arguments_are_one_sentence_naming_the_argument(
         result = await client.call_tool("propose_change", {"proposals": [quantity("lots")], "reason": "x"})
     text = result.content[0].text  # type: ignore[union-attr]
     assert result.is_error and "\n" not in text, text
-    assert "proposals.0.containers.0.requests.cpu" in text and "input_value" not in text, text
+    assert "proposals.0.containers.0.override.requests.cpu" in text and "input_value" not in text, text
 
 
 @pytest.mark.parametrize(

@@ -45,11 +45,11 @@ smuggled = st.dictionaries(st.sampled_from(sorted(SMUGGLED)), st.just(None), max
 def container_proposals(draw: st.DrawFn) -> dict[str, Any]:
     amounts = {"cpu": draw(cpus), "memory": draw(memories)}
     limits = {"cpu": draw(cpus), "memory": draw(memories)}
-    return {
-        "name": draw(containers),
+    override = {
         "requests": {k: v for k, v in amounts.items() if v is not None},
         "limits": {k: v for k, v in limits.items() if v is not None},
-    } | draw(smuggled)
+    }
+    return {"name": draw(containers), "override": override} | draw(smuggled)
 
 
 @st.composite

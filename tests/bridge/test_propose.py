@@ -56,6 +56,8 @@ async def test_propose_creates_an_unapproved_rr_and_hands_over_kubectl_commands(
         "requests": {"cpu": "500m", "memory": "768Mi"},
         "limits": {"memory": "1Gi"},
     }
+    # No scan behind these numbers: the RR says they are the assistant's, and the evidence is manual.
+    assert container["valuesFrom"] == "assistant" and spec["evidence"]["source"] == "manual"
     assert rr["metadata"]["labels"] == {
         "krr-mcp.io/target-kind": "Deployment",
         "krr-mcp.io/target-name": "web",
@@ -129,8 +131,9 @@ async def test_a_change_the_safety_rules_refuse_is_previewed_but_never_proposed(
     server: MCPServer, rrs: Any
 ) -> None:
     proposal = copy.deepcopy(WEB_PROPOSAL)
-    proposal["containers"][0]["requests"] = {"cpu": "100", "memory": "1Gi"}  # above the 64-core ceiling
-    proposal["containers"][0]["limits"] = {"cpu": "100", "memory": "2Gi"}
+    override = proposal["containers"][0]["override"]
+    override["requests"] = {"cpu": "100", "memory": "1Gi"}  # above the 64-core ceiling
+    override["limits"] = {"cpu": "100", "memory": "2Gi"}
     async with Client(server) as client:
         preview = await client.call_tool("preview_change", proposal)
         proposed = await client.call_tool("propose_change", {"proposals": [proposal], "reason": "more"})

@@ -15,10 +15,15 @@ from typing import Any
 import pytest
 from krr_mcp_bridge.server import build_server
 from krr_mcp_bridge.settings import BridgeSettings
+from krr_operator.api.policy import BUILTIN_POLICY
 from krr_operator.api.quantities import parse_resource_quantity
+from krr_operator.api.resource_recommendation import ContainerResources
+from krr_operator.safety.container_rules import within_max_step
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from typer.testing import CliRunner
 
+from krr_mcp.kubectl_plugin import app as plugin_app
 from krr_mcp.sandbox.testing import SandboxHandle
 
 from .bridge_support import assert_nothing_approved, list_rrs
@@ -64,27 +69,14 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
             {"namespace": "shop", "kind": "Deployment", "name": "web", "container": "web"},
         )
         web = next(i for i in out["items"] if (i["name"], i["container"]) == ("web", "web"))
-        proposal = {
-            "namespace": "shop",
-            "kind": "Deployment",
-            "name": "web",
-            "containers": [{"name": "web", **web["recommended"]}],
-        }
-        preview = await client.call_tool("preview_change", proposal)
-        # The raw recommendation cuts more than the policy's max step (50%) allows: propose the step.
-        stepped = proposal | {
-            "containers": [
-                {
-                    "name": "web",
-                    "requests": {"cpu": "500m", "memory": "512Mi"},
-                    "limits": {"memory": "1Gi"},
-                }
-            ]
-        }
+        # The assistant names the recommendation (scan, workload, container), never the numbers.
+        choice = {"namespace": "shop", "kind": "Deployment", "name": "web", "containers": [{"name": "web"}]}
+        preview = await client.call_tool("preview_change", choice | {"scan_id": out["scan_id"]})
+        # The raw recommendation cuts more than the policy's max step (50%) allows: the bridge steps it.
         propose = await client.call_tool(
             "propose_change",
             {
-                "proposals": [stepped],
+                "proposals": [choice | {"within_max_step": True}],
                 "reason": "scan: web uses 12% of its CPU",
                 "scan_id": out["scan_id"],
             },
@@ -107,7 +99,13 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
     [created] = propose.structured_content["created"]  # type: ignore[index]
     rr = cluster.get("krr-mcp.io/v1alpha1", "ResourceRecommendation", created["name"], "shop")
     assert rr is not None and rr["spec"]["evidence"]["source"] == "native"
-    assert rr["spec"]["containers"][0]["usage"]["memoryPeak"] == web["usage"]["memoryPeak"]
+    assert rr["spec"]["evidence"]["scanId"] == out["scan_id"]
+    [container] = rr["spec"]["containers"]
+    assert container["usage"]["memoryPeak"] == web["usage"]["memoryPeak"]
+    current, recommended = (ContainerResources.model_validate(web[k]) for k in ("current", "recommended"))
+    stepped = within_max_step(current, recommended, BUILTIN_POLICY)
+    assert container["proposed"] == stepped.model_dump(exclude_none=True)
+    assert container["valuesFrom"] == "scan-within-max-step"
     assert_nothing_approved(cluster)
 
 
@@ -121,20 +119,7 @@ async def test_usage_evidence_is_the_bridges_own_never_the_assistants(
         scan = await client.call_tool("scan_recommendations", {"namespaces": ["shop"]})
         out: Any = scan.structured_content
         web = next(i for i in out["items"] if (i["name"], i["container"]) == ("web", "web"))
-        peak = parse_resource_quantity(web["usage"]["memoryPeak"], "memory")
-        below_peak = f"{int(peak * Decimal('0.95') / 2**20)}Mi"
-        cut = {
-            "namespace": "shop",
-            "kind": "Deployment",
-            "name": "web",
-            "containers": [
-                {
-                    "name": "web",
-                    "requests": {"cpu": "500m", "memory": below_peak},
-                    "limits": {"memory": "1Gi"},
-                }
-            ],
-        }
+        cut = web_override(below_peak(web))
         lie = copy.deepcopy(cut)
         lie["containers"][0]["usage"] = {"memoryPeak": "100Mi", "oomKilled": False}
         claimed = await client.call_tool("propose_change", {"proposals": [lie], "reason": "claimed peak"})
@@ -155,6 +140,90 @@ async def test_usage_evidence_is_the_bridges_own_never_the_assistants(
     assert "memory-below-peak" in text and "Nothing was created" in text, text
     assert forged_id.is_error and "is not kept" in forged_id.content[0].text  # type: ignore[union-attr]
     assert_nothing_approved(cluster)
+    assert list_rrs(cluster) == []
+
+
+def below_peak(item: dict[str, Any]) -> str:
+    """A memory amount 5% under the peak working set the scan observed for `item`."""
+    peak = parse_resource_quantity(item["usage"]["memoryPeak"], "memory")
+    return f"{int(peak * Decimal('0.95') / 2**20)}Mi"
+
+
+def web_override(memory: str) -> dict[str, Any]:
+    """shop/web with the assistant's own numbers (an override) instead of the scan's recommendation."""
+    values = {"requests": {"cpu": "500m", "memory": memory}, "limits": {"memory": "1Gi"}}
+    return {
+        "namespace": "shop",
+        "kind": "Deployment",
+        "name": "web",
+        "containers": [{"name": "web", "override": values}],
+    }
+
+
+async def test_the_numbers_are_the_scans_and_an_override_is_the_assistants(
+    scanning_server: MCPServer, cluster: SandboxHandle
+) -> None:
+    """Issue 15, item 9: the assistant names which recommendation of a scan to propose; the RR's numbers
+    are the scan's. Numbers of its own (an `override`, when the user asked) are recorded as its
+    assertion and the reviewer's `kubectl krr show` says so; without a scan_id there is nothing to
+    propose but an override."""
+    async with Client(scanning_server) as client:
+        out: Any = (
+            await client.call_tool("scan_recommendations", {"namespaces": ["shop"]})
+        ).structured_content
+        web = next(i for i in out["items"] if (i["name"], i["container"]) == ("web", "web"))
+        choice = {"namespace": "shop", "kind": "Deployment", "name": "web", "containers": [{"name": "web"}]}
+        scan_id = out["scan_id"]
+        from_scan = await client.call_tool(
+            "propose_change",
+            {"proposals": [choice | {"within_max_step": True}], "reason": "scan", "scan_id": scan_id},
+        )
+        no_scan = await client.call_tool("propose_change", {"proposals": [choice], "reason": "no scan"})
+        values = {"requests": {"cpu": "700m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+        overridden = choice | {"containers": [{"name": "web", "override": values}]}
+        asserted = await client.call_tool(
+            "propose_change", {"proposals": [overridden], "reason": "the user wants 700m", "scan_id": scan_id}
+        )
+    assert not from_scan.is_error, from_scan.content
+    assert no_scan.is_error and "no scan_id" in no_scan.content[0].text  # type: ignore[union-attr]
+    assert not asserted.is_error, asserted.content
+    rrs = {rr["spec"]["reason"]: rr for rr in list_rrs(cluster)}
+    [scanned] = rrs["scan"]["spec"]["containers"]
+    current, recommended = (ContainerResources.model_validate(web[k]) for k in ("current", "recommended"))
+    assert scanned["proposed"] == within_max_step(current, recommended, BUILTIN_POLICY).model_dump(
+        exclude_none=True
+    )
+    assert scanned["valuesFrom"] in ("scan", "scan-within-max-step")
+    [mine] = rrs["the user wants 700m"]["spec"]["containers"]
+    assert mine["valuesFrom"] == "assistant" and mine["proposed"] == values
+    assert mine["usage"] == scanned["usage"]  # still the scan's usage, checked by the safety rules
+    name = rrs["the user wants 700m"]["metadata"]["name"]
+    shown = CliRunner().invoke(
+        plugin_app,
+        ["show", name, "-n", "shop", "--kubeconfig", str(cluster.kubeconfig)],
+        env={"COLUMNS": "300"},
+    )
+    assert "ASSISTANT'S ASSERTION" in shown.stdout, shown.output
+    assert_nothing_approved(cluster)
+
+
+async def test_preview_checks_the_scans_usage(scanning_server: MCPServer, cluster: SandboxHandle) -> None:
+    """preview_change with a scan_id checks the numbers against the usage that scan observed, as
+    propose_change does: memory under the observed peak is refused in the preview too."""
+    async with Client(scanning_server) as client:
+        out: Any = (
+            await client.call_tool("scan_recommendations", {"namespaces": ["shop"]})
+        ).structured_content
+        web = next(i for i in out["items"] if (i["name"], i["container"]) == ("web", "web"))
+        preview = await client.call_tool(
+            "preview_change", web_override(below_peak(web)) | {"scan_id": out["scan_id"]}
+        )
+    assert not preview.is_error, preview.content
+    result: Any = preview.structured_content
+    assert result["would_be_refused"] is True
+    assert "memory-below-peak" in {
+        f["rule"] for f in result["safety"]["findings"] if f["severity"] == "refuse"
+    }
     assert list_rrs(cluster) == []
 
 

@@ -117,6 +117,7 @@ async def test_rollback_proposal_is_a_new_unapproved_rr_with_the_prior_state(
     assert new["spec"]["evidence"]["source"] == "rollback"
     [container] = new["spec"]["containers"]
     assert container["current"] == AFTER and container["proposed"] == BEFORE
+    assert container["valuesFrom"] == "rollback"
     assert new["spec"].get("approved", False) is False
     original = cluster.get("krr-mcp.io/v1alpha1", "ResourceRecommendation", name, "shop")
     assert original is not None and original["spec"].get("rollbackRequested", False) is False

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from krr_operator.api.policy import BUILTIN_POLICY
-
-from krr_mcp.demo.choose import candidates, choose_workload, propose_arguments, scan_items, within_step
+from krr_mcp.demo.choose import candidates, choose_workload, preview_arguments, propose_arguments, scan_items
 
 
 def item(
@@ -42,7 +40,7 @@ def test_nothing_to_propose_when_every_recommendation_equals_the_current_values(
     assert scan_items({"items": [1]}) == [1] and scan_items({}) == []
 
 
-def test_propose_arguments_carry_the_scan_numbers_unchanged_and_name_the_scan() -> None:
+def test_propose_arguments_name_the_scan_and_the_recommendation_never_numbers() -> None:
     chosen = [item("web", "app", "1", "100m")]
     scan = {"scan_id": "0123456789abcdef", "source": "native", "strategy": "simple", "settings": {}}
     args = propose_arguments(chosen, scan)
@@ -51,14 +49,14 @@ def test_propose_arguments_carry_the_scan_numbers_unchanged_and_name_the_scan() 
             "namespace": "shop",
             "kind": "Deployment",
             "name": "web",
-            "containers": [
-                {"name": "app", "requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}}
-            ],
+            "containers": [{"name": "app"}],
+            "within_max_step": True,
         }
     ]
-    # exactly propose_change's arguments: the usage and evidence come from the bridge's kept scan
+    # exactly propose_change's arguments: the numbers, usage and evidence come from the bridge's kept scan
     assert set(args) == {"proposals", "reason", "scan_id"} and args["scan_id"] == "0123456789abcdef"
     assert "app: WARNING" in args["reason"]
+    assert preview_arguments(chosen, scan) == {**args["proposals"][0], "scan_id": "0123456789abcdef"}
 
 
 def test_candidates_try_the_whole_workload_then_each_container() -> None:
@@ -74,18 +72,3 @@ def test_candidates_try_the_whole_workload_then_each_container() -> None:
         [("web", "sidecar")],
         [("api", "api")],
     ]
-
-
-def test_within_step_limits_each_value_to_the_policy_step() -> None:
-    steps = BUILTIN_POLICY.maxStep  # cpu and memory: at most -50% or x4 per change
-    big = item("web", "app", "1", "100m")
-    big["current"] = {"requests": {"cpu": "1", "memory": "16Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
-    big["recommended"] = {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"memory": "380Mi"}}
-    limited = within_step(big, steps)
-    assert limited["recommended"] == {
-        "requests": {"cpu": "500m", "memory": "64Mi"},
-        "limits": {"memory": "1Gi"},
-    }
-    assert big["recommended"]["requests"]["cpu"] == "100m"  # the scan item itself is untouched
-    small = item("web", "app", "1", "600m")
-    assert within_step(small, steps)["recommended"] == small["recommended"]

@@ -102,7 +102,7 @@ async def propose(cluster: RealCluster, app: str, proposed: dict[str, Any], reas
         "namespace": APPS,
         "kind": "Deployment",
         "name": app,
-        "containers": [{"name": "app", **proposed}],
+        "containers": [{"name": "app", "override": proposed}],
     }
     async with Client(stdio_client(params)) as client:
         result = await client.call_tool("propose_change", {"proposals": [proposal], "reason": reason})

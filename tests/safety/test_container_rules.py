@@ -189,3 +189,32 @@ def test_removing_a_cpu_limit_is_low_risk_information() -> None:
         ("info", "limits.cpu 1 is removed (no CPU limit: krr's simple strategy)")
     ]
     assert report.risk == "low"
+
+
+def test_within_max_step_limits_each_value_so_check_step_passes() -> None:
+    """The bridge's `within_max_step` (propose_change within_max_step=true) moves each value at most the
+    policy's step, rounding towards the current value, and leaves values without a current one alone."""
+    from krr_operator.api.policy import BUILTIN_POLICY
+    from krr_operator.api.resource_recommendation import ContainerResources
+    from krr_operator.safety.container_rules import within_max_step
+
+    current = ContainerResources.model_validate(
+        {"requests": {"cpu": "1", "memory": "16Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+    )
+    wanted = ContainerResources.model_validate(
+        {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"memory": "380Mi"}}
+    )
+    limited = within_max_step(current, wanted, BUILTIN_POLICY)  # at most -50% or x4 per change
+    assert limited.model_dump(exclude_none=True) == {
+        "requests": {"cpu": "500m", "memory": "64Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+    odd = PolicySpec(maxStep=StepLimits(cpu=StepLimit(maxIncreaseFactor=1.5)))
+    up = within_max_step(
+        ContainerResources.model_validate({"requests": {"cpu": "333m"}}),
+        ContainerResources.model_validate({"requests": {"cpu": "2"}}),
+        odd,
+    )
+    assert up.requests.cpu == "499m"  # 499.5m rounded down: still within the step
+    small = ContainerResources.model_validate({"requests": {"cpu": "600m", "memory": "16Mi"}})
+    assert within_max_step(current, small, BUILTIN_POLICY).requests == small.requests
