@@ -26,6 +26,7 @@ OPTIONAL_PAGES = frozenset(
         "recommenders.md",
         "sandbox.md",
         "real-cluster.md",
+        "helm.md",
         "trust-model.md",
         "kubectl-plugin.md",
     }

@@ -2,7 +2,8 @@
 pyproject.toml's version, so they cannot drift from the package.
 
 The archive holds one POSIX shell launcher, `kubectl-krr`, that runs the krr-mcp package's own
-`kubectl-krr` with uv's `uvx` (the Python package is the plugin; krew only puts it on PATH). It is
+`kubectl-krr` with uv's `uvx` (the Python package is the plugin; krew only puts it on PATH), and the
+project's LICENSE (krew's index asks every plugin to ship its license). It is
 byte-for-byte reproducible (fixed times, owners and modes), so the manifest's sha256 is a fact of the
 tree. Release: `./uvw run python plugins/release.py --out dist`, upload dist/kubectl-krr-vX.tar.gz to
 the URI in the manifest. `--check` writes nothing and exits 1 when plugins/krr.yaml is stale.
@@ -60,6 +61,11 @@ spec:
     uri: {uri}
     sha256: {sha256}
     bin: kubectl-krr
+    files:
+    - from: kubectl-krr
+      to: .
+    - from: LICENSE
+      to: .
 """
 
 
@@ -72,13 +78,17 @@ def archive_name(version: str) -> str:
 
 
 def archive(version: str) -> bytes:
-    """The plugin's .tar.gz: the launcher alone, reproducible byte for byte."""
-    body = LAUNCHER.format(version=version).encode()
+    """The plugin's .tar.gz: the launcher and the LICENSE, reproducible byte for byte."""
+    members = [
+        ("kubectl-krr", LAUNCHER.format(version=version).encode(), 0o755),
+        ("LICENSE", (ROOT / "LICENSE").read_bytes(), 0o644),
+    ]
     tar_bytes = io.BytesIO()
     with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("kubectl-krr")
-        info.size, info.mode, info.mtime = len(body), 0o755, 0
-        tar.addfile(info, io.BytesIO(body))
+        for name, body, mode in members:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(body), mode, 0
+            tar.addfile(info, io.BytesIO(body))
     out = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
         gz.write(tar_bytes.getvalue())

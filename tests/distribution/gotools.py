@@ -1,6 +1,6 @@
 """Go build glue for the distribution tests: modules pinned under hack/ (go.mod, go.sum), fetched from the
 Go module proxy and built into the cache folder the control plane uses (krr_mcp.cluster.binaries),
-keyed by the pinned go.sum."""
+keyed by the pins (go.mod, go.sum) and the Go version."""
 
 from __future__ import annotations
 
@@ -31,7 +31,12 @@ def go() -> str:
 
 def _go(glue: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`go ARGS` in hack/<glue>: this Go only (no toolchain download), go.mod and go.sum as committed."""
-    env = {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": "-buildvcs=false -mod=readonly"}
+    env = {
+        **os.environ,
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-buildvcs=false -mod=readonly",
+        "CGO_ENABLED": "0",
+    }
     return subprocess.run(
         [go(), *args], cwd=HACK / glue, capture_output=True, text=True, env=env, timeout=900, check=False
     )
@@ -45,9 +50,19 @@ def module_dir(glue: str, module: str) -> Path:
     return Path(info["Dir"])
 
 
+def build_key(glue: str, packages: tuple[str, ...]) -> str:
+    """Hash of hack/<glue>'s pins (go.mod, go.sum), the Go version and the packages: the cache folder's
+    name, so a changed pin or Go builds anew and an unchanged one never does."""
+    digest = hashlib.sha256(_go(glue, "version").stdout.encode())
+    for name in ("go.mod", "go.sum"):
+        digest.update(f"{name}\n".encode() + (HACK / glue / name).read_bytes())
+    digest.update(" ".join(packages).encode())
+    return digest.hexdigest()[:16]
+
+
 def built_tools(glue: str, *packages: str) -> Path:
-    """A folder holding the binaries of `packages` built from hack/<glue> (cached by its go.sum)."""
-    key = hashlib.sha256((HACK / glue / "go.sum").read_bytes() + " ".join(packages).encode()).hexdigest()[:16]
+    """A folder holding the binaries of `packages` built from hack/<glue> (cached by build_key)."""
+    key = build_key(glue, packages)
     cache = cache_root() / "go-tools"
     out = cache / f"{glue}-{key}"
     names = [p.rsplit("/", 1)[-1] for p in packages]
@@ -56,7 +71,7 @@ def built_tools(glue: str, *packages: str) -> Path:
     partial = cache / f"{glue}-{key}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    done = _go(glue, "build", "-o", f"{partial}/", *packages)
+    done = _go(glue, "build", "-trimpath", "-o", f"{partial}/", *packages)
     assert done.returncode == 0, f"go build {packages}: {done.stdout}{done.stderr}"
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)

@@ -9,10 +9,12 @@ KRR_MCP_PACKAGE points it at the wheel uv build made (uvx runs offline, from uv'
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from types import ModuleType
 
@@ -58,6 +60,15 @@ def test_the_manifest_is_made_from_the_package_version_and_the_archive() -> None
     assert MANIFEST["spec"]["version"] == f"v{version}"
     assert f"krr-mcp=={version}" in release.LAUNCHER.format(version=version)
     assert release.archive(version) == release.archive(version)  # reproducible, so the sha256 holds
+
+
+def test_the_archive_ships_the_license() -> None:
+    """krew's index wants the plugin's license in its archive, and the manifest copies it on install."""
+    with tarfile.open(fileobj=io.BytesIO(release.archive(release.package_version()))) as tar:
+        shipped = tar.extractfile("LICENSE")
+        assert shipped is not None and shipped.read() == (ROOT / "LICENSE").read_bytes()
+    copied = {f["from"] for f in MANIFEST["spec"]["platforms"][0]["files"]}
+    assert copied == {"kubectl-krr", "LICENSE"}
 
 
 def test_krews_validator_accepts_the_manifest(krew: Path) -> None:
@@ -108,6 +119,8 @@ def test_krew_installs_the_archive_and_kubectl_krr_version_matches(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert shutil.which("kubectl-krr", path=path) == str(krew_root / "bin" / "kubectl-krr")
+    installed_licenses = list((krew_root / "store" / "krr").glob("*/LICENSE"))
+    assert [p.read_bytes() for p in installed_licenses] == [(ROOT / "LICENSE").read_bytes()]
     kubectl = Path(sys.executable).parent / "kubectl"  # kubectl by full path: PATH has krew's bin only
     shown = subprocess.run(
         [str(kubectl), "krr", "version"], capture_output=True, text=True, env=env, timeout=300, check=False

@@ -16,7 +16,8 @@ from tests.demo.test_demo_end_to_end import DemoProcess, check_the_whole_loop
 
 from .conftest import ROOT, Installed, bridge_tools, run
 
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+VERSION, LICENSE_EXPRESSION = PROJECT["version"], PROJECT["license"]
 PACKAGES = ("krr_mcp/", "krr_operator/", "krr_mcp_bridge/", f"krr_mcp-{VERSION}.dist-info/")
 
 
@@ -25,6 +26,17 @@ def test_the_wheel_holds_the_packages_and_their_data_and_nothing_else(built_whee
     assert [n for n in names if not n.startswith(PACKAGES)] == []
     assert "krr_mcp/demo/recorded-scan.json" in names
     assert {"krr_operator/api/crdgen.py", "krr_mcp_bridge/server.py", "krr_mcp/cli.py"} <= set(names)
+
+
+def test_the_wheel_carries_the_license(built_wheel: Path) -> None:
+    """Apache-2.0 as pyproject.toml declares it: the metadata's expression and the LICENSE file itself."""
+    wheel = zipfile.ZipFile(built_wheel)
+    dist_info = f"krr_mcp-{VERSION}.dist-info"
+    metadata = wheel.read(f"{dist_info}/METADATA").decode()
+    assert LICENSE_EXPRESSION == "Apache-2.0"
+    assert f"License-Expression: {LICENSE_EXPRESSION}\n" in metadata
+    assert "License-File: LICENSE\n" in metadata
+    assert wheel.read(f"{dist_info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
 
 
 def test_the_installed_package_is_not_the_checkout(installed: Installed) -> None:

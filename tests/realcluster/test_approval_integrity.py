@@ -91,12 +91,17 @@ def _refused_by_policy(done: subprocess.CompletedProcess[str], message: str) -> 
     assert POLICY_DENIED in done.stderr and message in done.stderr, done.stderr
 
 
-@pytest.fixture
-def proposal(real_cluster: RealCluster) -> Iterator[str]:
+def propose(cluster: RealCluster) -> str:
     """A fresh proposal created by the bridge's ServiceAccount, as the bridge does; its name."""
     name = f"integrity-{uuid.uuid4().hex[:8]}"
-    created = real_cluster.kubectl("create", "-f", "-", context=BRIDGE, stdin=json.dumps(_manifest(name)))
+    created = cluster.kubectl("create", "-f", "-", context=BRIDGE, stdin=json.dumps(_manifest(name)))
     assert created.returncode == 0
+    return name
+
+
+@pytest.fixture
+def proposal(real_cluster: RealCluster) -> Iterator[str]:
+    name = propose(real_cluster)
     yield name
     real_cluster.kubectl("delete", "resourcerecommendation", name, "-n", NS, "--wait=false", check=False)
 
