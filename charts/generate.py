@@ -160,8 +160,27 @@ def release_namespace(lines: list[str]) -> list[str]:
     return [line.replace(NAMESPACE, "{{ .Release.Namespace }}") for line in lines]
 
 
+def scheduling(component: str) -> Edit:
+    """imagePullSecrets (both components) and the component's nodeSelector, tolerations and affinity."""
+    lines = [
+        "{{- with .Values.imagePullSecrets }}",
+        "imagePullSecrets:",
+        "  {{- toYaml . | nindent 8 }}",
+        "{{- end }}",
+    ]
+    for key in ("nodeSelector", "tolerations", "affinity"):
+        lines += [
+            f"{{{{- with .Values.{component}.{key} }}}}",
+            f"{key}:",
+            "  {{- toYaml . | nindent 8 }}",
+            "{{- end }}",
+        ]
+    return insert_after(f"serviceAccountName: krr-mcp-{component}", lines)
+
+
 def image(component: str) -> list[Edit]:
     return [
+        scheduling(component),
         replace_line("image: krr-mcp", f"image: {IMAGE}"),
         insert_after(
             f"image: {re.escape(IMAGE)}",

@@ -288,6 +288,23 @@ def test_bridge_values_reach_the_bridge(helm_bin: Path, home: Path) -> None:
     assert named(objects, "Deployment", "krr-mcp-operator")["spec"]["replicas"] == 1  # never more
 
 
+def test_pull_secrets_and_scheduling_reach_each_component(helm_bin: Path, home: Path, tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        "imagePullSecrets: [{name: registry}]\n"
+        "operator: {nodeSelector: {pool: system}, tolerations: [{key: dedicated, operator: Exists}]}\n"
+        "bridge: {affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution:"
+        " {nodeSelectorTerms: [{matchExpressions: [{key: pool, operator: In, values: [edge]}]}]}}}}\n"
+    )
+    objects = template(helm_bin, home, "--values", str(values))
+    operator = named(objects, "Deployment", "krr-mcp-operator")["spec"]["template"]["spec"]
+    bridge = _bridge(objects)["spec"]["template"]["spec"]
+    assert operator["imagePullSecrets"] == bridge["imagePullSecrets"] == [{"name": "registry"}]
+    assert operator["nodeSelector"] == {"pool": "system"} and "nodeSelector" not in bridge
+    assert operator["tolerations"] == [{"key": "dedicated", "operator": "Exists"}]
+    assert bridge["affinity"]["nodeAffinity"] and "affinity" not in operator
+
+
 def test_the_operators_metrics_can_be_announced_for_scraping(helm_bin: Path, home: Path) -> None:
     objects = template(helm_bin, home, "--set", "operator.metrics.scrapeAnnotations=true")
     operator = named(objects, "Deployment", "krr-mcp-operator")["spec"]["template"]

@@ -36,7 +36,10 @@ def test_the_wheel_carries_the_license(built_wheel: Path) -> None:
     assert LICENSE_EXPRESSION == "Apache-2.0"
     assert f"License-Expression: {LICENSE_EXPRESSION}\n" in metadata
     assert "License-File: LICENSE\n" in metadata
-    assert wheel.read(f"{dist_info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
+    text = (ROOT / "LICENSE").read_text()
+    assert wheel.read(f"{dist_info}/licenses/LICENSE").decode() == text
+    assert text.split()[:5] == ["Apache", "License", "Version", "2.0,", "January"]
+    assert "Copyright 2026 The krr-mcp authors\n" in text and "[yyyy]" not in text
 
 
 def test_the_installed_package_is_not_the_checkout(installed: Installed) -> None:
