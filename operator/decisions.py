@@ -45,6 +45,7 @@ from .kube import OPERATOR_FIELD_MANAGER
 from .patches import desired_resources
 from .rollout import rollout_state
 from .safety import ceiling_refusals
+from .usage_recheck import UsageVerdict
 from .workloads import (
     changed_leaves,
     describe,
@@ -174,6 +175,7 @@ def decide(
     pods: list[dict[str, Any]] | None = None,
     policy: PolicySpec | None = None,
     approval_gate_problem: str | None = None,
+    usage_verdict: UsageVerdict | None = None,
 ) -> Decision:
     """The next step for `rr` given the live `workload` (None: not found) at `now`.
 
@@ -184,6 +186,8 @@ def decide(
     `policy` is the effective policy, whose ceilings bound what a rollback restores (default: built-in).
     `approval_gate_problem`: why approvals cannot be trusted on this cluster (`approval_gate`); an
     approval seen while it is set is refused for good, and waiting RRs say so.
+    `usage_verdict`: why the usage re-read from Prometheus forbids applying now (`usage_recheck`); an
+    approved change is then refused, or waits when Prometheus could not be asked.
     """
     spec_raw = rr.get("spec") or {}
     meta = rr.get("metadata") or {}
@@ -249,7 +253,13 @@ def decide(
             Action.NOOP, Phase(status.phase), "Settled", status.message or f"{status.phase} is final"
         )
     return _before_change(
-        spec, workload, now, safety, (provenance_problem, approval_gate_problem), superseded_by, pin
+        spec,
+        workload,
+        now,
+        (safety, usage_verdict),
+        (provenance_problem, approval_gate_problem),
+        superseded_by,
+        pin,
     )
 
 
@@ -479,13 +489,15 @@ def _before_change(
     spec: ResourceRecommendationSpec,
     workload: dict[str, Any] | None,
     now: datetime,
-    safety: SafetyReport | None,
+    checks: tuple[SafetyReport | None, UsageVerdict | None],
     approval_problems: tuple[str | None, str | None],
     superseded_by: str | None,
     pin: ApprovalPin | None,
 ) -> Decision:
     """Nothing changed yet: every reason not to apply, in order; else the apply itself.
-    `approval_problems`: (provenance problem, approval gate problem)."""
+    `checks`: (safety report, usage verdict); `approval_problems`: (provenance problem, approval gate
+    problem)."""
+    safety, usage_verdict = checks
     provenance_problem, gate_problem = approval_problems
     if spec.rejected:
         return Decision(Action.REJECT, Phase.REJECTED, "Rejected", "rejected by a reviewer")
@@ -551,6 +563,10 @@ def _before_change(
         return Decision(
             Action.REFUSE, Phase.FAILED, "SafetyRefused", "; ".join(refusals) or "refused by safety rules"
         )
+    if usage_verdict is not None and changes:
+        if usage_verdict.retry:
+            return Decision(Action.WAIT, Phase.APPROVED, usage_verdict.reason, usage_verdict.message)
+        return Decision(Action.REFUSE, Phase.FAILED, usage_verdict.reason, usage_verdict.message)
     actor = spec.approvedBy or "unknown"
     if not changes:
         return Decision(

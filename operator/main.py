@@ -20,6 +20,8 @@ from .health import ProbeServer
 from .kube import OPERATOR_FIELD_MANAGER, Kube, connect
 from .recheck import RecheckLoop
 from .reconcile import Hook, Reconciler, ReconcileSettings
+from .usage_reader import UsageSource
+from .usage_recheck import DEFAULT_TOLERANCE_PERCENT
 
 log = structlog.get_logger("krr_mcp.operator")
 
@@ -56,6 +58,9 @@ class OperatorConfig:
     # start-up and every `admission_check_interval` seconds); True: never checked (--allow-without-...).
     allow_without_admission_policy: bool = False
     admission_check_interval: float = 60.0
+    # Re-read memory peaks from this Prometheus before applying (usage_recheck); None: not read.
+    prometheus_url: str | None = None
+    usage_tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT
 
 
 def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
@@ -121,6 +126,9 @@ def build(
         halted=cfg.halted,
         context_ttl=cfg.context_ttl,
         approval_gate=ApprovalGate(required=not cfg.allow_without_admission_policy),
+        usage_source=UsageSource(cfg.prometheus_url, tolerance_percent=cfg.usage_tolerance_percent)
+        if cfg.prometheus_url
+        else None,
     )
     reconciler = Reconciler(kube, settings)
     registry = kopf.OperatorRegistry()

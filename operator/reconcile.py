@@ -30,6 +30,8 @@ from .decisions import Action, Decision, approval_pin, decide, newer_overlapping
 from .kube import Kube, KubeError
 from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
 from .patches import json_patch
+from .usage_reader import UsageSource, read_usage
+from .usage_recheck import UsageVerdict, usage_recheck
 
 log = structlog.get_logger("krr_mcp.operator")
 
@@ -52,6 +54,8 @@ class ReconcileSettings:
     # Whether approvals may be applied on this cluster (the approval admission policy is enforced);
     # fail closed: until checked, they may not. `ApprovalGate(required=False)`: never checked.
     approval_gate: ApprovalGate = field(default_factory=ApprovalGate)
+    # Re-read each container's memory peak from this Prometheus right before applying (None: not read).
+    usage_source: UsageSource | None = None
 
 
 def _iso(when: datetime) -> str:
@@ -130,7 +134,25 @@ class Reconciler:
             )
             if workload is not None:
                 kwargs["safety"] = self.safety_report(rr, workload, now)
+                kwargs["usage_verdict"] = self.usage_verdict(rr, now)
         return workload, kwargs
+
+    def usage_verdict(self, rr: dict[str, Any], now: datetime) -> UsageVerdict | None:
+        """With a usage source, what the usage Prometheus shows now says about applying an approved
+        RR (read only for an approved, unrejected RR not yet decided for good)."""
+        source = self.settings.usage_source
+        spec_raw = rr.get("spec") or {}
+        phase = (rr.get("status") or {}).get("phase")
+        if source is None or not spec_raw.get("approved") or spec_raw.get("rejected"):
+            return None
+        if phase not in (None, Phase.PROPOSED, Phase.APPROVED):
+            return None
+        try:
+            spec = ResourceRecommendationSpec.model_validate(spec_raw)
+        except ValidationError:
+            return None  # decide refuses the spec itself
+        reading = read_usage(source, rr["metadata"]["namespace"], spec, now)
+        return usage_recheck(spec, reading, source.tolerance_percent)
 
     def _pods(self, namespace: str, workload: dict[str, Any]) -> list[dict[str, Any]]:
         """The workload's pods by its selector's matchLabels (CronJobs: none; followed by status)."""

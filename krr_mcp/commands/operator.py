@@ -84,6 +84,18 @@ def operator(
         float,
         typer.Option(min=1, help="Seconds between checks that the approval admission policy is installed."),
     ] = 60.0,
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Re-read each container's memory peak from this Prometheus right before applying, over "
+            "the RR's history window: refuse a memory request or limit below it, or a recorded peak that "
+            "disagrees with it (off by default; docs/trust-model.md).",
+        ),
+    ] = None,
+    usage_tolerance_percent: Annotated[
+        float,
+        typer.Option(min=0, help="How far (% of Prometheus' peak) the RR's recorded peak may be from it."),
+    ] = 25.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Run the operator: apply ResourceRecommendations a human approved, follow rollouts, roll back."""
@@ -108,6 +120,8 @@ def operator(
         probe_port=probe_port,
         allow_without_admission_policy=allow_without_admission_policy,
         admission_check_interval=admission_check_interval,
+        prometheus_url=prometheus_url,
+        usage_tolerance_percent=usage_tolerance_percent,
     )
     try:
         asyncio.run(run(cfg))
