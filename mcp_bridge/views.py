@@ -6,6 +6,7 @@ the same code the tools run.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -58,7 +59,10 @@ class AuditEntry(BaseModel):
         "rollback",
         "auto-rollback",
         "k8s-event",
-    ] = Field(description="k8s-event: a Kubernetes Event about the RR (reason in `outcome`).")
+    ] = Field(
+        description="k8s-event: a Kubernetes Event about the RR (its type and reason in `outcome` "
+        "when they are shaped as such, otherwise in the untrusted `message`)."
+    )
     outcome: str | None = None
     actor: str | None = None
     message: Untrusted | None = Field(
@@ -150,18 +154,38 @@ def event_entries(events: list[dict[str, Any]], names: set[str]) -> list[AuditEn
         if involved.get("kind") != "ResourceRecommendation" or involved.get("name") not in names:
             continue
         when = event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")
-        source = event.get("reportingComponent") or (event.get("source") or {}).get("component")
+        source = str(event.get("reportingComponent") or (event.get("source") or {}).get("component") or "")
+        kind, reason = str(event.get("type") or "Normal"), str(event.get("reason") or "")
+        # Whoever may create Events writes all of it: only words shaped like a reason, a type or a
+        # component name stay outside the untrusted message; anything else is moved into it.
+        odd = [
+            f"{label}: {value}"
+            for label, value, pattern in (
+                ("type", kind, _EVENT_TYPE),
+                ("reason", reason, _EVENT_REASON),
+                ("reported by", source, _EVENT_SOURCE),
+            )
+            if value and not pattern.fullmatch(value)
+        ]
+        message = str(event.get("message") or "")
         entries.append(
             AuditEntry(
                 at=when,
                 recommendation=str(involved.get("name")),
                 event="k8s-event",
-                outcome=f"{event.get('type', 'Normal')} {event.get('reason', '')}".strip(),
-                actor=source or None,
-                message=untrusted(event.get("message") or ""),
+                outcome=" ".join(
+                    v for v, p in ((kind, _EVENT_TYPE), (reason, _EVENT_REASON)) if v and p.fullmatch(v)
+                ),
+                actor=source if source and _EVENT_SOURCE.fullmatch(source) else None,
+                message=untrusted(" ".join([f"[{o}]" for o in odd] + [message]) if odd else message),
             )
         )
     return entries
+
+
+_EVENT_TYPE = re.compile(r"Normal|Warning")
+_EVENT_REASON = re.compile(r"[A-Z][A-Za-z0-9]{0,127}")
+_EVENT_SOURCE = re.compile(r"[a-z0-9]([-a-z0-9./]{0,126}[a-z0-9])?")
 
 
 def sort_entries(entries: list[AuditEntry]) -> list[AuditEntry]:

@@ -23,6 +23,8 @@ class DryRunResult:
 
     `accepted` is the API server's verdict on the patch (dryRun=All); `action` is the operator's own
     decision ("apply", or e.g. "refuse" when the safety rules refuse: the patch is shown even then).
+    `message` is the operator's own words; what the API server (or an admission webhook) answered to a
+    refused patch is `server_answer`, with its HTTP status: text written by others, kept apart.
     """
 
     accepted: bool
@@ -32,6 +34,8 @@ class DryRunResult:
     changes: list[ContainerChange] = field(default_factory=list)
     safety: SafetyReport | None = None
     result: dict[str, Any] | None = None  # the would-be workload the server returned
+    server_answer: str | None = None
+    server_status: int | None = None
 
     def resulting_resources(self) -> dict[str, dict[str, Any]]:
         """Per changed container, its `resources` in the object the dry run returned."""
@@ -86,7 +90,10 @@ def dry_run(
     try:
         result = kube.patch_workload(meta["namespace"], target["kind"], target["name"], patch, dry_run=True)
     except KubeError as exc:
-        message = f"the API server refused the patch: {exc}{refusal}"
-        return DryRunResult(False, message, action, patch, changes, report)
+        status = f"HTTP {exc.status}" if exc.status is not None else "not reached"
+        message = f"the API server refused the patch ({status}){refusal}"
+        return DryRunResult(
+            False, message, action, patch, changes, report, server_answer=str(exc), server_status=exc.status
+        )
     message = f"the API server accepted the patch (dryRun=All){refusal}"
     return DryRunResult(True, message, action, patch, changes, report, result)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from ..proposals import (
 )
 from ..recommenders import ScanResult
 from ..scans import evidence_from_scan
+from ..untrusted import UNTRUSTED_DESCRIPTION, Untrusted, quote, untrusted
 from .common import READ_ONLY, in_thread, kept_scan, tool_errors, tool_result
 
 
@@ -45,7 +45,12 @@ class DryRunOutcome(BaseModel):
         description="The API server accepted (true) or refused (false) the patch with dryRun=All; null when "
         "the bridge's identity may not send dry-run patches (RBAC), so only the local checks ran."
     )
-    message: str
+    message: str = Field(description="The bridge's and operator's own words about the dry run.")
+    server_answer: Untrusted | None = Field(
+        default=None,
+        description="What the API server (or an admission webhook) answered to a refused patch, as "
+        '{"untrusted": ...}: ' + UNTRUSTED_DESCRIPTION,
+    )
     resulting_resources: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per container, `resources` in the object the dry run returned."
     )
@@ -101,10 +106,6 @@ def operator_dry_run(bridge: Bridge, plan: PlannedRecommendation) -> DryRunResul
         raise explain_error(exc, f"the dry run of {plan.kind} {plan.namespace}/{plan.name}", "") from None
 
 
-# How the operator's dry run reports an API refusal: "the API server refused the patch: <call>: <status> ...".
-_FORBIDDEN = re.compile(r"^the API server refused the patch: .*: 403 ")
-
-
 def persistence_check(bridge: Bridge, plan: PlannedRecommendation, result: DryRunResult) -> tuple[bool, str]:
     """Whether an accepted dry run left the workload as it was: its answer and a re-read must carry
     the resourceVersion read before it. (An API server or webhook that ignores dryRun would move it.)"""
@@ -124,14 +125,17 @@ def persistence_check(bridge: Bridge, plan: PlannedRecommendation, result: DryRu
 def dry_run_outcome(result: DryRunResult) -> DryRunOutcome:
     """The dry run as the assistant sees it. A 403 means the bridge's identity may not send dry-run
     patches (Kubernetes authorizes them like real ones): that says nothing about the change itself."""
-    if not result.accepted and _FORBIDDEN.match(result.message):
+    if not result.accepted and result.server_status == 403:
         return DryRunOutcome(
             accepted=None,
             message="the server-side dry run was not run: the bridge's identity may not send dry-run patches "
             "(RBAC `patch` on the workload); the patch and the safety report were computed locally",
         )
     return DryRunOutcome(
-        accepted=result.accepted, message=result.message, resulting_resources=result.resulting_resources()
+        accepted=result.accepted,
+        message=result.message,
+        server_answer=untrusted(result.server_answer) if result.server_answer is not None else None,
+        resulting_resources=result.resulting_resources(),
     )
 
 
@@ -199,7 +203,9 @@ def render(result: PreviewResult) -> str:
     lines = [f"Preview of {result.target} ({header}):"]
     for c in result.containers:
         lines.append(f"- {c.name}: {describe_amounts(c.current)} -> {describe_amounts(c.proposed)}")
-    lines.append(f"Dry run: {_VERDICT[result.dry_run.accepted]}: {result.dry_run.message}")
+    answer = result.dry_run.server_answer
+    said = f"; the API server said: {quote(answer.untrusted)}" if answer is not None else ""
+    lines.append(f"Dry run: {_VERDICT[result.dry_run.accepted]}: {result.dry_run.message}{said}")
     verdict = "allowed" if result.safety.allowed else f"REFUSED ({refusal_text(result.safety)})"
     lines.append(f"Safety: risk {result.safety.risk}, {verdict}.")
     lines.extend(f"  {f.severity}: {f.message}" for f in result.safety.findings if f.rule != "risk")

@@ -51,17 +51,24 @@ def test_hostile_krr_output(path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MCPServer]:
+def mcp_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     handle = SandboxHandle(tmp_path_factory.mktemp("corpus") / "kubeconfig", seed="default")
     try:
-        yield build_server(BridgeSettings(kubeconfig=str(handle.kubeconfig)))
+        yield handle
     finally:
         handle.close()
 
 
+@pytest.fixture(scope="module")
+def mcp_server(mcp_sandbox: SandboxHandle) -> MCPServer:
+    return build_server(BridgeSettings(kubeconfig=str(mcp_sandbox.kubeconfig)))
+
+
 @pytest.mark.parametrize("path", entries("mcp", "*.json"), ids=lambda p: p.stem)
-async def test_hostile_mcp_tool_call(path: Path, mcp_server: MCPServer) -> None:
-    check(path, await mcp_verdict(path, mcp_server))
+async def test_hostile_mcp_tool_call(path: Path, mcp_server: MCPServer, mcp_sandbox: SandboxHandle) -> None:
+    said = await mcp_verdict(path, mcp_server, lambda objects: mcp_sandbox.apply(*objects))
+    check(path, said)
+    assert "RAW" not in said, f"{path.name}: cluster text reached the assistant unmarked"
 
 
 def test_every_kind_has_entries() -> None:

@@ -8,7 +8,9 @@
   are spec fields over the standard proposal of tests/admission/rr_objects.py): the approval policy of
   config/admission, its CEL evaluated for real, with the RBAC of config/rbac as its authorizer.
 - MCP tool call (JSON {"tool", "arguments"}) or prompt (JSON {"prompt", "arguments"}): the bridge's MCP
-  server in-process, via the SDK's Client.
+  server in-process, via the SDK's Client. `seed` (objects created in the sandbox first: text planted
+  in the cluster) and `untrusted` (strings of it) make the verdict say, per string, whether it reached
+  the assistant marked untrusted in the text and in the structured content.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 import yaml
 from krr_mcp_bridge.recommenders import parse_recommendations
 from krr_mcp_bridge.recommenders.krr_output import KrrOutputError
+from krr_mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 from krr_operator import safety
 from krr_operator.api.policy import PolicySpec
 from krr_operator.api.resource_recommendation import (
@@ -102,8 +105,12 @@ def _stable(text: str) -> str:
     return _PYDANTIC_LINK.sub("", _PORT.sub("127.0.0.1:PORT", text))
 
 
-async def mcp_verdict(path: Path, server: Any) -> str:
+async def mcp_verdict(path: Path, server: Any, seed: Any = None) -> str:
+    """`seed(objects)` creates the entry's `seed` objects first (cluster text to plant); the entry's
+    `untrusted` strings must then reach the assistant only marked: one verdict line each."""
     call = json.loads(path.read_text())
+    if call.get("seed"):
+        seed(call["seed"])
     try:
         async with Client(server) as client:
             if "prompt" in call:
@@ -115,7 +122,33 @@ async def mcp_verdict(path: Path, server: Any) -> str:
             exc = exc.exceptions[0]
         return _stable(f"exception {type(exc).__name__}: {exc}") + "\n"
     text = " | ".join(getattr(c, "text", "") for c in result.content)
+    if call.get("untrusted"):
+        lines = [f"{'error' if result.is_error else 'ok'}"]
+        lines += [_marking(planted, text, result.structured_content) for planted in call["untrusted"]]
+        return "\n".join(lines) + "\n"
     return _stable(f"{'error' if result.is_error else 'ok'}: {text}") + "\n"
+
+
+def _marking(planted: str, text: str, structured: Any) -> str:
+    """Where `planted` (cluster text) reached the assistant, and whether always marked untrusted: in text
+    only between the delimiters, in structured content only as {"untrusted": ...} values."""
+    outside = re.sub(f"{re.escape(UNTRUSTED_OPEN)}.*?{re.escape(UNTRUSTED_CLOSE)}", "", text, flags=re.S)
+    in_text = "absent" if planted not in text else "RAW" if planted in outside else "marked"
+    found: list[bool] = []
+
+    def walk(node: Any, marked: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, key == "untrusted" and len(node) == 1)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, False)
+        elif isinstance(node, str) and planted in node:
+            found.append(marked)
+
+    walk(structured, False)
+    in_structured = "absent" if not found else "marked" if all(found) else "RAW"
+    return f"{planted!r}: text {in_text}, structured {in_structured}"
 
 
 def admission_verdict(path: Path) -> str:
