@@ -122,18 +122,19 @@ async def timed_all(
 async def run(
     args: argparse.Namespace, sandbox: SandboxHandle, prometheus_url: str
 ) -> list[tuple[str, str, list[float]]]:
-    from krr_mcp_bridge.bridge import Bridge
-    from krr_mcp_bridge.paging import DEFAULT_PAGE
-    from krr_mcp_bridge.recommenders import (
+    from mcp.client.stdio import StdioServerParameters
+
+    from mcp_bridge.bridge import Bridge
+    from mcp_bridge.paging import DEFAULT_PAGE
+    from mcp_bridge.recommenders import (
         ScanFilters,
         ScanRequest,
         filter_recommendations,
         get_recommendations,
         namespace_summaries,
     )
-    from krr_mcp_bridge.settings import BridgeSettings
-    from krr_mcp_bridge.tools.views import list_recommendations_view
-    from mcp.client.stdio import StdioServerParameters
+    from mcp_bridge.settings import BridgeSettings
+    from mcp_bridge.tools.views import list_recommendations_view
 
     settings = BridgeSettings(
         kubeconfig=str(sandbox.kubeconfig), prometheus_url=prometheus_url, source="native"

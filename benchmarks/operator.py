@@ -30,14 +30,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from krr_operator.api.resource_recommendation import SafetyReport
-from krr_operator.decisions import decide
-from krr_operator.kube import Kube
 from krr_operator.main import OperatorConfig, run
-from krr_operator.patches import json_patch
 from rich.console import Console
 from rich.table import Table
 
+from krr_mcp.api.resource_recommendation import SafetyReport
+from krr_mcp.core.decisions import decide
+from krr_mcp.core.patches import json_patch
+from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)

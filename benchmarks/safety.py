@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Safety rules benchmark: how long one `krr_operator.safety.evaluate` call takes.
+"""Safety rules benchmark: how long one `krr_mcp.core.safety.evaluate` call takes.
 
 Builds a workload with N containers (all proposed for a change) in a namespace with LimitRanges,
 ResourceQuotas, HPAs and PDBs, and times `evaluate` (best of several runs; it is pure, so repeats are
@@ -15,11 +15,12 @@ import timeit
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_operator.api.policy import PolicySpec
-from krr_operator.api.resource_recommendation import ResourceRecommendationSpec
-from krr_operator.safety import ClusterContext, evaluate
 from rich.console import Console
 from rich.table import Table
+
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
+from krr_mcp.core.safety import ClusterContext, evaluate
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 CURRENT = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
@@ -91,7 +92,7 @@ def scenario(
 
 
 def main() -> None:
-    table = Table(title="krr_operator.safety.evaluate")
+    table = Table(title="krr_mcp.core.safety.evaluate")
     for column in ("containers", "context objects", "findings", "µs per call"):
         table.add_column(column, justify="right")
     policy = PolicySpec()

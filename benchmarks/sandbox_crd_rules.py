@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from krr_operator.api.resource_recommendation import ResourceRecommendation
 
+from krr_mcp.api.resource_recommendation import ResourceRecommendation
 from krr_mcp.sandbox.celrules import RULES
 from krr_mcp.sandbox.validation import apply_defaults
 

@@ -23,9 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from krr_mcp_bridge.recommenders import ScanRequest, get_recommendations
-
 from krr_mcp.metrics_history import PrometheusProcess, build_tsdb, synthetic_cluster
+from mcp_bridge.recommenders import ScanRequest, get_recommendations
 
 END = 1_764_000_000 // 60 * 60 + 7  # fixed, so the cached TSDB is reused between runs
 

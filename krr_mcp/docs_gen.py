@@ -3,7 +3,7 @@
 - `crd-reference.md`: every field, rule and printer column of each custom resource, from the same
   pydantic models `krr-mcp crds generate` turns into crds/ (so the page cannot drift from the API).
 - `mcp-tools.md`: the MCP tools and their input/output schemas, from the bridge
-  (`krr_mcp_bridge.docs.tools_reference_markdown()`); a clear note while the bridge has none.
+  (`mcp_bridge.docs.tools_reference_markdown()`); a clear note while the bridge has none.
 
 The nav in mkdocs.yml lists every page in order; pages other components write may not exist yet, so the
 hooks drop nav entries for absent pages, turn links to them into plain text, and append pages that
@@ -64,7 +64,7 @@ def _type_of(schema: dict[str, Any]) -> str:
 
 def known_patterns() -> dict[str, str]:
     """Patterns the API uses often, by what they mean (the full regex would repeat on every row)."""
-    from krr_operator.api import resource_recommendation as rr
+    from krr_mcp.api import resource_recommendation as rr
 
     return {
         rr.QUANTITY_PATTERN: "a Kubernetes quantity (`500m`, `1Gi`)",
@@ -191,14 +191,14 @@ def crd_markdown(crd: dict[str, Any]) -> str:
 
 
 def crd_reference_markdown() -> str:
-    """The CRD reference page, for every model in `krr_operator.api.CRD_MODELS`."""
-    from krr_operator.api import CRD_MODELS
-    from krr_operator.api.crdgen import crd_for
+    """The CRD reference page, for every model in `krr_mcp.api.CRD_MODELS`."""
+    from krr_mcp.api import CRD_MODELS
+    from krr_mcp.api.crdgen import crd_for
 
     header = [
         "# CRD reference",
         "",
-        "Generated when the site is built, from the pydantic models in `operator/api` (the same models "
+        "Generated when the site is built, from the pydantic models in `krr_mcp/api` (the same models "
         "`krr-mcp crds generate` turns into `crds/`).",
         "",
     ]
@@ -211,13 +211,13 @@ def crd_reference_markdown() -> str:
 def tools_reference_page() -> str:
     """The MCP tools page from the bridge, or a note saying why it is not there."""
     try:
-        from krr_mcp_bridge.docs import tools_reference_markdown
+        from mcp_bridge.docs import tools_reference_markdown
     except ImportError as exc:
         return (
             "# MCP tools reference\n\n"
             '!!! note "Not available in this build"\n'
             "    This page is generated from the MCP bridge's tool schemas "
-            "(`krr_mcp_bridge.docs.tools_reference_markdown()`), which this build could not load: "
+            "(`mcp_bridge.docs.tools_reference_markdown()`), which this build could not load: "
             f"`{exc}`.\n"
         )
     return tools_reference_markdown()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from krr_operator.api import policy as policy_api
-from krr_operator.api.policy import PolicySpec, policy_from_objects
-from krr_operator.kube import KubeError
-from krr_operator.safety import ClusterContext
 from kubernetes import client
+
+from krr_mcp.api import policy as policy_api
+from krr_mcp.api.policy import PolicySpec, policy_from_objects
+from krr_mcp.core.safety import ClusterContext
+from krr_mcp.kube.client import KubeError
 
 from .cluster import Cluster, api_client_for, explain_error
 from .paging import ScanPages

@@ -1,4 +1,4 @@
-"""The bridge's Kubernetes access, on the operator's client layer (`krr_operator.kube.Kube`) with the
+"""The bridge's Kubernetes access, on the operator's client layer (`krr_mcp.kube.client.Kube`) with the
 bridge's own field manager: reads, server-side dry runs, and RR creation.
 
 Everything returns plain dicts exactly as the API server sends them (camelCase). The bridge never
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from krr_operator.kube import Kube, KubeError, connect, rr_path, workload_path
 from kubernetes import client
+
+from krr_mcp.kube.client import Kube, KubeError, connect, rr_path, workload_path
 
 from .settings import BridgeSettings
 

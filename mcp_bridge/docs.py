@@ -112,7 +112,7 @@ def tools_reference_markdown() -> str:
     out = [
         "# MCP tools reference",
         "",
-        "Generated from the bridge's live tool schemas (`krr_mcp_bridge.docs.tools_reference_markdown`).",
+        "Generated from the bridge's live tool schemas (`mcp_bridge.docs.tools_reference_markdown`).",
         "Every tool returns structured content matching its result schema plus a short text rendering;",
         "errors are tool errors (`isError`) with a one-line reason. With `krr-mcp serve --read-only`, the",
         f"writing tools ({', '.join(f'`{n}`' for n in sorted(WRITING_TOOLS))}) are not offered at all.",

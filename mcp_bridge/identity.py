@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from krr_operator.api.resource_recommendation import GROUP, PLURAL
-from krr_operator.api.text import printable
-from krr_operator.kube import Kube, KubeError
 from kubernetes import client
+
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL
+from krr_mcp.api.text import printable
+from krr_mcp.kube.client import Kube, KubeError
 
 BRIDGE_SERVICE_ACCOUNT = "krr-mcp-bridge"
 DEFAULT_BRIDGE_NAMESPACE = "krr-mcp-system"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from krr_operator.api.resource_recommendation import (
+from pydantic import BaseModel, ConfigDict, Field
+
+from krr_mcp.api.resource_recommendation import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
     SCAN_ID_PATTERN,
     ResourceAmounts,
 )
-from pydantic import BaseModel, ConfigDict, Field
 
 Namespace = Annotated[
     str,

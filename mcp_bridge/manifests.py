@@ -12,7 +12,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from krr_operator.api.resource_recommendation import (
+from krr_mcp.api.resource_recommendation import (
     API_VERSION,
     KIND,
     WORKLOAD_API_VERSIONS,

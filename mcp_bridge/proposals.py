@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from krr_operator import safety
-from krr_operator.api.policy import PolicySpec
-from krr_operator.api.resource_recommendation import (
+from pydantic import BaseModel
+
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.api.resource_recommendation import (
     ContainerRecommendation,
     ContainerResources,
     ContainerUsage,
@@ -23,9 +24,9 @@ from krr_operator.api.resource_recommendation import (
     SafetyReport,
     ValuesFrom,
 )
-from krr_operator.safety import workload as workload_shape
-from krr_operator.safety.container_rules import within_max_step
-from pydantic import BaseModel
+from krr_mcp.core import safety
+from krr_mcp.core.safety import workload as workload_shape
+from krr_mcp.core.safety.container_rules import within_max_step
 
 from .bridge import Bridge
 from .inputs import ContainerProposal, WorkloadChoice, WorkloadProposal

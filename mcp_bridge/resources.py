@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 
-from krr_operator.api import CRD_MODELS
-from krr_operator.api.crdgen import crd_for
-from krr_operator.api.resource_recommendation import DNS1123_LABEL, DNS1123_SUBDOMAIN, KIND
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+
+from krr_mcp.api import CRD_MODELS
+from krr_mcp.api.crdgen import crd_for
+from krr_mcp.api.resource_recommendation import DNS1123_LABEL, DNS1123_SUBDOMAIN, KIND
 
 from .bridge import Bridge
 from .cluster import ClusterError

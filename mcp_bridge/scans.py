@@ -8,7 +8,7 @@ from the kept result, so the safety rules check the proposed numbers against wha
 
 from __future__ import annotations
 
-from krr_operator.api.resource_recommendation import SCAN_ID_PATTERN, ContainerUsage, Evidence
+from krr_mcp.api.resource_recommendation import SCAN_ID_PATTERN, ContainerUsage, Evidence
 
 from .recommenders import ContainerScan, ScanResult
 

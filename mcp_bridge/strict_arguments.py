@@ -15,12 +15,13 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from krr_operator.api.text import printable, unsafe_characters
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent
 from pydantic import TypeAdapter, ValidationError
+
+from krr_mcp.api.text import printable, unsafe_characters
 
 from .tools.common import validation_sentence
 

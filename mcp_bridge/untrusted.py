@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from krr_operator.api.text import printable
 from pydantic import BaseModel, Field
+
+from krr_mcp.api.text import printable
 
 UNTRUSTED_OPEN = "⟦untrusted: "
 UNTRUSTED_CLOSE = "⟧"

@@ -10,13 +10,14 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from krr_operator.api.resource_recommendation import (
+from pydantic import BaseModel, Field
+
+from krr_mcp.api.resource_recommendation import (
     ContainerChange,
     ResourceRecommendation,
     ResourceRecommendationSpec,
     ResourceRecommendationStatus,
 )
-from pydantic import BaseModel, Field
 
 from .manifests import ANNOTATION_CREATED_BY, ANNOTATION_ROLLBACK_OF
 from .untrusted import Untrusted, untrusted

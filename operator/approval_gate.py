@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .kube import Kube, KubeError
+from krr_mcp.kube.client import Kube, KubeError
 
 APPROVAL_POLICY = "krr-mcp-recommendation-approval"
 POLICY_PATH = f"/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/{APPROVAL_POLICY}"

@@ -15,10 +15,11 @@ from typing import Any
 
 import structlog
 
+from krr_mcp.api.resource_recommendation import Phase
+from krr_mcp.core.decisions import OPERATOR_ACTOR, Action, Decision
+from krr_mcp.kube.client import Kube, KubeError
+
 from . import metrics
-from .api.resource_recommendation import Phase
-from .decisions import OPERATOR_ACTOR, Action, Decision
-from .kube import Kube, KubeError
 
 log = structlog.get_logger("krr_mcp.audit")
 

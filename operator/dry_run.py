@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .api.resource_recommendation import ContainerChange, SafetyReport
-from .decisions import Action, decide
-from .kube import Kube, KubeError
-from .patches import JsonPatch, json_patch
+from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
+from krr_mcp.core.decisions import Action, decide
+from krr_mcp.core.patches import JsonPatch, json_patch
+from krr_mcp.core.workloads import find_container
+from krr_mcp.kube.client import Kube, KubeError
+
 from .reconcile import Reconciler
-from .workloads import find_container
 
 
 @dataclass

@@ -16,11 +16,12 @@ from typing import Any
 
 import kopf
 
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION
+from krr_mcp.core.patches import PatchError
+from krr_mcp.kube.client import KubeError
+
 from . import metrics
-from .api.resource_recommendation import GROUP, PLURAL, VERSION
 from .audit import ready_reason
-from .kube import KubeError
-from .patches import PatchError
 from .recheck import (
     FOLLOWED_PHASES,
     WAITING_PHASES,

@@ -14,14 +14,15 @@ import kopf
 import structlog
 from kubernetes import client, config
 
+from krr_mcp.core.usage_recheck import DEFAULT_TOLERANCE_PERCENT
+from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER, Kube, connect
+
 from .approval_gate import APPROVAL_POLICY, FLAG, ApprovalGate
 from .handlers import register
 from .health import ProbeServer
-from .kube import OPERATOR_FIELD_MANAGER, Kube, connect
 from .recheck import RecheckLoop
 from .reconcile import Hook, Reconciler, ReconcileSettings
 from .usage_reader import UsageSource
-from .usage_recheck import DEFAULT_TOLERANCE_PERCENT
 
 log = structlog.get_logger("krr_mcp.operator")
 

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .api.policy import PolicySpec
-from .safety import ClusterContext
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.core.safety import ClusterContext
 
 
 @dataclass(frozen=True)

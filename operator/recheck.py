@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 import structlog
 
-from .decisions import CONTROLLER_NOT_OBSERVING, WAITING_FOR_CONTROLLER
+from krr_mcp.core.decisions import CONTROLLER_NOT_OBSERVING, WAITING_FOR_CONTROLLER
 
 log = structlog.get_logger("krr_mcp.operator")
 

@@ -22,16 +22,17 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from . import safety
-from .api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
+from krr_mcp.api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
+from krr_mcp.core import safety
+from krr_mcp.core.decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
+from krr_mcp.core.patches import json_patch
+from krr_mcp.core.usage_recheck import UsageVerdict, usage_recheck
+from krr_mcp.kube.client import Kube, KubeError
+
 from .approval_gate import ApprovalGate
 from .audit import Auditor, next_status, ready_reason, status_differs
-from .decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
-from .kube import Kube, KubeError
 from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
-from .patches import json_patch
 from .usage_reader import UsageSource, read_usage
-from .usage_recheck import UsageVerdict, usage_recheck
 
 log = structlog.get_logger("krr_mcp.operator")
 

@@ -70,7 +70,7 @@ APPROVAL_POLICY = "krr-mcp-recommendation-approval"  # config/admission/recommen
 
 def _self_approved_probe(approver: str) -> str:
     """An RR valid for the CRD that claims approval at creation: only the approval policy refuses it."""
-    from krr_operator.api.resource_recommendation import (
+    from krr_mcp.api.resource_recommendation import (
         ContainerRecommendation,
         ContainerResources,
         Evidence,

@@ -35,10 +35,10 @@ def generate(
     ] = None,
     check: Annotated[bool, typer.Option("--check", help="Write nothing; exit 1 on drift.")] = False,
 ) -> None:
-    """Generate one CRD YAML file per registered model (operator/api CRD_MODELS)."""
-    from krr_operator.api import CRD_MODELS
-    from krr_operator.api.crdgen import drift
-    from krr_operator.api.crdgen import generate as generate_files
+    """Generate one CRD YAML file per registered model (krr_mcp/api CRD_MODELS)."""
+    from krr_mcp.api import CRD_MODELS
+    from krr_mcp.api.crdgen import drift
+    from krr_mcp.api.crdgen import generate as generate_files
 
     output = output or default_dir()
     if check:

@@ -82,8 +82,8 @@ def in_process_server(
     kubeconfig: str, context: str | None, prometheus_url: str | None, scan_report: str | None = None
 ) -> Any:
     """The bridge's MCPServer inside this process (the same tools `krr-mcp serve` offers)."""
-    from krr_mcp_bridge.server import build_server
-    from krr_mcp_bridge.settings import BridgeSettings
+    from mcp_bridge.server import build_server
+    from mcp_bridge.settings import BridgeSettings
 
     server = build_server(
         BridgeSettings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 
 SEVERITY_ORDER = {"CRITICAL": 0, "WARNING": 1, "OK": 2, "GOOD": 3, "UNKNOWN": 4}
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 
 MIB = 1024 * 1024
 DAYS = 1.0  # enough points for the strategy (1440 per pod), half the promtool work of two

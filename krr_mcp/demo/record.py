@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from krr_mcp_bridge.recommenders import ScanResult
+    from mcp_bridge.recommenders import ScanResult
 
 RECORDED_END = datetime(2026, 11, 1, tzinfo=UTC)
 """The instant the recorded history ends and the scan is evaluated at (fixed: reproducible numbers)."""
@@ -34,8 +34,9 @@ def recorded_scan_path() -> Path:
 def record() -> ScanResult:
     """Run the native engine on the demo's generated history; the ScanResult (stats and timing left
     out, scanned_at = RECORDED_END)."""
-    from krr_mcp_bridge.recommenders import ScanRequest, ScanStats, get_recommendations
     from kubernetes import config
+
+    from mcp_bridge.recommenders import ScanRequest, ScanStats, get_recommendations
 
     from .cluster import DemoCluster
     from .environment import start_sandbox
@@ -52,7 +53,7 @@ def record() -> ScanResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from krr_mcp_bridge.recommenders import save_report
+    from mcp_bridge.recommenders import save_report
 
     parser = argparse.ArgumentParser(prog="python -m krr_mcp.demo.record", description=__doc__)
     parser.add_argument("--output", type=Path, default=recorded_scan_path(), help="default: %(default)s")

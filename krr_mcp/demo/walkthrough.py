@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from krr_operator.api.quantities import parse_resource_quantity
 from rich.prompt import Confirm
 
+from krr_mcp.api.quantities import parse_resource_quantity
 from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 from krr_mcp.sandbox.seed import default_objects
 

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 import click
 import typer
-from krr_operator.api.text import printable
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from krr_mcp.api.text import printable
 
 from . import actions, kube, views
 from .describe import Section, describe, unscanned_values_notes

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 
 from .views import age, change_percent, phase_of, target_of
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION, WORKLOAD_API_VERSIONS
-from krr_operator.workloads import WORKLOAD_PLURALS
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
+
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION, WORKLOAD_API_VERSIONS
+from krr_mcp.core.workloads import WORKLOAD_PLURALS
 
 from .errors import ExitCode, NotFound, PluginError, Refused
 

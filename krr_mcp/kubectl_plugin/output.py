@@ -12,11 +12,12 @@ from enum import StrEnum
 from typing import Any
 
 import yaml
-from krr_operator.api.text import printable
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from krr_mcp.api.text import printable
 
 PHASE_STYLES = {
     "Proposed": "yellow",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 
 LIST_COLUMNS = [
     "namespace",

@@ -7,8 +7,9 @@ import difflib
 from typing import Any
 
 import yaml
-from krr_operator.patches import desired_resources
-from krr_operator.workloads import UnknownKind, containers_of, pod_spec_path
+
+from krr_mcp.core.patches import desired_resources
+from krr_mcp.core.workloads import UnknownKind, containers_of, pod_spec_path
 
 from .errors import Refused
 

@@ -14,8 +14,8 @@ SEED_NAMESPACES = ("shop", "billing", "batch")
 
 def project_crds() -> list[dict[str, Any]]:
     """The project's CustomResourceDefinitions: the documents `krr-mcp crds generate` writes to crds/."""
-    from krr_operator.api import CRD_MODELS
-    from krr_operator.api.crdgen import crd_for
+    from krr_mcp.api import CRD_MODELS
+    from krr_mcp.api.crdgen import crd_for
 
     return [crd_for(info) for info in CRD_MODELS]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 
 from .filters import parse_selector, selector_matches
 from .models import HpaInfo, ScanRequest

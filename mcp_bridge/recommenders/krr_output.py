@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from krr_operator.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 
 from .models import SEVERITY_ORDER, ContainerScan, HpaInfo, PodRef, ResourceExplanation, ScanError, ScanResult
 from .simple_strategy import MIB, resources_from

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from krr_operator.api.quantities import parse_resource_quantity
-from krr_operator.api.resource_recommendation import ContainerResources, ContainerUsage
 from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+from krr_mcp.api.quantities import parse_resource_quantity
+from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage
 
 Severity = Literal["UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL"]
 SEVERITY_ORDER: dict[str, int] = {"UNKNOWN": 0, "GOOD": 1, "OK": 2, "WARNING": 3, "CRITICAL": 4}

@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from krr_operator.api.quantities import format_cpu, format_memory
-from krr_operator.api.resource_recommendation import ContainerResources, ContainerUsage, ResourceAmounts
+from krr_mcp.api.quantities import format_cpu, format_memory
+from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage, ResourceAmounts
 
 from .models import SEVERITY_ORDER, ContainerScan, HpaInfo, PodRef, ResourceExplanation, ScanRequest, Severity
 

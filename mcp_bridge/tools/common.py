@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import anyio.to_thread
-from krr_operator.api.quantities import QuantityError
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
+
+from krr_mcp.api.quantities import QuantityError
 
 from ..bridge import Bridge
 from ..cluster import ClusterError

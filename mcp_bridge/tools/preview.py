@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from krr_operator.api.resource_recommendation import ContainerChange, ContainerResources, SafetyReport
 from krr_operator.dry_run import DryRunResult, dry_run
-from krr_operator.kube import KubeError
-from krr_operator.patches import desired_resources
-from krr_operator.safety import workload as workload_shape
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
+
+from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResources, SafetyReport
+from krr_mcp.core.patches import desired_resources
+from krr_mcp.core.safety import workload as workload_shape
+from krr_mcp.kube.client import KubeError
 
 from ..bridge import Bridge
 from ..cluster import explain_error

@@ -9,7 +9,6 @@ always stays with kubectl.
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from krr_operator.api.resource_recommendation import SafetyReport
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -17,6 +16,8 @@ from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp_types import CallToolResult
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field
+
+from krr_mcp.api.resource_recommendation import SafetyReport
 
 from ..bridge import Bridge
 from ..inputs import Reason, ScanId, WorkloadChoice

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from krr_operator.api.resource_recommendation import Evidence, HistoryEntry, ResourceAmounts
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import Field
+
+from krr_mcp.api.resource_recommendation import Evidence, HistoryEntry, ResourceAmounts
 
 from ..bridge import Bridge
 from ..inputs import ContainerProposal, Namespace, ObjectName, Reason, WorkloadProposal

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from krr_operator.api.resource_recommendation import ContainerResources, ContainerUsage
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
+
+from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage
 
 from ..bridge import Bridge
 from ..identity import IMPERSONATE_USER

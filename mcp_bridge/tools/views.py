@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from krr_operator.api.resource_recommendation import (
-    Phase,
-)
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
+
+from krr_mcp.api.resource_recommendation import (
+    Phase,
+)
 
 from ..bridge import Bridge
 from ..cluster import ClusterError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from krr_operator.api.resource_recommendation import ResourceRecommendation
+from krr_mcp.api.resource_recommendation import ResourceRecommendation
 
 
 def stored_rr(namespace: str = "shop", **spec: Any) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 import pytest
-from krr_operator.api.resource_recommendation import ResourceRecommendationSpec
+
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 
 from .approval_policy import (
     BRIDGE,

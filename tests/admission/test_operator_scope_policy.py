@@ -15,8 +15,9 @@ from typing import Any
 import jsonpatch
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import ContainerChange, ContainerResources
-from krr_operator.patches import desired_resources, json_patch
+
+from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResources
+from krr_mcp.core.patches import desired_resources, json_patch
 
 from .vap import AdmissionPolicy, Verdict
 
@@ -319,7 +320,7 @@ def test_the_operator_may_change_only_cpu_and_memory(
 
 @pytest.mark.parametrize("kind", list(PLURALS))
 def test_the_operators_real_patches_are_allowed(policy: AdmissionPolicy, kind: str) -> None:
-    """operator/patches.py's apply and rollback patches (sections added and removed) pass, other resource
+    """krr_mcp/core/patches.py's apply and rollback patches (sections added and removed) pass, other resource
     names of the same container untouched."""
     old = workload(kind)
     app = pod_of(old)["containers"][0]

@@ -12,8 +12,11 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from krr_operator.api import CRD_MODELS
-from krr_operator.api.crdgen import (
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from krr_mcp.api import CRD_MODELS
+from krr_mcp.api.crdgen import (
     CRDGenerationError,
     CRDModel,
     crd_for,
@@ -21,7 +24,7 @@ from krr_operator.api.crdgen import (
     openapi_schema,
     structural_problems,
 )
-from krr_operator.api.resource_recommendation import (
+from krr_mcp.api.resource_recommendation import (
     ContainerRecommendation,
     ContainerResources,
     Evidence,
@@ -31,9 +34,6 @@ from krr_operator.api.resource_recommendation import (
     ResourceRecommendationSpec,
     TargetRef,
 )
-from pydantic import BaseModel
-from typer.testing import CliRunner
-
 from krr_mcp.cli import app
 from krr_mcp.sandbox.seed import project_crds
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from krr_operator.api import CRD_MODELS
 
+from krr_mcp.api import CRD_MODELS
 from krr_mcp.sandbox.testing import SandboxHandle
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"

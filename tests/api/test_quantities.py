@@ -5,14 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from krr_operator.api.quantities import (
+
+from krr_mcp.api.quantities import (
     QuantityError,
     format_cpu,
     format_memory,
     parse_resource_quantity,
 )
-from krr_operator.api.resource_recommendation import ResourceAmounts
-from krr_operator.workloads import same_cpu_memory
+from krr_mcp.api.resource_recommendation import ResourceAmounts
+from krr_mcp.core.workloads import same_cpu_memory
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 from .bridge_support import list_rrs
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
-from krr_mcp_bridge.tools import WRITING_TOOLS
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
+from mcp_bridge.tools import WRITING_TOOLS
 
 ALL_TOOLS = {
     "scan_recommendations",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import anyio
-from krr_mcp_bridge.docs import tools_reference_markdown
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from kubernetes import client
+
+from mcp_bridge.docs import tools_reference_markdown
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 
 def test_reference_lists_every_tool_and_argument() -> None:

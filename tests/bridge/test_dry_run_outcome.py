@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from krr_mcp_bridge.tools.preview import dry_run_outcome
 from krr_operator.dry_run import DryRunResult
+
+from mcp_bridge.tools.preview import dry_run_outcome
 
 
 def test_forbidden_dry_run_is_not_a_refusal_of_the_change() -> None:

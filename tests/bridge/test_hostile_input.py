@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 from .bridge_support import WEB_PROPOSAL, list_rrs
 

@@ -10,7 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from krr_mcp_bridge.identity import (
+
+from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.identity import (
     APPROVER_POWERS,
     UNSAFE_FLAG,
     AccessReviews,
@@ -20,8 +22,6 @@ from krr_mcp_bridge.identity import (
     rules_grant,
     service_account_user,
 )
-
-from krr_mcp.sandbox.testing import SandboxHandle
 
 from .test_transports import KRR_MCP
 

@@ -109,7 +109,7 @@ async def test_preview_never_says_nothing_was_persisted_when_the_dry_run_wrote(
 ) -> None:
     """An API server (or a webhook with side effects) that ignores dryRun: the preview used to repeat
     "nothing was persisted" without looking. Here the patch really lands in the sandbox."""
-    from krr_operator.kube import Kube
+    from krr_mcp.kube.client import Kube
 
     real_patch = Kube.patch_workload
 

@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
-from krr_operator.api.policy import BUILTIN_POLICY
-from krr_operator.api.quantities import parse_resource_quantity
-from krr_operator.api.resource_recommendation import ContainerResources
-from krr_operator.safety.container_rules import within_max_step
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from typer.testing import CliRunner
 
+from krr_mcp.api.policy import BUILTIN_POLICY
+from krr_mcp.api.quantities import parse_resource_quantity
+from krr_mcp.api.resource_recommendation import ContainerResources
+from krr_mcp.core.safety.container_rules import within_max_step
 from krr_mcp.kubectl_plugin import app as plugin_app
 from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 from .bridge_support import assert_nothing_approved, list_rrs
 

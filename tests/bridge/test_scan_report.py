@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
 
 from krr_mcp.demo.record import RECORDED_END, recorded_scan_path
 from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 KRR_MCP = Path(sys.executable).parent / "krr-mcp"
 

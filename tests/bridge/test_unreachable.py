@@ -6,9 +6,10 @@ import socket
 from pathlib import Path
 
 import yaml
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
+
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 
 def dead_kubeconfig(tmp_path: Path) -> Path:

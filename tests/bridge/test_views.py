@@ -6,14 +6,14 @@ import json
 from typing import Any
 
 import pytest
-from krr_mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, quote
-from krr_operator.kube import Kube
 from kubernetes import client as k8s
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
+from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, quote
 
 from .bridge_support import WEB_PROPOSAL, assert_nothing_approved
 

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.handle import SandboxHandle
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 from .verdicts import admission_verdict, krr_verdict, mcp_verdict, rr_verdict
 

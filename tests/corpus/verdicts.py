@@ -22,20 +22,21 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from krr_mcp_bridge.recommenders import parse_recommendations
-from krr_mcp_bridge.recommenders.krr_output import KrrOutputError
-from krr_mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
-from krr_operator import safety
-from krr_operator.api.policy import PolicySpec
-from krr_operator.api.resource_recommendation import (
+from mcp import Client
+from pydantic import ValidationError
+
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.api.resource_recommendation import (
     PLURAL,
     ResourceRecommendation,
     ResourceRecommendationSpec,
 )
-from krr_operator.decisions import decide
-from krr_operator.safety import ClusterContext
-from mcp import Client
-from pydantic import ValidationError
+from krr_mcp.core import safety
+from krr_mcp.core.decisions import decide
+from krr_mcp.core.safety import ClusterContext
+from mcp_bridge.recommenders import parse_recommendations
+from mcp_bridge.recommenders.krr_output import KrrOutputError
+from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 
 from ..admission import approval_policy
 from ..admission.rr_objects import stored_rr

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from krr_operator.api.resource_recommendation import Phase
 
 from krr_mcp import docs_assets, docs_gen
+from krr_mcp.api.resource_recommendation import Phase
 
 from .browser import attributes, browser, open_page, text_of, walk
 from .manifests import ROOT
@@ -86,8 +86,8 @@ def test_architecture_has_exactly_one_diagram(site: pathlib.Path) -> None:
 
 
 def test_crd_reference_documents_every_field_and_rule(site: pathlib.Path) -> None:
-    from krr_operator.api import CRD_MODELS
-    from krr_operator.api.resource_recommendation import (
+    from krr_mcp.api import CRD_MODELS
+    from krr_mcp.api.resource_recommendation import (
         _SPEC_RULES,
         _SPEC_STATE_RULES,
         ResourceRecommendationSpec,
@@ -108,7 +108,7 @@ def test_crd_reference_documents_every_field_and_rule(site: pathlib.Path) -> Non
 def test_tools_reference_comes_from_the_bridge(site: pathlib.Path) -> None:
     html = (site / "mcp-tools" / "index.html").read_text()
     try:
-        from krr_mcp_bridge.docs import tools_reference_markdown
+        from mcp_bridge.docs import tools_reference_markdown
     except ImportError:
         assert "Not available in this build" in html
         return

@@ -62,7 +62,7 @@ def test_crds_kustomization_lists_every_generated_crd() -> None:
 
 
 def test_every_crd_of_the_api_is_installed(base: list[dict[str, Any]]) -> None:
-    from krr_operator.api import CRD_MODELS
+    from krr_mcp.api import CRD_MODELS
 
     installed = {crd["metadata"]["name"] for crd in of_kind(base, "CustomResourceDefinition")}
     assert installed == {info.crd_name for info in CRD_MODELS}
@@ -144,7 +144,7 @@ def test_one_service_account_per_component(rendered: list[dict[str, Any]]) -> No
 
 def test_bridge_token_comes_from_a_secret_that_never_ships(rendered: list[dict[str, Any]]) -> None:
     container = named(rendered, "Deployment", "krr-mcp-bridge")["spec"]["template"]["spec"]["containers"][0]
-    from krr_mcp_bridge.auth import TOKEN_ENV
+    from mcp_bridge.auth import TOKEN_ENV
 
     token = next(e for e in container["env"] if e["name"] == TOKEN_ENV)
     ref = token["valueFrom"]["secretKeyRef"]

@@ -144,9 +144,10 @@ def installed(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> In
 
 async def bridge_tools(kubeconfig: Path, read_only: bool = False) -> list[str]:
     """The tool names this checkout's bridge offers (in process), to compare an installed server with."""
-    from krr_mcp_bridge.server import build_server
-    from krr_mcp_bridge.settings import BridgeSettings
     from mcp import Client
+
+    from mcp_bridge.server import build_server
+    from mcp_bridge.settings import BridgeSettings
 
     settings = BridgeSettings(kubeconfig=str(kubeconfig), read_only=read_only)
     async with Client(build_server(settings)) as client:

@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx2
 import pytest
-from krr_mcp_bridge.auth import TOKEN_ENV
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from krr_mcp.sandbox.handle import SandboxHandle
+from mcp_bridge.auth import TOKEN_ENV
 from tests.bridge.test_transports import http_server
 
 from .conftest import ROOT, Installed, bridge_tools, uv

@@ -13,10 +13,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from krr_mcp_bridge.auth import TOKEN_ENV
 from typer.main import get_command
 
 from krr_mcp.commands.serve import serve
+from mcp_bridge.auth import TOKEN_ENV
 
 from .gotools import module_dir
 

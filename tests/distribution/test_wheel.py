@@ -18,14 +18,14 @@ from .conftest import ROOT, Installed, bridge_tools, run
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 VERSION, LICENSE_EXPRESSION = PROJECT["version"], PROJECT["license"]
-PACKAGES = ("krr_mcp/", "krr_operator/", "krr_mcp_bridge/", f"krr_mcp-{VERSION}.dist-info/")
+PACKAGES = ("krr_mcp/", "krr_operator/", "mcp_bridge/", f"krr_mcp-{VERSION}.dist-info/")
 
 
 def test_the_wheel_holds_the_packages_and_their_data_and_nothing_else(built_wheel: Path) -> None:
     names = zipfile.ZipFile(built_wheel).namelist()
     assert [n for n in names if not n.startswith(PACKAGES)] == []
     assert "krr_mcp/demo/recorded-scan.json" in names
-    assert {"krr_operator/api/crdgen.py", "krr_mcp_bridge/server.py", "krr_mcp/cli.py"} <= set(names)
+    assert {"krr_mcp/api/crdgen.py", "mcp_bridge/server.py", "krr_mcp/cli.py"} <= set(names)
 
 
 def test_the_wheel_carries_the_license(built_wheel: Path) -> None:

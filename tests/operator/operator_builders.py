@@ -7,7 +7,8 @@ from typing import Any
 
 from krr_operator.approval_gate import ApprovalGate
 from krr_operator.reconcile import ReconcileSettings
-from krr_operator.workloads import pod_spec_path
+
+from krr_mcp.core.workloads import pod_spec_path
 
 API_VERSIONS = {
     "Deployment": "apps/v1",

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import SafetyReport
 from krr_operator.approval_gate import APPROVAL_POLICY, ApprovalGate, approval_gate_problem
 from krr_operator.audit import APPROVALS_ENFORCED, next_status
-from krr_operator.decisions import decide
+
+from krr_mcp.api.resource_recommendation import SafetyReport
+from krr_mcp.core.decisions import decide
 
 from .operator_builders import rr, workload
 

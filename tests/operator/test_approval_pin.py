@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from krr_operator.api.policy import PolicySpec, ResourceBounds
-from krr_operator.api.resource_recommendation import (
+
+from krr_mcp.api.policy import PolicySpec, ResourceBounds
+from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationSpec,
     SafetyReport,
 )
-from krr_operator.decisions import Decision, approval_pin, approved_spec_digest, decide
+from krr_mcp.core.decisions import Decision, approval_pin, approved_spec_digest, decide
 
 from .operator_builders import rr, workload
 

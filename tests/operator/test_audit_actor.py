@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_operator.api.resource_recommendation import Phase
 from krr_operator.audit import Auditor
-from krr_operator.decisions import OPERATOR_ACTOR, Action, Decision
-from krr_operator.kube import Kube
 
+from krr_mcp.api.resource_recommendation import Phase
+from krr_mcp.core.decisions import OPERATOR_ACTOR, Action, Decision
+from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
 
 

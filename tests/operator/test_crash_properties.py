@@ -22,12 +22,12 @@ from typing import Any
 import jsonpatch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from krr_operator.api.policy import PolicySpec
-from krr_operator.kube import KubeError
 from krr_operator.reconcile import Reconciler
-from krr_operator.safety import ClusterContext
-from krr_operator.workloads import same_cpu_memory
 
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.core.safety import ClusterContext
+from krr_mcp.core.workloads import same_cpu_memory
+from krr_mcp.kube.client import KubeError
 from krr_mcp.sandbox.patching import merge_patch as merge
 
 from .operator_builders import settings_without_admission

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from krr_operator.api.resource_recommendation import SafetyFinding, SafetyReport
-from krr_operator.decisions import Action, Decision, decide, newer_overlapping, summary_columns
-from krr_operator.patches import desired_resources
+
+from krr_mcp.api.resource_recommendation import SafetyFinding, SafetyReport
+from krr_mcp.core.decisions import Action, Decision, decide, newer_overlapping, summary_columns
+from krr_mcp.core.patches import desired_resources
 
 from .operator_builders import rr, workload
 

@@ -3,9 +3,8 @@ messages with control and bidi characters escaped, whatever text (an RR's, the A
 
 from __future__ import annotations
 
-from krr_operator.api.text import UNSAFE_CHARACTER
-from krr_operator.kube import Kube
-
+from krr_mcp.api.text import UNSAFE_CHARACTER
+from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
 
 

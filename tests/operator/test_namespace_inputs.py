@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.api.policy import PolicySpec
-from krr_operator.kube import Kube, KubeError
 from krr_operator.namespace_inputs import NamespaceInputs, NamespaceInputsCache
 from krr_operator.reconcile import Reconciler
-from krr_operator.safety import ClusterContext
 
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.core.safety import ClusterContext
+from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.sandbox.testing import SandboxHandle
 
 from .operator_builders import settings_without_admission

@@ -8,10 +8,11 @@ from typing import Any
 
 import jsonpatch
 import pytest
-from krr_operator.api.resource_recommendation import ContainerChange, SafetyReport
-from krr_operator.decisions import decide
-from krr_operator.patches import PatchError, changes_only, json_patch
-from krr_operator.workloads import UnknownKind, containers_pointer
+
+from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
+from krr_mcp.core.decisions import decide
+from krr_mcp.core.patches import PatchError, changes_only, json_patch
+from krr_mcp.core.workloads import UnknownKind, containers_pointer
 
 from .operator_builders import rr, workload
 

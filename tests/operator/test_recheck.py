@@ -10,10 +10,10 @@ from typing import Any
 import kopf
 import pytest
 import yaml
-from krr_operator.kube import Kube
 from krr_operator.main import OperatorConfig
 from krr_operator.recheck import RecheckLoop, RecheckSchedule
 
+from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
 
 from .operator_harness import OperatorThread, wait_for

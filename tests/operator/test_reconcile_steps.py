@@ -14,11 +14,11 @@ import structlog
 import yaml
 from krr_operator.dry_run import dry_run
 from krr_operator.handlers import run_once
-from krr_operator.kube import Kube, KubeError
 from krr_operator.reconcile import Reconciler
-from krr_operator.workloads import containers_of
 from kubernetes import client
 
+from krr_mcp.core.workloads import containers_of
+from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.sandbox.testing import SandboxHandle
 
 from .operator_builders import settings_without_admission

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.kube import InvalidRequest, Kube, KubeError, namespace_path, rr_path, workload_path
 from krr_operator.reconcile import Reconciler
 
+from krr_mcp.kube.client import InvalidRequest, Kube, KubeError, namespace_path, rr_path, workload_path
 from krr_mcp.sandbox.handle import SandboxHandle
 
 from .test_operator_sandbox import deployment, kubectl, rr_manifest

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from krr_operator.rollout import rollout_state
+
+from krr_mcp.core.rollout import rollout_state
 
 from .operator_builders import workload
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from krr_operator.decisions import newer_overlapping
 from krr_operator.handlers import TARGET_INDEX, _siblings, target_index_entry
+
+from krr_mcp.core.decisions import newer_overlapping
 
 from .operator_builders import rr
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from krr_operator.api.resource_recommendation import ResourceRecommendationSpec
-from krr_operator.decisions import Action, decide
-from krr_operator.usage_recheck import UsageReading, UsageVerdict, usage_recheck
+
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
+from krr_mcp.core.decisions import Action, decide
+from krr_mcp.core.usage_recheck import UsageReading, UsageVerdict, usage_recheck
 
 MI = 2**20
 
@@ -88,7 +89,7 @@ def _workload() -> dict:
 def test_decide_refuses_or_waits_on_the_usage_verdict() -> None:
     from datetime import UTC, datetime
 
-    from krr_operator.api.resource_recommendation import SafetyReport
+    from krr_mcp.api.resource_recommendation import SafetyReport
 
     now = datetime(2026, 12, 4, tzinfo=UTC)
     allowed = SafetyReport(allowed=True, risk="low", findings=[], checkedAt=now)

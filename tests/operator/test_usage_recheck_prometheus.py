@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import ResourceRecommendationSpec
 from krr_operator.main import OperatorConfig
 from krr_operator.usage_reader import UsageSource, read_usage
 
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 from krr_mcp.sandbox.handle import SandboxHandle
 
 from .operator_harness import operator_running, wait_for

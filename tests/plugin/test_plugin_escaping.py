@@ -12,7 +12,8 @@ import copy
 from typing import Any
 
 import yaml
-from krr_operator.api.text import UNSAFE_CHARACTER
+
+from krr_mcp.api.text import UNSAFE_CHARACTER
 
 from .test_plugin_sandbox import APPLY, RR_NAME, InProcess, Kubectl, krr, kubectl, rr_manifest, set_status
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION, ResourceRecommendation
 from kubernetes import client
 from typer.testing import CliRunner
 
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION, ResourceRecommendation
 from krr_mcp.kubectl_plugin import app as plugin_app
 from krr_mcp.kubectl_plugin import kube
 from krr_mcp.kubectl_plugin.actions import approve_patch

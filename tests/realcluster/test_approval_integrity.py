@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from krr_operator.api.resource_recommendation import GROUP, PLURAL, VERSION
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION
 from krr_mcp.cluster import identities
 
 from ..admission.rr_objects import stored_rr

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from krr_operator.api.resource_recommendation import ContainerChange, ContainerResources
 from krr_operator.approval_gate import APPROVAL_POLICY, ApprovalGate
-from krr_operator.kube import Kube, connect
-from krr_operator.patches import desired_resources, json_patch
 
+from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResources
 from krr_mcp.cluster.identities import CONFIG_DIR
+from krr_mcp.core.patches import desired_resources, json_patch
+from krr_mcp.kube.client import Kube, connect
 
 from ..operator.test_operator_sandbox import deployment as sandbox_deployment
 from .cluster import RealCluster

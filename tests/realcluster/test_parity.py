@@ -20,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from krr_operator.api.resource_recommendation import ContainerChange, SafetyReport
-from krr_operator.decisions import decide
-from krr_operator.kube import OPERATOR_FIELD_MANAGER
-from krr_operator.patches import json_patch
-from krr_operator.safety.provenance import approval_provenance_problem
 
+from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
 from krr_mcp.cluster import identities
+from krr_mcp.core.decisions import decide
+from krr_mcp.core.patches import json_patch
+from krr_mcp.core.safety.provenance import approval_provenance_problem
+from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
 
 from ..admission.rr_objects import stored_rr
 from ..operator.operator_builders import rr as operator_rr
@@ -213,7 +213,7 @@ def test_a_failing_json_patch_test_is_422_and_changes_nothing(api_server: ApiSer
 def test_the_operators_workload_patch_applies_once_and_fails_422_on_a_concurrent_edit(
     api_server: ApiServer, ns: str
 ) -> None:
-    """krr_operator.patches.json_patch against the live Deployment: its `test` ops hold on the object it
+    """krr_mcp.core.patches.json_patch against the live Deployment: its `test` ops hold on the object it
     was built from and fail with 422 once someone else changed the container's resources."""
     live = api_server.ok("POST", deployments(ns), deployment(ns))
     change = ContainerChange.model_validate({"name": "app", "before": ORIGINAL, "after": PROPOSED})

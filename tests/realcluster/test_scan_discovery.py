@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from krr_mcp_bridge.recommenders import ScanRequest, get_recommendations
 from kubernetes import config
+
+from mcp_bridge.recommenders import ScanRequest, get_recommendations
 
 from ..recommenders.conftest import GoldenPrometheus, golden_prometheus  # noqa: F401 (fixture)
 from .cluster import RealCluster

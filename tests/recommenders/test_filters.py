@@ -6,7 +6,8 @@ import json
 import pathlib
 
 import pytest
-from krr_mcp_bridge.recommenders import (
+
+from mcp_bridge.recommenders import (
     ScanFilters,
     SelectorError,
     filter_recommendations,

@@ -15,13 +15,14 @@ import sys
 import time
 
 import pytest
-from krr_mcp_bridge.recommenders import (
+
+from mcp_bridge.recommenders import (
     KrrCliError,
     KrrOutputError,
     ScanRequest,
     get_recommendations,
 )
-from krr_mcp_bridge.recommenders.krr_cli import build_krr_args, run_krr, with_cluster
+from mcp_bridge.recommenders.krr_cli import build_krr_args, run_krr, with_cluster
 
 REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 
@@ -184,10 +185,11 @@ async def test_krr_keeps_its_own_error_message(fake_krr, monkeypatch: pytest.Mon
 
 async def test_the_bridge_passes_its_own_kubeconfig_and_context_to_krr(fake_krr, sandbox) -> None:  # type: ignore[no-untyped-def]
     """`krr-mcp serve --kubeconfig X [--context C]`: krr scans X's cluster (C, else X's current context)."""
-    from krr_mcp_bridge.server import build_server
-    from krr_mcp_bridge.settings import BridgeSettings
     from kubernetes import config
     from mcp import Client
+
+    from mcp_bridge.server import build_server
+    from mcp_bridge.settings import BridgeSettings
 
     args_file = fake_krr(KRR_WITHOUT_CONFIG.format(output=REFERENCE / "example-output.json"))
     kubeconfig = str(sandbox.kubeconfig)
@@ -213,9 +215,10 @@ async def test_a_long_krr_log_is_no_failure_and_its_end_is_kept(fake_krr) -> Non
 
 async def test_history_range_error_reaches_the_assistant_as_a_warning(fake_krr, sandbox, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """krr on backfilled data (no prometheus_tsdb_head_series) says HistoryRangeError and scans anyway."""
-    from krr_mcp_bridge.server import build_server
-    from krr_mcp_bridge.settings import BridgeSettings
     from mcp import Client
+
+    from mcp_bridge.server import build_server
+    from mcp_bridge.settings import BridgeSettings
 
     doc = json.loads((REFERENCE / "example-output.json").read_text())
     doc["errors"] = [{"name": "HistoryRangeError"}]
@@ -236,10 +239,11 @@ async def test_history_range_error_reaches_the_assistant_as_a_warning(fake_krr, 
 async def test_an_impersonating_bridge_runs_krr_as_its_service_account(fake_krr, sandbox) -> None:  # type: ignore[no-untyped-def]
     """`krr-mcp serve` with a person's kubeconfig impersonates the bridge's ServiceAccount
     (mcp_bridge/identity.py); krr then acts as that ServiceAccount too, not as the person."""
-    from krr_mcp_bridge.identity import IMPERSONATE_USER
-    from krr_mcp_bridge.server import build_server
-    from krr_mcp_bridge.settings import BridgeSettings
     from mcp import Client
+
+    from mcp_bridge.identity import IMPERSONATE_USER
+    from mcp_bridge.server import build_server
+    from mcp_bridge.settings import BridgeSettings
 
     args_file = fake_krr(f"cat {REFERENCE / 'example-output.json'}")
     account = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"

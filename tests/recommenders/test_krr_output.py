@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from krr_mcp_bridge.recommenders import KrrOutputError, parse_recommendations
-from krr_mcp_bridge.recommenders.krr_output import MAX_OUTPUT_BYTES
-from krr_operator.api.quantities import parse_resource_quantity
+
+from krr_mcp.api.quantities import parse_resource_quantity
+from mcp_bridge.recommenders import KrrOutputError, parse_recommendations
+from mcp_bridge.recommenders.krr_output import MAX_OUTPUT_BYTES
 
 REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 

@@ -8,7 +8,8 @@ import pathlib
 from datetime import UTC, datetime
 
 import pytest
-from krr_mcp_bridge.recommenders import (
+
+from mcp_bridge.recommenders import (
     ReportError,
     ScanRequest,
     get_recommendations,

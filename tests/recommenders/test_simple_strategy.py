@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from krr_mcp_bridge.recommenders import HpaInfo, ScanRequest
-from krr_mcp_bridge.recommenders.promql import (
+
+from mcp_bridge.recommenders import HpaInfo, ScanRequest
+from mcp_bridge.recommenders.promql import (
     duration_literal,
     metric_query,
     pods_period_literal,
@@ -14,7 +15,7 @@ from krr_mcp_bridge.recommenders.promql import (
     selector,
     step_literal,
 )
-from krr_mcp_bridge.recommenders.simple_strategy import (
+from mcp_bridge.recommenders.simple_strategy import (
     ContainerHistory,
     build_scan,
     field_severity,

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from krr_operator.kube import Kube, KubeError
+from krr_mcp.kube.client import Kube, KubeError
 
 FAULT_KINDS = ("409", "429", "500", "503", "timeout", "lost")
 WORKLOAD_PATH = re.compile(

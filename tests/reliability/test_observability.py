@@ -6,12 +6,12 @@ from __future__ import annotations
 import socket
 
 import httpx
-from krr_mcp_bridge.server import build_server, http_app
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from krr_mcp.sandbox.handle import SandboxHandle
+from mcp_bridge.server import build_server, http_app
+from mcp_bridge.settings import BridgeSettings
 
 from .scenes import NS, Scene
 from .world import deployment

@@ -9,7 +9,8 @@ import threading
 from typing import Any
 
 import pytest
-from krr_operator.kube import rr_path
+
+from krr_mcp.kube.client import rr_path
 
 from ..operator.operator_harness import CrashAt, OperatorThread, wait_for
 from .faults import app_resources

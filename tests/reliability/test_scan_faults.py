@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
-from krr_mcp_bridge.server import build_server
-from krr_mcp_bridge.settings import BridgeSettings
 from mcp import Client
 
 from krr_mcp.sandbox.testing import SandboxHandle
+from mcp_bridge.server import build_server
+from mcp_bridge.settings import BridgeSettings
 
 from ..bridge.bridge_support import list_rrs
 

@@ -29,10 +29,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from krr_operator.handlers import FOLLOWED_PHASES, WAITING_PHASES, run_once
-from krr_operator.kube import rr_path, workload_path
 from krr_operator.reconcile import Reconciler
-from krr_operator.workloads import same_cpu_memory
 
+from krr_mcp.core.workloads import same_cpu_memory
+from krr_mcp.kube.client import rr_path, workload_path
 from krr_mcp.sandbox.handle import SandboxHandle
 
 from ..operator.operator_builders import settings_without_admission

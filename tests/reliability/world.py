@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_operator.api.resource_recommendation import GROUP, VERSION, ResourceRecommendationSpec
-from krr_operator.kube import MERGE_PATCH, Kube, KubeError, rr_path, workload_path
-
+from krr_mcp.api.resource_recommendation import GROUP, VERSION, ResourceRecommendationSpec
+from krr_mcp.kube.client import MERGE_PATCH, Kube, KubeError, rr_path, workload_path
 from krr_mcp.sandbox.controllers import rollout_status
 from krr_mcp.sandbox.handle import SandboxHandle
 

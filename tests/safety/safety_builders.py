@@ -6,9 +6,9 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_operator.api.policy import PolicySpec
-from krr_operator.api.resource_recommendation import ResourceRecommendationSpec, SafetyReport
-from krr_operator.safety import ClusterContext, evaluate
+from krr_mcp.api.policy import PolicySpec
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec, SafetyReport
+from krr_mcp.core.safety import ClusterContext, evaluate
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

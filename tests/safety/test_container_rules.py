@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from krr_operator.api.policy import PolicySpec, ResourceBounds, StepLimit, StepLimits
+
+from krr_mcp.api.policy import PolicySpec, ResourceBounds, StepLimit, StepLimits
 
 from .safety_builders import messages, resources, rr_spec, rules, run, workload
 
@@ -137,7 +138,7 @@ def test_little_memory_headroom_is_high_risk(limit, warned) -> None:
 )
 def test_limits_never_below_requests(proposed, refused) -> None:
     # The CRD's own CEL rule catches this too (tests/api/test_cel_rules.py); here the live path.
-    from krr_operator.api.resource_recommendation import ResourceRecommendationSpec
+    from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 
     spec = rr_spec(resources(cpu="200m", memory="256Mi", memory_limit="256Mi"))
     data = spec.model_dump(mode="json", exclude_none=True)
@@ -194,9 +195,9 @@ def test_removing_a_cpu_limit_is_low_risk_information() -> None:
 def test_within_max_step_limits_each_value_so_check_step_passes() -> None:
     """The bridge's `within_max_step` (propose_change within_max_step=true) moves each value at most the
     policy's step, rounding towards the current value, and leaves values without a current one alone."""
-    from krr_operator.api.policy import BUILTIN_POLICY
-    from krr_operator.api.resource_recommendation import ContainerResources
-    from krr_operator.safety.container_rules import within_max_step
+    from krr_mcp.api.policy import BUILTIN_POLICY
+    from krr_mcp.api.resource_recommendation import ContainerResources
+    from krr_mcp.core.safety.container_rules import within_max_step
 
     current = ContainerResources.model_validate(
         {"requests": {"cpu": "1", "memory": "16Mi"}, "limits": {"cpu": "2", "memory": "2Gi"}}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-from krr_operator.api.policy import BUILTIN_POLICY, PolicySpec
-from krr_operator.safety import ClusterContext, evaluate
+
+from krr_mcp.api.policy import BUILTIN_POLICY, PolicySpec
+from krr_mcp.core.safety import ClusterContext, evaluate
 
 from .safety_builders import NOW, messages, namespace_obj, resources, rr_spec, rules, run, workload
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from krr_operator.safety import render_gitops_patch
+
+from krr_mcp.core.safety import render_gitops_patch
 
 from .safety_builders import resources, rr_spec, workload
 

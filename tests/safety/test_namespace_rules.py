@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from krr_operator.safety import ClusterContext
+
+from krr_mcp.core.safety import ClusterContext
 
 from .safety_builders import messages, namespace_obj, resources, rr_spec, rules, run, workload
 

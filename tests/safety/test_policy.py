@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from krr_operator.api.policy import (
+from pydantic import ValidationError
+
+from krr_mcp.api.policy import (
     BUILTIN_POLICY,
     DEFAULT_PROTECTED_NAMESPACES,
     HpaMode,
@@ -16,7 +18,6 @@ from krr_operator.api.policy import (
     effective_policy,
     policy_from_objects,
 )
-from pydantic import ValidationError
 
 
 def test_builtin_defaults() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from krr_operator.safety import approval_provenance_problem
+
+from krr_mcp.core.safety import approval_provenance_problem
 
 BRIDGE_SA = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
 

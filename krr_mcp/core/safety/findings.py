@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from ..api.resource_recommendation import RiskLevel, SafetyFinding, SafetyReport
+from krr_mcp.api.resource_recommendation import RiskLevel, SafetyFinding, SafetyReport
 
 Severity = Literal["info", "warning", "refuse"]
 _ORDER = [RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH, RiskLevel.CRITICAL]

@@ -341,7 +341,7 @@ class HistoryEntry(_Model):
 
 class ApprovalPin(_Model):
     """What was approved, recorded by the operator when it first sees the approval: nothing else is
-    ever applied or rolled back for this RR (`krr_operator.decisions.approval_pin`)."""
+    ever applied or rolled back for this RR (`krr_mcp.core.decisions.approval_pin`)."""
 
     specDigest: str = Field(
         max_length=128,

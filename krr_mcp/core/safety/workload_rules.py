@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..api.policy import HpaMode, PolicySpec
-from ..api.resource_recommendation import RiskLevel
+from krr_mcp.api.policy import HpaMode, PolicySpec
+from krr_mcp.api.resource_recommendation import RiskLevel
+
 from .findings import Findings
 from .gitops import gitops_controller
 from .resources import RESOURCES, Amounts

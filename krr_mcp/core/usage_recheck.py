@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .api.quantities import QuantityError, format_memory, parse_resource_quantity
-from .api.resource_recommendation import ResourceRecommendationSpec
+from krr_mcp.api.quantities import QuantityError, format_memory, parse_resource_quantity
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 
 # The history window when the RR's evidence names none (krr's default, 14 days).
 DEFAULT_HISTORY_HOURS = 336

@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..api.quantities import QuantityError, parse_resource_quantity
-from ..api.resource_recommendation import RiskLevel
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.resource_recommendation import RiskLevel
+
 from .findings import Findings
 from .resources import RESOURCES, Amounts, LimitItem, fmt, parse_amounts, pod_total
 

@@ -12,7 +12,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from .api.resource_recommendation import ContainerChange, ContainerResources
+from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResources
+
 from .workloads import RESOURCES, SECTIONS, containers_pointer, find_container
 
 JsonPatch = list[dict[str, Any]]

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ..api.policy import PolicySpec, StepLimit
-from ..api.quantities import QuantityError, format_resource_quantity, parse_resource_quantity
-from ..api.resource_recommendation import ContainerResources, ContainerUsage, RiskLevel
+from krr_mcp.api.policy import PolicySpec, StepLimit
+from krr_mcp.api.quantities import QuantityError, format_resource_quantity, parse_resource_quantity
+from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage, RiskLevel
+
 from .findings import Findings
 from .resources import KINDS, RESOURCES, Amounts, amounts_of, fmt
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from ..api.resource_recommendation import WORKLOAD_API_VERSIONS, ResourceRecommendationSpec
+from krr_mcp.api.resource_recommendation import WORKLOAD_API_VERSIONS, ResourceRecommendationSpec
+
 from .resources import KINDS, RESOURCES
 from .workload import metadata_annotations, metadata_labels, template_path
 

@@ -31,8 +31,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .api.policy import BUILTIN_POLICY, PolicySpec
-from .api.resource_recommendation import (
+from krr_mcp.api.policy import BUILTIN_POLICY, PolicySpec
+from krr_mcp.api.resource_recommendation import (
     ApprovalPin,
     ContainerChange,
     HistoryEntry,
@@ -41,7 +41,8 @@ from .api.resource_recommendation import (
     ResourceRecommendationStatus,
     SafetyReport,
 )
-from .kube import OPERATOR_FIELD_MANAGER
+from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
+
 from .patches import desired_resources
 from .rollout import rollout_state
 from .safety import ceiling_refusals

@@ -10,8 +10,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from .api.quantities import QuantityError, parse_resource_quantity
-from .api.resource_recommendation import ContainerResources
+from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.resource_recommendation import ContainerResources
 
 SECTIONS = ("requests", "limits")
 RESOURCES = ("cpu", "memory")

@@ -9,7 +9,7 @@ Two kinds share one `PolicySpec` (as Role/ClusterRole do):
 
 Every field is optional; an absent field inherits. `effective_policy(cluster, namespaced)` merges
 namespace policy over cluster default over the built-in defaults (`BUILTIN_POLICY`) field by field,
-and the result has every field set. `krr_operator.safety.evaluate` takes any `PolicySpec` and fills
+and the result has every field set. `krr_mcp.core.safety.evaluate` takes any `PolicySpec` and fills
 what is unset from the built-in defaults itself, so `PolicySpec()` means "the built-in defaults".
 """
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel
 
 GENERATED_HEADER = (
-    "# Generated from the pydantic models in operator/api by `krr-mcp crds generate`. Do not edit.\n"
+    "# Generated from the pydantic models in krr_mcp/api by `krr-mcp crds generate`. Do not edit.\n"
 )
 
 # JSON-schema keys a CRD schema (JSONSchemaProps) accepts; anything else is dropped or refused.

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..api.policy import PolicySpec, effective_policy
-from ..api.quantities import QuantityError
-from ..api.resource_recommendation import ResourceRecommendationSpec, SafetyReport
+from krr_mcp.api.policy import PolicySpec, effective_policy
+from krr_mcp.api.quantities import QuantityError
+from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec, SafetyReport
+
 from .container_rules import ContainerDelta, check_container
 from .context import ClusterContext
 from .findings import Findings

@@ -1,7 +1,7 @@
 """CPU/memory amounts of containers and pods as exact Decimals, with Kubernetes' defaulting rules.
 
 Only `cpu` and `memory` are handled; other resource names are never read or changed here.
-Every quantity goes through `krr_operator.api.quantities.parse_resource_quantity`.
+Every quantity goes through `krr_mcp.api.quantities.parse_resource_quantity`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from ..api.quantities import format_resource_quantity, parse_resource_quantity
-from ..api.resource_recommendation import ContainerResources
+from krr_mcp.api.quantities import format_resource_quantity, parse_resource_quantity
+from krr_mcp.api.resource_recommendation import ContainerResources
 
 RESOURCES: tuple[Literal["cpu", "memory"], ...] = ("cpu", "memory")
 KINDS: tuple[Literal["requests", "limits"], ...] = ("requests", "limits")

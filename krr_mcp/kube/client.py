@@ -17,9 +17,9 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from .api import policy as policy_api
-from .api.policy import PolicySpec, policy_from_objects
-from .api.resource_recommendation import (
+from krr_mcp.api import policy as policy_api
+from krr_mcp.api.policy import PolicySpec, policy_from_objects
+from krr_mcp.api.resource_recommendation import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
     GROUP,
@@ -27,9 +27,9 @@ from .api.resource_recommendation import (
     VERSION,
     WORKLOAD_API_VERSIONS,
 )
-from .api.text import printable
-from .safety import ClusterContext
-from .workloads import WORKLOAD_PLURALS
+from krr_mcp.api.text import printable
+from krr_mcp.core.safety import ClusterContext
+from krr_mcp.core.workloads import WORKLOAD_PLURALS
 
 OPERATOR_FIELD_MANAGER = "krr-mcp-operator"
 JSON_PATCH = "application/json-patch+json"
