@@ -12,6 +12,7 @@ from krr_mcp.core.safety import ClusterContext
 from krr_mcp.kube.client import KubeError
 
 from .cluster import Cluster, api_client_for, explain_error
+from .identity import AccessReviews, IdentityGuard
 from .paging import ScanPages
 from .settings import BridgeSettings
 
@@ -21,12 +22,19 @@ class Bridge:
     settings: BridgeSettings
     cluster: Cluster
     scan_pages: ScanPages = field(default_factory=ScanPages)  # scans kept for their next pages
+    identity_guard: IdentityGuard | None = None  # re-checks the identity per namespace while serving
 
     @classmethod
     def connect(cls, settings: BridgeSettings, api_client: client.ApiClient | None = None) -> Bridge:
         """A bridge on `api_client`, or on one made from the settings' kubeconfig/in-cluster config."""
         api = api_client if api_client is not None else api_client_for(settings)
-        return cls(settings=settings, cluster=Cluster(api, settings.field_manager))
+        interval = settings.identity_check_interval
+        guard = IdentityGuard(AccessReviews(api), interval) if interval is not None else None
+        return cls(settings=settings, cluster=Cluster(api, settings.field_manager), identity_guard=guard)
+
+    def identity_problem(self, namespace: str) -> str | None:
+        """Why the bridge's identity must not act in `namespace` now (it may approve or patch there)."""
+        return self.identity_guard.problem(namespace) if self.identity_guard is not None else None
 
     def policy_for(self, namespace: str | None) -> PolicySpec:
         """The effective policy for a namespace: its RecommendationPolicy over the cluster default

@@ -8,10 +8,17 @@ workload, the bridge impersonates its own ServiceAccount when allowed to (and ch
 identity); otherwise it refuses to start, unless told `--unsafe-allow-approver-credentials`.
 
 `decide_identity` is the pure decision; `establish_identity` asks the API server and applies it.
+
+While serving, `IdentityGuard` asks again before each proposal, preview or rollback proposal, in the
+namespace it acts in (one SelfSubjectRulesReview, kept `interval` seconds): a power granted after
+start-up, or held in a namespace the credentials cannot list (start-up reviews only the namespaces it
+can list), refuses the tool call.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -222,3 +229,49 @@ def establish_identity(
     if decision.mode == "impersonating" and impersonated is not None:
         return impersonated, decision
     return api, decision
+
+
+def held_in(rules: Iterable[dict[str, Any]]) -> list[str]:
+    """The approver powers a namespace's SelfSubjectRulesReview rules grant, in words."""
+    rules = list(rules)
+    return [str(power) for power in APPROVER_POWERS if rules_grant(rules, power)]
+
+
+class IdentityGuard:
+    """While serving: whether the serving identity holds no approver power in a namespace, asked of the
+    API server once per `interval` seconds per namespace (fail closed: no answer, no action)."""
+
+    def __init__(
+        self, reviews: AccessReviews, interval: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.reviews = reviews
+        self.interval = interval
+        self.clock = clock
+        self._answers: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def problem(self, namespace: str) -> str | None:
+        """Why the bridge must not act in `namespace` now (one sentence), or None."""
+        now = self.clock()
+        with self._lock:
+            known = self._answers.get(namespace)
+        if known is not None and now - known[0] < self.interval:
+            return known[1]
+        try:
+            held = held_in(self.reviews.rules(namespace))
+        except KubeError as exc:
+            answer: str | None = (
+                f"the bridge cannot learn what its identity may do in namespace {namespace} ({exc}), so it "
+                "does not act there"
+            )
+        else:
+            answer = (
+                f"the bridge's identity may {'; '.join(held[:2])} in namespace {namespace}, so an assistant "
+                "could change workloads or approve through it: give the bridge only its ServiceAccount's "
+                f"rights there (or run it with {UNSAFE_FLAG})"
+                if held
+                else None
+            )
+        with self._lock:
+            self._answers[namespace] = (now, answer)
+        return answer

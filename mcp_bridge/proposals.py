@@ -192,6 +192,9 @@ def plan_proposal(
     `WorkloadChoice` takes its numbers from `scan` (`resolve_choice`); with a `scan`, each container's
     usage is the scan's."""
     now = now or datetime.now(UTC)
+    unsafe_identity = bridge.identity_problem(proposal.namespace)
+    if unsafe_identity:
+        raise ProposalRefused(unsafe_identity)
     policy = bridge.policy_for(proposal.namespace)
     refused = bridge.protected_reason(proposal.namespace, policy)
     if refused:

@@ -28,4 +28,8 @@ class BridgeSettings:
     source: Literal["auto", "krr", "native", "report"] = "auto"
     scan_report: str | None = None
     field_manager: str = BRIDGE_FIELD_MANAGER
+    # Re-ask the API server, before acting in a namespace, whether the bridge's identity may approve or
+    # patch there (answers kept this many seconds); None: not asked while serving (the sandbox, tests,
+    # --unsafe-allow-approver-credentials).
+    identity_check_interval: float | None = None
     protected_namespaces: frozenset[str] = field(default_factory=lambda: ALWAYS_PROTECTED_NAMESPACES)

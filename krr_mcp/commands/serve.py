@@ -76,6 +76,14 @@ def serve(
             "acts as that person. Needed on the sandbox, which enforces no RBAC.",
         ),
     ] = False,
+    identity_check_interval: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Before proposing or previewing in a namespace, ask the API server again whether these "
+            "credentials may approve or patch there; each namespace's answer is kept this many seconds.",
+        ),
+    ] = 60.0,
     bridge_namespace: Annotated[
         str,
         typer.Option(help="Namespace of the krr-mcp-bridge ServiceAccount the bridge impersonates."),
@@ -116,6 +124,7 @@ def serve(
         prometheus_url=prometheus_url,
         source=source.value,  # type: ignore[arg-type]
         scan_report=str(scan_report.absolute()) if scan_report else None,
+        identity_check_interval=None if unsafe_allow_approver_credentials else identity_check_interval,
     )
     token = os.environ.get(TOKEN_ENV) or None
     if transport is Transport.HTTP:

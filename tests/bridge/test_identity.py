@@ -145,3 +145,30 @@ def test_serve_cannot_check_an_unreachable_api_server(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2 and "cannot learn what these credentials may do" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_guard_asks_again_after_its_interval_and_fails_closed() -> None:
+    """IdentityGuard: one rules review per namespace, kept `interval` seconds; no answer, no action."""
+    from krr_mcp_bridge.identity import IdentityGuard
+    from krr_operator.kube import KubeError
+
+    answers: list[object] = [[], [{"verbs": ["patch"], "apiGroups": ["apps"], "resources": ["deployments"]}]]
+    asked: list[str] = []
+
+    class Reviews:
+        def rules(self, namespace: str) -> list[dict]:
+            asked.append(namespace)
+            answer = answers.pop(0) if answers else KubeError("connection refused")
+            if isinstance(answer, KubeError):
+                raise answer
+            return answer  # type: ignore[return-value]
+
+    now = [0.0]
+    guard = IdentityGuard(Reviews(), interval=10, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert guard.problem("shop") is None and guard.problem("shop") is None and asked == ["shop"]
+    now[0] = 11
+    granted = guard.problem("shop")
+    assert granted is not None and "may patch deployments.apps in namespace shop" in granted
+    now[0] = 22
+    unanswered = guard.problem("shop")
+    assert unanswered is not None and "cannot learn what its identity may do in namespace shop" in unanswered
