@@ -149,8 +149,8 @@ def test_serve_cannot_check_an_unreachable_api_server(tmp_path: Path) -> None:
 
 def test_the_guard_asks_again_after_its_interval_and_fails_closed() -> None:
     """IdentityGuard: one rules review per namespace, kept `interval` seconds; no answer, no action."""
-    from krr_mcp_bridge.identity import IdentityGuard
-    from krr_operator.kube import KubeError
+    from krr_mcp.kube.client import KubeError
+    from mcp_bridge.identity import IdentityGuard
 
     answers: list[object] = [[], [{"verbs": ["patch"], "apiGroups": ["apps"], "resources": ["deployments"]}]]
     asked: list[str] = []
