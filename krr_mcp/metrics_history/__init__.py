@@ -4,7 +4,15 @@ Used by the recommenders' tests (a real Prometheus with known data), the scan be
 """
 
 from .openmetrics import container_samples, iter_openmetrics, write_openmetrics
-from .spec import ContainerSpec, HistorySpec, HpaSpec, PodSpec, WorkloadSpec, synthetic_cluster
+from .spec import (
+    ContainerSpec,
+    HistorySpec,
+    HpaSpec,
+    PodSpec,
+    WorkloadSpec,
+    synthetic_cluster,
+    workload_objects,
+)
 from .tsdb import PrometheusProcess, TsdbError, build_tsdb, create_blocks
 
 __all__ = [
@@ -20,5 +28,6 @@ __all__ = [
     "create_blocks",
     "iter_openmetrics",
     "synthetic_cluster",
+    "workload_objects",
     "write_openmetrics",
 ]

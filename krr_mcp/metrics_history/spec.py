@@ -151,3 +151,49 @@ def synthetic_cluster(
     return HistorySpec(
         workloads=tuple(workloads), start=start, end=end, step=step, ksm_step=ksm_step, seed=seed
     )
+
+
+def _quantity(resource: str, amount: float) -> str:
+    """A Kubernetes quantity for a spec amount: whole millicores for CPU, bytes for memory."""
+    return f"{round(amount * 1000)}m" if resource == "cpu" else str(round(amount))
+
+
+def workload_objects(spec: HistorySpec) -> list[dict[str, object]]:
+    """The API objects of a spec's Deployments (and their Namespaces, first): what an API server holds
+    for the cluster whose history `spec` is, so API discovery (the engine's and krr's) finds the same
+    workloads, labels and current requests/limits as kube-state-metrics. Other kinds are not made."""
+    namespaces = sorted({w.namespace for w in spec.workloads if w.kind == "Deployment"})
+    out: list[dict[str, object]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in namespaces
+    ]
+    for w in spec.workloads:
+        if w.kind != "Deployment":
+            continue
+        selector = {"app": w.labels.get("app", w.name)}
+        containers = [
+            {
+                "name": c.name,
+                "image": "example/app:1",
+                "resources": {
+                    section: {r: _quantity(r, v) for r, v in amounts.items() if v is not None}
+                    for section, amounts in (("requests", c.requests), ("limits", c.limits))
+                },
+            }
+            for c in w.containers
+        ]
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": w.name, "namespace": w.namespace, "labels": dict(w.labels)},
+                "spec": {
+                    "replicas": sum(1 for p in w.pods if p.end >= spec.end) or 1,
+                    "selector": {"matchLabels": selector},
+                    "template": {
+                        "metadata": {"labels": {**w.labels, **selector}},
+                        "spec": {"containers": containers},
+                    },
+                },
+            }
+        )
+    return out

@@ -144,6 +144,16 @@ class _Scan:
         self.errors: dict[Key, str] = {}
         self.pods: dict[tuple[str, str, str], dict[str, bool]] = {}
         self.done = 0
+        self.total = 0
+        self.workload_count = 0
+
+    async def _progress(self, what: str) -> None:
+        await report(
+            self.progress,
+            self.done,
+            self.total,
+            f"{what}: {self.done} of {self.total} containers ({self.workload_count} workloads) scanned",
+        )
 
     def _store(
         self, w: Workload, metric: str, values: dict[tuple[str, str], float], pods: Iterable[str]
@@ -198,7 +208,7 @@ class _Scan:
                 for c in w.containers:
                     self.errors[(w.key, c)] = f"namespace {ns}: {exc}"
         self.done += sum(len(w.containers) for w in workloads)
-        await report(self.progress, self.done, None, f"namespace {ns} scanned")
+        await self._progress(f"namespace {ns}")
 
     async def _ask(self, metrics: list[str], sel: str, aggregate: bool) -> list[list[dict[str, Any]]]:
         pct = self.request.cpu_percentile
@@ -243,7 +253,7 @@ class _Scan:
         except PrometheusError as exc:
             self.errors[(w.key, container)] = str(exc)
         self.done += 1
-        await report(self.progress, self.done, None, f"{w.kind} {w.namespace}/{w.name} {container} scanned")
+        await self._progress(f"{w.kind} {w.namespace}/{w.name} {container}")
 
     async def _krr_load_pods(self, w: Workload) -> dict[str, bool]:
         """krr's PrometheusMetricsService.load_pods, query for query: {pod: deleted}."""
@@ -432,9 +442,9 @@ async def scan_with_prometheus(
         workloads = select(everything, request)
         if not workloads:
             notes.append(ScanError(scope="scan", message=nothing_found(request, known, everything, at)))
-        total = sum(len(w.containers) for w in workloads)
-        await report(progress, 0, total, f"found {len(workloads)} workloads, {total} containers")
         scan = _Scan(api, request, at, progress)
+        scan.total = sum(len(w.containers) for w in workloads)
+        scan.workload_count = len(workloads)
         if request.query_mode == "batched":
             await scan.batched(workloads, everything)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,25 @@ async def report(progress: ProgressCallback | None, done: int, total: int | None
     outcome = progress(done, total, message)
     if inspect.isawaitable(outcome):
         await outcome
+
+
+def increasing(progress: ProgressCallback | None) -> ProgressCallback | None:
+    """`progress` behind a guard that passes a report only when its `done` is above the last one passed
+    (MCP: the progress value MUST increase with each notification), in the order the reports were made,
+    even when concurrent namespaces report at once."""
+    if progress is None:
+        return None
+    lock = asyncio.Lock()
+    last: list[int] = []
+
+    async def guarded(done: int, total: int | None, message: str) -> None:
+        async with lock:
+            if last and done <= last[0]:
+                return
+            last[:] = [done]
+            await report(progress, done, total, message)
+
+    return guarded
 
 
 def choose_source(request: ScanRequest, krr_executable: str = "krr") -> tuple[str, str]:
@@ -53,8 +73,12 @@ async def get_recommendations(
     PrometheusError (native engine could not scan at all) or ReportError (the saved report is
     unusable); per-container problems are items with `error` set, never guessed recommendations.
     A saved report's items are narrowed to the request's namespaces, kinds, names and label selector.
+    `progress` gets (0, None, which source) first, then increasing counts of scanned containers with
+    their total (the native engine: one report per namespace, or per container in per-object mode), and
+    "scan finished" unless the last count already said everything was scanned.
     """
     source, why = choose_source(request, krr_executable)
+    progress = increasing(progress)
     await report(progress, 0, None, f"scanning with {source}: {why}")
     if source == "report":
         result = _from_report(request)

@@ -87,7 +87,7 @@ async def test_scan_explain_preview_propose(scanning_server: MCPServer, cluster:
     assert web["proposable"] is True and web["severity"] in ("WARNING", "CRITICAL")
     # web is over-provisioned (uses ~12% of 1 core): the recommendation is well below the request.
     assert web["recommended"]["requests"]["cpu"].endswith("m")
-    assert len(progress) >= 2 and progress[-1][2] == "scan finished"
+    assert len(progress) >= 2 and progress[-1][:2] == (out["summary"]["containers"],) * 2
     assert not explain.is_error, explain.content
     lines = explain.structured_content["explanation"]["lines"]  # type: ignore[index]
     assert any("data points" in line for line in lines) and any("recommended" in line for line in lines)

@@ -215,7 +215,19 @@ async def test_progress_is_reported(golden_prometheus: GoldenPrometheus) -> None
 
     result = await get_recommendations(_request(golden_prometheus, golden_prometheus.url), progress=progress)
     messages = [m for _, _, m in calls]
-    assert messages[0].startswith("scanning with native")
-    assert any(m.startswith("found 9 workloads") for m in messages)
-    assert any(m == "namespace shop scanned" for m in messages)
-    assert calls[-1] == (result.summary.containers, result.summary.containers, "scan finished")
+    total = result.summary.containers
+    assert messages[0].startswith("scanning with native") and calls[0][:2] == (0, None)
+    assert any(m.startswith("namespace shop: ") and m.endswith("(9 workloads) scanned") for m in messages)
+    # MCP: each notification's progress is above the last one's; every count comes with the total.
+    done = [d for d, _, _ in calls]
+    assert done == sorted(set(done)) and calls[-1][0] == total
+    assert all(t == total for _, t, _ in calls[1:])
+
+
+async def test_progress_never_repeats_a_count_even_per_object(golden_prometheus: GoldenPrometheus) -> None:
+    """Per-object mode reports each container as it finishes, concurrently: the counts still increase."""
+    calls: list[tuple[int, int | None, str]] = []
+    request = _request(golden_prometheus, golden_prometheus.url, query_mode="per_object")
+    result = await get_recommendations(request, progress=lambda *call: calls.append(call))
+    done = [d for d, _, _ in calls]
+    assert done == sorted(set(done)) and done[-1] == result.summary.containers == len(calls) - 1
