@@ -25,6 +25,7 @@ from pathlib import Path
 
 from krr_mcp.metrics_history import PrometheusProcess, build_tsdb, synthetic_cluster
 from mcp_bridge.recommenders import ScanRequest, get_recommendations
+from mcp_bridge.recommenders.native import krr_comparable
 
 END = 1_764_000_000 // 60 * 60 + 7  # fixed, so the cached TSDB is reused between runs
 
@@ -44,7 +45,7 @@ def one_scan(url: str, mode: str, days: float, at: int, concurrency: int) -> dic
     result = asyncio.run(get_recommendations(request))
     wall = time.perf_counter() - started
     digest = hashlib.sha256(
-        json.dumps([i.model_dump(mode="json") for i in result.items], sort_keys=True).encode()
+        json.dumps([krr_comparable(i) for i in result.items], sort_keys=True).encode()
     ).hexdigest()[:12]
     return {
         "mode": mode,

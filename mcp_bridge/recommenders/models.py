@@ -125,7 +125,11 @@ class ResourceExplanation(_Model):
     points_required: int | None = None
     oomkill_bytes: float | None = None
     info: str | None = None
-    peak: float | None = Field(default=None, description="simple_limit: the highest CPU sample.")
+    peak: float | None = Field(
+        default=None,
+        description="The highest CPU usage-rate sample (simple: of the percentile's subquery, max over pods; "
+        "simple_limit: of the range query).",
+    )
     limit_observed: float | None = Field(
         default=None, description="simple_limit: the CPU limit percentile of the samples."
     )

@@ -42,7 +42,7 @@ from .promql import (
 from .service import ProgressCallback, report
 from .simple_strategy import ContainerHistory, build_scan, resources_from
 
-__all__ = ["PartialDataError", "PrometheusError", "scan_with_prometheus"]
+__all__ = ["PartialDataError", "PrometheusError", "krr_comparable", "scan_with_prometheus"]
 
 PROMETHEUS_URL_ENV = "KRR_MCP_PROMETHEUS_URL"
 KRR_PODS_BATCH = 50
@@ -50,6 +50,7 @@ KRR_OWNER_BATCH = 100
 MAX_POD_REGEX = 1000
 HISTORY_FIELDS = {
     "cpu_percentile": "cpu_percentile",
+    "cpu_peak": "cpu_peak",
     "cpu_range": "cpu_values",
     "cpu_points": "cpu_points",
     "memory_peak": "memory_peak",
@@ -63,9 +64,26 @@ STRATEGIES = ("simple", "simple_limit")
 
 
 def _metrics(request: ScanRequest) -> list[str]:
-    cpu = "cpu_range" if request.strategy == "simple_limit" else "cpu_percentile"
-    names = [cpu, "cpu_points", "memory_peak", "memory_points"]
+    """The loader queries: krr's, plus, for simple, the CPU peak of the percentile's subquery (evidence:
+    cpuPeakCores; simple_limit reads its peak from the range query). per_object sends krr's queries and
+    no others (it exists to compare with krr's query pattern), so there simple has no cpuPeakCores."""
+    if request.strategy == "simple_limit":
+        cpu = ["cpu_range"]
+    elif request.query_mode == "per_object":
+        cpu = ["cpu_percentile"]
+    else:
+        cpu = ["cpu_percentile", "cpu_peak"]
+    names = [*cpu, "cpu_points", "memory_peak", "memory_points"]
     return [*names, "oomkill"] if request.use_oomkill_data else names
+
+
+NOT_KRRS = {"usage": {"cpuPeakCores"}, "explanation": {"__all__": {"peak"}}}
+
+
+def krr_comparable(item: ContainerScan) -> dict[str, Any]:
+    """The item as JSON without what only the batched mode asks for simple (the CPU peak): what the
+    batched and per_object modes must agree on."""
+    return item.model_dump(mode="json", exclude=NOT_KRRS)  # type: ignore[arg-type]
 
 
 def _settings(request: ScanRequest) -> dict[str, Any]:

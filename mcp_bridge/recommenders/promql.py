@@ -20,7 +20,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-METRICS = ("cpu_percentile", "cpu_range", "cpu_points", "memory_peak", "memory_points", "oomkill")
+METRICS = (
+    "cpu_percentile",
+    "cpu_peak",
+    "cpu_range",
+    "cpu_points",
+    "memory_peak",
+    "memory_points",
+    "oomkill",
+)
 RANGE_METRICS = frozenset({"cpu_range"})  # asked with query_range (krr's CPULoader, simple_limit)
 
 
@@ -86,6 +94,7 @@ def metric_query(
         q = round(percentile / 100, 2)
         return {
             "cpu_percentile": f"quantile_over_time({q}, rate({cpu}[{step}])[{duration}:{step}])",
+            "cpu_peak": f"max_over_time(rate({cpu}[{step}])[{duration}:{step}])",
             "cpu_range": f"rate({cpu}[{step}])",
             "cpu_points": f"count_over_time({cpu}[{duration}:{step}])",
             "memory_peak": f"max_over_time({memory}[{duration}:{step}])",
@@ -95,6 +104,9 @@ def metric_query(
         q = round(percentile / 100, 2)
         inner = f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"
         return f"quantile_over_time({q}, {inner}[{duration}:{step}])"
+    if metric == "cpu_peak":  # the highest sample of the very subquery the percentile reads
+        inner = f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"
+        return f"max_over_time({inner}[{duration}:{step}])"
     if metric == "cpu_range":
         return f"max(rate(container_cpu_usage_seconds_total{{{sel}}}[{step}])) {by}"
     if metric == "cpu_points":

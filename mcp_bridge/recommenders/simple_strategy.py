@@ -7,7 +7,8 @@ simple_limit (krr main, robusta_krr/strategies/simple_limit.py; defaults cpu_req
   cpu_request / cpu_limit; both rounded and floored like any value. Memory, points and HPA: as simple.
 
 Rules (krr main, robusta_krr/strategies/simple.py, core/runner.py, core/models/severity.py):
-- CPU request = max over pods of the per-pod percentile of usage rate; CPU limit unset.
+- CPU request = max over pods of the per-pod percentile of usage rate; CPU limit unset. The highest
+  sample of the same subquery (max over pods) is kept as evidence (`cpuPeakCores`; not krr's).
 - Memory request = limit = max over pods of the peak working set x (1 + buffer%), or the largest
   OOMKilled memory limit x (1 + oom buffer%) when OOMKill data is used and that is higher.
 - A resource whose summed data points (over pods) is below points_required gets no value ("?",
@@ -38,6 +39,7 @@ class ContainerHistory:
     """What Prometheus said about one container of one workload, per pod."""
 
     cpu_percentile: dict[str, float] = field(default_factory=dict)
+    cpu_peak: dict[str, float] = field(default_factory=dict)  # simple: the highest rate sample
     cpu_points: dict[str, float] = field(default_factory=dict)
     memory_peak: dict[str, float] = field(default_factory=dict)
     memory_points: dict[str, float] = field(default_factory=dict)
@@ -83,6 +85,8 @@ def cpu_outcome(history: ContainerHistory, hpa: HpaInfo | None, request: ScanReq
     )
     if not history.cpu_percentile:
         return _unknown(exp, "No data")
+    if history.cpu_peak:  # evidence, with or without a recommendation
+        exp = exp.model_copy(update={"peak": max(history.cpu_peak.values())})
     refused = _refusal(exp, points, hpa, request)
     if refused is not None:
         return refused

@@ -21,6 +21,7 @@ from krr_mcp.api.quantities import parse_resource_quantity
 from krr_mcp.metrics_history import container_samples
 from krr_mcp.metrics_history.spec import HistorySpec, PodSpec, WorkloadSpec
 from mcp_bridge.recommenders import ContainerScan, ScanRequest, explain, get_recommendations
+from mcp_bridge.recommenders.native import krr_comparable
 
 from .conftest import GoldenPrometheus
 from .golden_cluster import EVAL_AT
@@ -91,6 +92,7 @@ class Expected:
     cpu_info: str | None = None
     memory_info: str | None = None
     points: int = 0
+    cpu_peak: float | None = None  # the highest rate sample over pods (simple's cpuPeakCores)
 
 
 def expected_for(
@@ -100,7 +102,7 @@ def expected_for(
     c = next(c for c in w.containers if c.name == container)
     grid = steps(at, history_s)
     pods = pods_in_window(spec, w, history_s)
-    cpu_per_pod, peak_per_pod, points = [], [], 0
+    cpu_per_pod, peak_per_pod, cpu_peaks, points = [], [], [], 0
     for pod in pods:
         # One or two series (ContainerSpec.duplicate_series); krr takes the max over them at each step.
         series = [container_samples(spec, w, pod, c, duplicate) for duplicate in (False, True)]
@@ -116,6 +118,7 @@ def expected_for(
                 rates.append(max(at_t))
         if rates:
             cpu_per_pod.append(quantile(0.95, rates))
+            cpu_peaks.append(max(rates))
         present = []
         for t in grid:
             values = [v for v in (latest(memory, t) for _, memory in series) if v is not None]
@@ -124,7 +127,7 @@ def expected_for(
         points += len(present)  # the same for the cpu counter: same timestamps
         if present:
             peak_per_pod.append(max(present))
-    out = Expected(cpu=None, memory=None, points=points)
+    out = Expected(cpu=None, memory=None, points=points, cpu_peak=max(cpu_peaks, default=None))
     if points < 100:
         out.cpu_info = out.memory_info = "Not enough data"
         return out
@@ -170,6 +173,9 @@ def _check(golden: GoldenPrometheus, items: list[ContainerScan], *, oomkill: boo
             assert got.error is None, where
             assert got.kind == w.kind, where
             assert got.usage.dataPoints == exp.points, where
+            # cpuPeakCores with or without a recommendation ("Not enough data", HPA): evidence.
+            assert exp.cpu_peak is not None, where
+            assert got.usage.cpuPeakCores == _micro(exp.cpu_peak), where
             assert got.info.get("cpu") == exp.cpu_info, where
             assert got.info.get("memory") == exp.memory_info, where
             assert ("cpu" in got.unknown) == (exp.cpu is None), where
@@ -237,8 +243,12 @@ async def test_per_object_mode_gives_the_same_numbers_with_more_requests(
     batched = await get_recommendations(ScanRequest(**base, query_mode="batched"))  # type: ignore[arg-type]
     per_object = await get_recommendations(ScanRequest(**base, query_mode="per_object"))  # type: ignore[arg-type]
     strip = {"stats", "scanned_at", "source_reason"}
-    assert batched.model_dump(exclude=strip) == per_object.model_dump(exclude=strip)
-    assert per_object.stats.prometheus_requests >= 2 * batched.stats.prometheus_requests
+    # per_object sends krr's queries only: simple's CPU peak (evidence, not krr's) is the one difference.
+    assert all(i.usage.cpuPeakCores is None for i in per_object.items)
+    assert [krr_comparable(i) for i in batched.items] == [krr_comparable(i) for i in per_object.items]
+    assert batched.model_dump(exclude={*strip, "items"}) == per_object.model_dump(exclude={*strip, "items"})
+    # (2x before batched asked simple's CPU peak too: one more query per namespace and re-ask.)
+    assert per_object.stats.prometheus_requests >= 1.6 * batched.stats.prometheus_requests
 
 
 async def test_explain_gives_the_numbers(golden_prometheus: GoldenPrometheus) -> None:
@@ -316,6 +326,12 @@ def range_samples(spec: HistorySpec, w: WorkloadSpec, container: str, history_s:
     return out
 
 
+def _micro(cores: float) -> str:
+    """Observed cores as the engine writes them: millicores, 3 decimals, rounded up."""
+    micro = math.ceil(cores * 1_000_000)
+    return f"{micro // 1000}.{micro % 1000:03d}m"
+
+
 def _millicores(cores: float) -> Decimal:
     return Decimal(max(math.ceil(cores * 10**3), 10)) / 1000
 
@@ -337,8 +353,7 @@ async def test_simple_limit_matches_krr_algorithm_computed_from_raw_samples(
             assert got.info.get("cpu") == simple.cpu_info and got.info.get("memory") == simple.memory_info, (
                 where
             )
-            micro = math.ceil(max(samples) * 1_000_000)
-            assert got.usage.cpuPeakCores == f"{micro // 1000}.{micro % 1000:03d}m", where
+            assert got.usage.cpuPeakCores == _micro(max(samples)), where
             if simple.cpu_info is not None:
                 assert "cpu" in got.unknown and got.recommended is None, where
                 continue
