@@ -25,12 +25,13 @@ from typing import Any, Literal
 
 from kubernetes import client
 
+from krr_mcp.api.names import BRIDGE_NAME, SYSTEM_NAMESPACE
 from krr_mcp.api.resource_recommendation import GROUP, PLURAL
 from krr_mcp.api.text import printable
 from krr_mcp.kube.client import Kube, KubeError
 
-BRIDGE_SERVICE_ACCOUNT = "krr-mcp-bridge"
-DEFAULT_BRIDGE_NAMESPACE = "krr-mcp-system"
+BRIDGE_SERVICE_ACCOUNT = BRIDGE_NAME
+DEFAULT_BRIDGE_NAMESPACE = SYSTEM_NAMESPACE
 UNSAFE_FLAG = "--unsafe-allow-approver-credentials"
 IMPERSONATE_USER = "Impersonate-User"
 
@@ -136,7 +137,7 @@ class AccessReviews:
     """The API server's answers about the identity an ApiClient authenticates as."""
 
     def __init__(self, api: client.ApiClient) -> None:
-        self.kube = Kube(api, "krr-mcp-bridge")
+        self.kube = Kube(api, BRIDGE_NAME)
 
     def _review(self, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
         """POST one authorization.k8s.io/v1 review about this identity; its status."""

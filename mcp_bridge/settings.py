@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-BRIDGE_FIELD_MANAGER = "krr-mcp-bridge"
+from krr_mcp.api.names import BRIDGE_NAME, SYSTEM_NAMESPACE
+
+BRIDGE_FIELD_MANAGER = BRIDGE_NAME
 
 # Namespaces the bridge never proposes changes in, whatever the policy says (the policy may add more).
-ALWAYS_PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"})
+ALWAYS_PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", SYSTEM_NAMESPACE})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
+from .names import SYSTEM_NAMESPACE
 from .resource_recommendation import DNS1123_LABEL, ObjectMeta, ResourceAmounts, _Model
 
 CLUSTER_KIND = "ClusterRecommendationPolicy"
@@ -32,7 +33,7 @@ CATEGORIES = ["krr-mcp"]
 DEFAULT_POLICY_NAME = "default"
 
 OPT_OUT_KEY = "krr-mcp.io/ignore"
-DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"]
+DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", SYSTEM_NAMESPACE]
 
 # Fields only the cluster default may set (a namespaced policy setting them is refused by the CRD).
 CLUSTER_ONLY_FIELDS = ("protectedNamespaces", "optOutKey")

@@ -31,6 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from krr_mcp.api.names import OPERATOR_NAME
 from krr_mcp.api.policy import BUILTIN_POLICY, PolicySpec
 from krr_mcp.api.resource_recommendation import (
     ApprovalPin,
@@ -41,7 +42,6 @@ from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationStatus,
     SafetyReport,
 )
-from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
 
 from .patches import desired_resources
 from .rollout import rollout_state
@@ -56,7 +56,7 @@ from .workloads import (
     supported_kinds,
 )
 
-OPERATOR_ACTOR = "krr-mcp-operator"
+OPERATOR_ACTOR = OPERATOR_NAME
 
 # Condition reasons of a change whose rollout the workload's controller has not taken up yet: the RR is
 # re-checked when its workload changes (a watch) and otherwise only every idle interval.
@@ -336,7 +336,7 @@ def _written_by_others(workload: dict[str, Any], kind: str, entry: HistoryEntry)
             return set()
         for leaf in changed_leaves(change.before, change.after):
             holders = owners.get(leaf, set())
-            if OPERATOR_FIELD_MANAGER in holders:
+            if OPERATOR_NAME in holders:
                 return set()
             others |= holders
     return others

@@ -18,6 +18,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from krr_mcp.api import policy as policy_api
+from krr_mcp.api.names import OPERATOR_NAME
 from krr_mcp.api.policy import PolicySpec, policy_from_objects
 from krr_mcp.api.resource_recommendation import (
     DNS1123_LABEL,
@@ -31,7 +32,7 @@ from krr_mcp.api.text import printable
 from krr_mcp.core.safety import ClusterContext
 from krr_mcp.core.workloads import WORKLOAD_PLURALS
 
-OPERATOR_FIELD_MANAGER = "krr-mcp-operator"
+OPERATOR_FIELD_MANAGER = OPERATOR_NAME
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 

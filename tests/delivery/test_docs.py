@@ -76,13 +76,23 @@ def test_site_has_every_page(site: pathlib.Path) -> None:
         assert html.exists(), page
 
 
-def test_architecture_has_exactly_one_diagram(site: pathlib.Path) -> None:
+def test_architecture_has_the_data_flow_and_the_code_layout_diagrams(site: pathlib.Path) -> None:
     source = (ROOT / "docs" / "architecture.md").read_text()
-    assert source.count("```mermaid") == 1
+    assert source.count("```mermaid") == 2
     html = (site / "architecture" / "index.html").read_text()
-    assert html.count('class="mermaid"') == 1
+    assert html.count('class="mermaid"') == 2
+    flow, layout = (part.split("```")[0] for part in source.split("```mermaid")[1:])
     for step in ("evidence", "proposal", "approval", "change", "history"):
-        assert step in source.split("```mermaid")[1].split("```")[0]
+        assert step in flow
+    for package in (
+        "krr_mcp/api",
+        "krr_mcp/core",
+        "krr_mcp/kube",
+        "operator/",
+        "mcp_bridge/",
+        "krr_mcp/sandbox",
+    ):
+        assert package in layout
 
 
 def test_crd_reference_documents_every_field_and_rule(site: pathlib.Path) -> None:

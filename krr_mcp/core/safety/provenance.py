@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-BRIDGE_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
-OPERATOR_SERVICE_ACCOUNT = "system:serviceaccount:krr-mcp-system:krr-mcp-operator"
+from krr_mcp.api.names import BRIDGE_NAME, OPERATOR_NAME, service_account_user
+
+BRIDGE_SERVICE_ACCOUNT = service_account_user(BRIDGE_NAME)
+OPERATOR_SERVICE_ACCOUNT = service_account_user(OPERATOR_NAME)
 # The bridge's and the operator's ServiceAccounts, in whichever namespace krr-mcp is installed.
-_MACHINE_USER = re.compile(r"^system:serviceaccount:[^:]+:krr-mcp-(bridge|operator)$")
+_MACHINE_USER = re.compile(
+    rf"^system:serviceaccount:[^:]+:({re.escape(BRIDGE_NAME)}|{re.escape(OPERATOR_NAME)})$"
+)
 _HUMAN_ONLY_FIELDS = ("approved", "approvedBy", "rollbackRequested", "rollbackRequestedBy")
 
 
@@ -17,9 +21,7 @@ def _owned_spec_fields(entry: dict[str, Any]) -> set[str]:
     return {key[2:] for key in spec if key.startswith("f:")}
 
 
-def approval_provenance_problem(
-    rr: dict[str, Any], bridge_field_manager: str = "krr-mcp-bridge"
-) -> str | None:
+def approval_provenance_problem(rr: dict[str, Any], bridge_field_manager: str = BRIDGE_NAME) -> str | None:
     """Why the RR's approval (or rollback request) did not come from a human path, else None.
 
     Problems: approved without `approvedBy`; `approvedBy` (or, for a rollback, `rollbackRequestedBy`)
