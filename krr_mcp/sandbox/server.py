@@ -110,6 +110,7 @@ class SandboxServer:
             else None
         )
         self.url = ""
+        self.requests_served = 0  # HTTP requests answered (the scan benchmark counts API requests)
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
 
@@ -143,6 +144,7 @@ class SandboxServer:
 
     # -- routing -----------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests_served += 1
         try:
             return await self._route(request)
         except ApiError as exc:
