@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 
 from kubernetes import client
 
-from krr_mcp.api import policy as policy_api
 from krr_mcp.api.policy import PolicySpec, policy_from_objects
 from krr_mcp.core.safety import ClusterContext
-from krr_mcp.kube.client import KubeError
+from krr_mcp.kube.client import KubeError, policy_path
 
 from .cluster import Cluster, api_client_for, explain_error
 from .identity import AccessReviews, IdentityGuard
@@ -39,17 +38,11 @@ class Bridge:
     def policy_for(self, namespace: str | None) -> PolicySpec:
         """The effective policy for a namespace: its RecommendationPolicy over the cluster default
         (`ClusterRecommendationPolicy` named default) over the built-in defaults."""
-        base = "/apis/krr-mcp.io/v1alpha1"
-        cluster_obj = self.cluster.get_optional(
-            "the cluster recommendation policy",
-            f"{base}/{policy_api.CLUSTER_PLURAL}/{policy_api.DEFAULT_POLICY_NAME}",
-        )
+        ns_path = policy_path(namespace) if namespace else None  # refuses an invalid name first
+        cluster_obj = self.cluster.get_optional("the cluster recommendation policy", policy_path(None))
         ns_obj = None
-        if namespace:
-            ns_obj = self.cluster.get_optional(
-                f"the recommendation policy of namespace {namespace}",
-                f"{base}/namespaces/{namespace}/{policy_api.PLURAL}/{policy_api.DEFAULT_POLICY_NAME}",
-            )
+        if ns_path is not None:
+            ns_obj = self.cluster.get_optional(f"the recommendation policy of namespace {namespace}", ns_path)
         return policy_from_objects(cluster_obj, ns_obj)
 
     def cluster_context(self, namespace: str) -> ClusterContext:

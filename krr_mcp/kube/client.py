@@ -108,14 +108,23 @@ def workload_path(namespace: str, kind: str, name: str | None = None) -> str:
     if kind not in WORKLOAD_PLURALS or kind not in WORKLOAD_API_VERSIONS:
         raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
     base = f"/apis/{WORKLOAD_API_VERSIONS[kind]}/namespaces/{_namespace(namespace)}/{WORKLOAD_PLURALS[kind]}"
-    return f"{base}/{_name(name)}" if name else base
+    return base if name is None else f"{base}/{_name(name)}"  # "" is refused, never the list
 
 
 def rr_path(namespace: str | None, name: str | None = None) -> str:
     """The API path of RRs (all namespaces when `namespace` is None); InvalidRequest for invalid names."""
-    scope = f"/namespaces/{_namespace(namespace)}" if namespace else ""
+    scope = "" if namespace is None else f"/namespaces/{_namespace(namespace)}"
     base = f"/apis/{GROUP}/{VERSION}{scope}/{PLURAL}"
-    return f"{base}/{_name(name)}" if name else base
+    return base if name is None else f"{base}/{_name(name)}"  # "" is refused, never the list
+
+
+def policy_path(namespace: str | None) -> str:
+    """The path of the `default` recommendation policy: the cluster's (`namespace` None) or a
+    namespace's; InvalidRequest for an invalid namespace."""
+    base, name = f"/apis/{GROUP}/{VERSION}", policy_api.DEFAULT_POLICY_NAME
+    if namespace is None:
+        return f"{base}/{policy_api.CLUSTER_PLURAL}/{name}"
+    return f"{base}/namespaces/{_namespace(namespace)}/{policy_api.PLURAL}/{name}"
 
 
 def namespace_path(namespace: str) -> str:
@@ -291,10 +300,6 @@ class Kube:
     def load_policy(self, namespace: str) -> PolicySpec:
         """The effective policy: the cluster `default` ClusterRecommendationPolicy merged with the
         namespace's `default` RecommendationPolicy (either may be absent)."""
-        base = f"/apis/{GROUP}/{VERSION}"
-        name = policy_api.DEFAULT_POLICY_NAME
-        cluster = self._optional("get cluster policy", f"{base}/{policy_api.CLUSTER_PLURAL}/{name}")
-        namespaced = self._optional(
-            "get namespace policy", f"{base}/namespaces/{_namespace(namespace)}/{policy_api.PLURAL}/{name}"
-        )
+        cluster = self._optional("get cluster policy", policy_path(None))
+        namespaced = self._optional("get namespace policy", policy_path(namespace))
         return policy_from_objects(cluster, namespaced)

@@ -17,8 +17,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION, WORKLOAD_API_VERSIONS
 from krr_mcp.core.workloads import WORKLOAD_PLURALS
+from krr_mcp.kube.client import InvalidRequest, rr_path, workload_path
 
 from .errors import ExitCode, NotFound, PluginError, Refused
 
@@ -127,9 +127,12 @@ def request(
 
 
 def _rr_path(namespace: str | None, name: str | None = None) -> str:
-    base = f"/apis/{GROUP}/{VERSION}"
-    path = f"{base}/namespaces/{namespace}/{PLURAL}" if namespace else f"{base}/{PLURAL}"
-    return f"{path}/{name}" if name else path
+    """The client's validated path (rr_path): a name that is not a Kubernetes name is refused here,
+    before any request, so `../` in a name or an RR field can never reach another API path."""
+    try:
+        return rr_path(namespace, name)
+    except InvalidRequest as exc:
+        raise Refused(str(exc)) from None
 
 
 def get_rr(conn: Connection, namespace: str, name: str) -> dict[str, Any]:
@@ -176,8 +179,10 @@ def merge_patch_rr(conn: Connection, namespace: str, name: str, patch: dict[str,
 def get_workload(conn: Connection, namespace: str, kind: str, name: str) -> dict[str, Any]:
     if kind not in WORKLOAD_PLURALS:
         raise Refused(f"unknown workload kind {kind!r}")
-    group_version = WORKLOAD_API_VERSIONS[kind]
-    path = f"/apis/{group_version}/namespaces/{namespace}/{WORKLOAD_PLURALS[kind]}/{name}"
+    try:
+        path = workload_path(namespace, kind, name)  # the client's validated path, as for RRs
+    except InvalidRequest as exc:
+        raise Refused(str(exc)) from None
     try:
         return dict(request(conn, "GET", path))
     except ApiException as exc:

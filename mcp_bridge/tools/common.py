@@ -15,6 +15,7 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 
 from krr_mcp.api.quantities import QuantityError
+from krr_mcp.kube.client import InvalidRequest
 
 from ..bridge import Bridge
 from ..cluster import ClusterError
@@ -63,6 +64,8 @@ def tool_errors(action: str) -> Iterator[None]:
         raise
     except ClusterError as exc:
         raise ToolError(f"{action} failed: {exc}") from None
+    except InvalidRequest as exc:  # a path the client refused to build from an invalid name
+        raise ToolError(f"{action} refused: {exc}") from None
     except QuantityError as exc:
         raise ToolError(f"{action} failed: {exc}") from None
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from krr_mcp.api.resource_recommendation import (
     Phase,
 )
+from krr_mcp.kube.client import namespace_path
 
 from ..bridge import Bridge
 from ..cluster import ClusterError
@@ -68,7 +69,7 @@ def read_events(bridge: Bridge, namespace: str) -> tuple[list[dict[str, Any]], s
     """The namespace's Events, or none with a note when the bridge's identity may not list them."""
     try:
         return bridge.cluster.list_in_namespace(
-            f"Events in {namespace}", f"/api/v1/namespaces/{namespace}/events"
+            f"Events in {namespace}", f"{namespace_path(namespace)}/events"
         ), ""
     except ClusterError as exc:
         if exc.status == 403:

@@ -15,7 +15,7 @@ from krr_mcp.sandbox.handle import SandboxHandle
 from mcp_bridge.server import build_server
 from mcp_bridge.settings import BridgeSettings
 
-from .verdicts import admission_verdict, krr_verdict, mcp_verdict, rr_verdict
+from .verdicts import admission_verdict, krr_verdict, mcp_verdict, plugin_verdict, rr_verdict
 
 HERE = Path(__file__).parent
 
@@ -69,6 +69,13 @@ async def test_hostile_mcp_tool_call(path: Path, mcp_server: MCPServer, mcp_sand
     said = await mcp_verdict(path, mcp_server, lambda objects: mcp_sandbox.apply(*objects))
     check(path, said)
     assert "RAW" not in said, f"{path.name}: cluster text reached the assistant unmarked"
+
+
+@pytest.mark.parametrize("path", entries("plugin", "*.json"), ids=lambda p: p.stem)
+def test_hostile_plugin_call(path: Path, mcp_sandbox: SandboxHandle) -> None:
+    said = plugin_verdict(path, mcp_sandbox.kubeconfig)
+    check(path, said)
+    assert "Traceback" not in said
 
 
 def test_every_kind_has_entries() -> None:

@@ -7,6 +7,7 @@
 - Admission request (YAML {user, groups?, namespaceAnnotations?, operation, old?, new}; `old` and `new`
   are spec fields over the standard proposal of tests/admission/rr_objects.py): the approval policy of
   config/admission, its CEL evaluated for real, with the RBAC of config/rbac as its authorizer.
+- kubectl krr (JSON {"args"}): the plugin's command line, in-process, against the MCP entries' sandbox.
 - MCP tool call (JSON {"tool", "arguments"}) or prompt (JSON {"prompt", "arguments"}): the bridge's MCP
   server in-process, via the SDK's Client. `seed` (objects created in the sandbox first: text planted
   in the cluster) and `untrusted` (strings of it) make the verdict say, per string, whether it reached
@@ -165,3 +166,16 @@ def admission_verdict(path: Path) -> str:
     lines += [f"message: {m}" for m in verdict.messages]
     lines += [f"audit: {k}={v}" for k, v in sorted(verdict.audit_annotations.items())]
     return "\n".join(lines) + "\n"
+
+
+def plugin_verdict(path: Path, kubeconfig: Path) -> str:
+    """`kubectl krr ARGS` (the plugin's typer app, in-process) against the corpus sandbox: exit code and
+    what it printed, in one line."""
+    from typer.testing import CliRunner
+
+    from krr_mcp.kubectl_plugin import app
+
+    args = [*json.loads(path.read_text())["args"], "--kubeconfig", str(kubeconfig)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    said = " ".join(result.output.split())
+    return _stable(f"exit {result.exit_code}: {said}") + "\n"
