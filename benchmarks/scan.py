@@ -42,7 +42,6 @@ from typing import Any
 
 FIXED_END = 1_764_000_000 // 60 * 60 + 7  # the cached history's end, reused between runs
 KRR_OUTPUT_CAP = 512 * 1024 * 1024  # krr's JSON at 10,000 containers is tens of MB
-APPLY_CHUNK = 500  # objects per sandbox call (each call must finish within its 30 s)
 COLUMNS = (
     ("containers", 10),
     ("source", 18),
@@ -150,11 +149,6 @@ def run_child(row: str, url: str, kubeconfig: Path, days: float, at: float, conc
     return out | {"prometheus_cpu": prom_cpu, "api_requests": api}
 
 
-def load_cluster(sandbox: Any, objects: list[dict[str, Any]]) -> None:
-    for lo in range(0, len(objects), APPLY_CHUNK):
-        sandbox.apply(*objects[lo : lo + APPLY_CHUNK])
-
-
 def measure_size(size: int, args: argparse.Namespace, krr: str | None) -> list[dict[str, Any]]:
     """Every row for one cluster size."""
     from krr_mcp.metrics_history import PrometheusProcess, build_tsdb, synthetic_cluster, workload_objects
@@ -173,7 +167,7 @@ def measure_size(size: int, args: argparse.Namespace, krr: str | None) -> list[d
     with tempfile.TemporaryDirectory(prefix="krr-mcp-scan-bench-") as workdir:
         sandbox = SandboxHandle(Path(workdir) / "kubeconfig", seed="none", controller=False)
         try:
-            load_cluster(sandbox, workload_objects(spec))
+            sandbox.apply(*workload_objects(spec))
             with PrometheusProcess(tsdb, extra_args=("--query.max-samples=500000000",)) as prom:
                 assert prom.pid is not None
                 at = FIXED_END + 53  # just after the last sample
