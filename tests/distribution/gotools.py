@@ -50,19 +50,22 @@ def module_dir(glue: str, module: str) -> Path:
     return Path(info["Dir"])
 
 
-def build_key(glue: str, packages: tuple[str, ...]) -> str:
-    """Hash of hack/<glue>'s pins (go.mod, go.sum), the Go version and the packages: the cache folder's
-    name, so a changed pin or Go builds anew and an unchanged one never does."""
+def build_key(glue: str, packages: tuple[str, ...], ldflags: str = "") -> str:
+    """Hash of hack/<glue>'s pins (go.mod, go.sum), the Go version, the packages and the linker flags:
+    the cache folder's name, so a changed pin or Go builds anew and an unchanged one never does."""
     digest = hashlib.sha256(_go(glue, "version").stdout.encode())
     for name in ("go.mod", "go.sum"):
         digest.update(f"{name}\n".encode() + (HACK / glue / name).read_bytes())
     digest.update(" ".join(packages).encode())
+    if ldflags:  # (none: the key the krew tools were cached under before ldflags existed)
+        digest.update(f"\nldflags {ldflags}".encode())
     return digest.hexdigest()[:16]
 
 
-def built_tools(glue: str, *packages: str) -> Path:
-    """A folder holding the binaries of `packages` built from hack/<glue> (cached by build_key)."""
-    key = build_key(glue, packages)
+def built_tools(glue: str, *packages: str, ldflags: str = "") -> Path:
+    """A folder holding the binaries of `packages` built from hack/<glue> (cached by build_key);
+    `ldflags` go to the linker (e.g. -X for a version string)."""
+    key = build_key(glue, packages, ldflags)
     cache = cache_root() / "go-tools"
     out = cache / f"{glue}-{key}"
     names = [p.rsplit("/", 1)[-1] for p in packages]
@@ -71,7 +74,7 @@ def built_tools(glue: str, *packages: str) -> Path:
     partial = cache / f"{glue}-{key}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    done = _go(glue, "build", "-trimpath", "-o", f"{partial}/", *packages)
+    done = _go(glue, "build", "-trimpath", f"-ldflags={ldflags}", "-o", f"{partial}/", *packages)
     assert done.returncode == 0, f"go build {packages}: {done.stdout}{done.stderr}"
     shutil.rmtree(out, ignore_errors=True)
     partial.rename(out)

@@ -11,14 +11,26 @@ from typing import Any
 
 import yaml
 
+from krr_mcp.cluster.binaries import pinned_version
+
 from .gotools import HACK, built_tools
 
 CHART = HACK.parent / "charts" / "krr-mcp"
-HELM_PACKAGE = "helm.sh/helm/v4/cmd/helm"
+HELM_MODULE = "helm.sh/helm/v4"
+HELM_PACKAGE = f"{HELM_MODULE}/cmd/helm"
+
+
+def pinned_helm() -> str:
+    """The helm.sh/helm/v4 version hack/helm/go.mod pins."""
+    version = pinned_version(HELM_MODULE, HACK)
+    assert version, f"hack/helm/go.mod pins no {HELM_MODULE}"
+    return version
 
 
 def helm_binary() -> Path:
-    return built_tools("helm", HELM_PACKAGE) / "helm"
+    """helm, stamped with its module's version (`helm version`; a source build says only v4.N)."""
+    ldflags = f"-X {HELM_MODULE}/internal/version.version={pinned_helm()}"
+    return built_tools("helm", HELM_PACKAGE, ldflags=ldflags) / "helm"
 
 
 def helm(

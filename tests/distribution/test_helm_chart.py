@@ -22,7 +22,7 @@ import pytest
 from krr_mcp.commands.serve import Source
 
 from ..delivery.manifests import CONFIG, ROOT, named, of_kind, render
-from .helm import CHART, helm, helm_binary, template, template_text
+from .helm import CHART, helm, helm_binary, pinned_helm, template, template_text
 
 pytestmark = pytest.mark.timeout(1800)  # the first run builds helm from the Go module proxy
 
@@ -172,6 +172,11 @@ def test_every_templated_object_carries_the_charts_labels(defaults: list[dict[st
 
 
 # -- helm's own checks and the Kubernetes schemas --------------------------------------------------------
+def test_the_helm_is_the_pinned_helm_4(helm_bin: Path, home: Path) -> None:
+    version = helm(helm_bin, home, "version", "--template", "{{.Version}}").stdout
+    assert version == pinned_helm() and version.startswith("v4.")
+
+
 @pytest.mark.parametrize("admission", ["true", "false"])
 def test_helm_lint_strict(helm_bin: Path, home: Path, admission: str) -> None:
     done = helm(helm_bin, home, "lint", "--strict", CHART, "--set", f"admissionPolicies.enabled={admission}")
