@@ -151,6 +151,16 @@ def test_default_values_render_exactly_config_default(helm_bin: Path, home: Path
     assert differences(chart, render(CONFIG / "default")) == []
 
 
+def test_production_values_render_exactly_the_production_overlay(
+    helm_bin: Path, home: Path, tmp_path: Path
+) -> None:
+    """values-production.yaml (generated from config/overlays/production) gives the overlay's objects:
+    two bridge replicas spread over nodes, the disruption budget, the operator's resources."""
+    production = str(CHART / "values-production.yaml")
+    chart = through_kustomize(template_text(helm_bin, home, "--values", production), tmp_path / "chart")
+    assert differences(chart, render(CONFIG / "overlays" / "production")) == []
+
+
 def test_the_comparison_bites(helm_bin: Path, home: Path, tmp_path: Path) -> None:
     changed = template_text(
         helm_bin, home, "--set", "bridge.replicas=3", "--set", "operator.resources.limits.memory=1Gi"
@@ -196,8 +206,9 @@ def test_helm_lint_strict(helm_bin: Path, home: Path, admission: str) -> None:
             "--set",
             "bridge.allowedHosts={mcp.example.com}",
         ],
+        ["--values", str(CHART / "values-production.yaml")],
     ],
-    ids=["defaults", "no-policies", "changed"],
+    ids=["defaults", "no-policies", "changed", "production"],
 )
 def test_rendered_objects_are_valid_kubernetes_1_37(helm_bin: Path, home: Path, values: list[str]) -> None:
     """Strict offline validation (unknown fields fail) of every object, CRDs included."""

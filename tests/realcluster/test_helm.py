@@ -1,6 +1,6 @@
-"""The Helm chart on a real control plane: `helm install --wait`, `helm upgrade` (a changed value) and
-`helm uninstall` with the real helm 4, and the approval-integrity cases holding against the chart's own
-ServiceAccounts after the install and after the upgrade.
+"""The Helm chart on a real control plane: `helm install --wait`, `helm upgrade` (to the production values)
+and `helm uninstall` with the real helm 4, and the approval-integrity cases holding against the chart's
+own ServiceAccounts after the install and after the upgrade.
 
 The session's cluster already holds config/default (whose cluster-scoped objects the chart would clash
 with), so this starts a control plane of its own, without config/ installed, and installs the chart into
@@ -128,10 +128,17 @@ def test_install_upgrade_uninstall_keep_approvals_to_people(
     _as_the_charts_components(cluster, plane)
     _integrity_holds(cluster)
 
-    # upgrade: a changed value reaches the cluster; the integrity cases still hold.
-    release("upgrade", "--reuse-values", "--set", "bridge.replicas=2", *wait)
+    # upgrade to the production values: two bridges spread over the nodes with a disruption budget;
+    # the integrity cases still hold.
+    release("upgrade", "--reuse-values", "--values", str(CHART / "values-production.yaml"), *wait)
     bridge = _deployment(cluster, "krr-mcp-bridge")
     assert (bridge["spec"]["replicas"], bridge["status"]["readyReplicas"]) == (2, 2)
+    assert bridge["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    budget = cluster.get("poddisruptionbudget", "krr-mcp-bridge", "-n", NAMESPACE)
+    assert (
+        budget["spec"]["minAvailable"] == 1
+        and budget["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
+    )
     assert bridge["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
     assert [entry["revision"] for entry in yaml.safe_load(release("history", "-o", "yaml"))] == [1, 2]
     _integrity_holds(cluster)
@@ -149,6 +156,7 @@ def test_install_upgrade_uninstall_keep_approvals_to_people(
         assert not _exists(cluster, "deployment", name, "-n", NAMESPACE)
         assert not _exists(cluster, "serviceaccount", name, "-n", NAMESPACE)
         assert not _exists(cluster, "clusterrole", name)
+    assert not _exists(cluster, "poddisruptionbudget", "krr-mcp-bridge", "-n", NAMESPACE)
     assert not _exists(cluster, "clusterrole", "recommendation-approver")
     assert _exists(cluster, "crd", "resourcerecommendations.krr-mcp.io")
     kept = cluster.get("resourcerecommendations", "-n", integrity.NS)["items"]
