@@ -12,7 +12,19 @@ from typing import Any
 
 from kubernetes import client
 
-from krr_mcp.kube.client import Kube, KubeError, connect, rr_path, workload_path
+from krr_mcp.kube.client import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    InvalidRequest,
+    Kube,
+    KubeError,
+    NotFound,
+    Unreachable,
+    connect,
+    rr_path,
+    workload_path,
+)
 
 from .settings import BridgeSettings
 
@@ -32,16 +44,20 @@ def api_client_for(settings: BridgeSettings) -> client.ApiClient:
 
 def explain_error(exc: KubeError, what: str, call: str) -> ClusterError:
     """One clear sentence from a KubeError (the API server's message, never a traceback)."""
-    detail = str(exc).removeprefix(f"{call}: ").removeprefix(f"{exc.status} ") or exc.reason
-    if exc.status is None:
+    detail = (
+        exc.server_message or str(exc).removeprefix(f"{call}: ").removeprefix(f"{exc.status} ") or exc.reason
+    )
+    if isinstance(exc, InvalidRequest):
+        text = f"refused before asking the API server for {what}: {exc}"
+    elif isinstance(exc, Unreachable):
         text = f"cannot reach the Kubernetes API server for {what}"
-    elif exc.status == 404:
+    elif isinstance(exc, NotFound):
         text = f"{what} not found"
-    elif exc.status == 403:
+    elif isinstance(exc, Forbidden):
         text = f"the bridge's identity is not allowed to access {what}: {detail}"
-    elif exc.status == 409:
+    elif isinstance(exc, Conflict):
         text = f"conflict on {what}: {detail}"
-    elif exc.status == 422:
+    elif isinstance(exc, Invalid):
         text = f"the API server refused {what}: {detail}"
     else:
         text = f"the API server answered {exc.status} for {what}: {detail}"

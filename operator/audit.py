@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 
 from krr_mcp.api.resource_recommendation import Phase
+from krr_mcp.api.times import timestamp
 from krr_mcp.core.decisions import OPERATOR_ACTOR, Action, Decision
 from krr_mcp.kube.client import Kube, KubeError
 
@@ -27,10 +28,6 @@ _DONE = {Phase.APPLIED, Phase.ROLLED_BACK}
 # On a waiting RR: False (with why) while an approval would not be applied (krr_operator.approval_gate).
 APPROVALS_ENFORCED = "ApprovalsEnforced"
 _WARNING_ACTIONS = {Action.REFUSE, Action.STALE, Action.EXPIRED}
-
-
-def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_condition(
@@ -51,9 +48,9 @@ def set_condition(
         "status": value,
         "reason": reason,
         "message": message[:32768],
-        "lastTransitionTime": _iso(now)
+        "lastTransitionTime": timestamp(now)
         if changed or old is None
-        else old.get("lastTransitionTime", _iso(now)),
+        else old.get("lastTransitionTime", timestamp(now)),
     }
     if generation is not None:
         entry["observedGeneration"] = generation

@@ -12,10 +12,10 @@ from typing import Any
 
 import kopf
 import structlog
-from kubernetes import client, config
+from kubernetes import client
 
 from krr_mcp.core.usage_recheck import DEFAULT_TOLERANCE_PERCENT
-from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER, Kube, connect
+from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER, Kube, load_configuration
 
 from .approval_gate import APPROVAL_POLICY, FLAG, ApprovalGate
 from .handlers import register
@@ -81,18 +81,6 @@ def connection_info(configuration: client.Configuration) -> kopf.ConnectionInfo:
     )
 
 
-def load_configuration(kubeconfig: str | None, context: str | None) -> client.Configuration:
-    configuration = client.Configuration()
-    if kubeconfig is None and context is None:
-        try:
-            config.load_incluster_config(client_configuration=configuration)
-            return configuration
-        except config.ConfigException:
-            pass
-    config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
-    return configuration
-
-
 def settings_for(cfg: OperatorConfig) -> kopf.OperatorSettings:
     """kopf settings: our own annotation prefix for progress, no status.kopf (the CRD prunes it)."""
     settings = kopf.OperatorSettings()
@@ -120,7 +108,7 @@ def build(
     """The registry (handlers + login), settings, reconciler and (standalone) the re-check loop for
     `cfg`; reconciles run in `executor`. With peering, kopf's per-RR timers re-check (kopf pauses them)."""
     configuration = load_configuration(cfg.kubeconfig, cfg.context)
-    kube = Kube(client.ApiClient(configuration) if cfg.kubeconfig or cfg.context else connect())
+    kube = Kube(client.ApiClient(configuration))
     settings = ReconcileSettings(
         auto_rollback=cfg.auto_rollback,
         hook=cfg.hook,

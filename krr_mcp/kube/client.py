@@ -2,7 +2,8 @@
 
 The official `kubernetes` client, sync, with responses kept as plain dicts exactly as the API server
 sent them (camelCase, unknown fields kept) so they go straight into the pydantic models and the pure
-decision functions. Errors become `KubeError` with the HTTP status.
+decision functions. Errors become `KubeError` subclasses by what happened (NotFound, Conflict,
+Forbidden, ...).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from krr_mcp.api.resource_recommendation import (
     WORKLOAD_API_VERSIONS,
 )
 from krr_mcp.api.text import printable
+from krr_mcp.api.times import timestamp
 from krr_mcp.core.safety import ClusterContext
 from krr_mcp.core.workloads import WORKLOAD_PLURALS
 
@@ -38,12 +40,19 @@ MERGE_PATCH = "application/merge-patch+json"
 
 
 class KubeError(Exception):
-    """An API call failed: `status` is the HTTP status (None when the server was not reached)."""
+    """An API call failed. Raised as the subclass that says what happened (NotFound, Conflict,
+    Forbidden, ..., Unreachable), so callers catch the case they handle instead of comparing statuses.
 
-    def __init__(self, message: str, status: int | None = None, reason: str = "") -> None:
+    `status`: the HTTP status (None when the server was not reached); `reason`: the Status object's
+    reason; `server_message`: the API server's own message ("" when it sent none)."""
+
+    def __init__(
+        self, message: str, status: int | None = None, reason: str = "", server_message: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.server_message = server_message
 
     @property
     def transient(self) -> bool:
@@ -56,16 +65,83 @@ class KubeError(Exception):
         return self.status in (409, 422)
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
-    """An ApiClient for a kubeconfig/context, or the in-cluster config when neither is given and it exists."""
+class Unreachable(KubeError):
+    """The API server was not reached (refused, timed out, TLS failed): no status."""
+
+
+class BadRequest(KubeError):
+    """400."""
+
+
+class Unauthorized(KubeError):
+    """401: the credentials were not accepted."""
+
+
+class Forbidden(KubeError):
+    """403: authenticated, but RBAC or an admission webhook does not allow it."""
+
+
+class NotFound(KubeError):
+    """404: the object does not exist, or its kind is not served."""
+
+
+class Conflict(KubeError):
+    """409: the object changed since it was read (resourceVersion), or already exists."""
+
+
+class Invalid(KubeError):
+    """422: validation or admission refused the object, or a JSON patch `test` op failed."""
+
+
+class TooManyRequests(KubeError):
+    """429: throttled."""
+
+
+class ServerError(KubeError):
+    """5xx."""
+
+
+_ERRORS_BY_STATUS: dict[int, type[KubeError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    422: Invalid,
+    429: TooManyRequests,
+}
+
+
+def error_for(
+    message: str, status: int | None = None, reason: str = "", server_message: str = ""
+) -> KubeError:
+    """The KubeError subclass for `status` (Unreachable for None, ServerError for 5xx)."""
+    if status is None:
+        kind: type[KubeError] = Unreachable
+    elif status >= 500:
+        kind = ServerError
+    else:
+        kind = _ERRORS_BY_STATUS.get(status, KubeError)
+    return kind(message, status, reason, server_message)
+
+
+def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> client.Configuration:
+    """The client configuration for a kubeconfig/context, or the in-cluster one when neither is given
+    and it exists (the one kubeconfig loader: the operator, the bridge and the plugin use it)."""
+    configuration = client.Configuration()
     if kubeconfig is None and context is None:
         try:
-            configuration = client.Configuration()
             config.load_incluster_config(client_configuration=configuration)
-            return client.ApiClient(configuration)
+            return configuration
         except config.ConfigException:
             pass
-    return config.new_client_from_config(config_file=kubeconfig, context=context)
+    config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+    return configuration
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None) -> client.ApiClient:
+    """An ApiClient for a kubeconfig/context, or the in-cluster config when neither is given and it exists."""
+    return client.ApiClient(load_configuration(kubeconfig, context))
 
 
 def _error(exc: ApiException, what: str) -> KubeError:
@@ -75,7 +151,7 @@ def _error(exc: ApiException, what: str) -> KubeError:
         message, reason = str(body.get("message") or ""), str(body.get("reason") or "")
     except (ValueError, AttributeError):
         pass
-    return KubeError(f"{what}: {exc.status} {message or exc.reason}", exc.status, reason)
+    return error_for(f"{what}: {exc.status} {message or exc.reason}", exc.status, reason, message)
 
 
 class InvalidRequest(KubeError):
@@ -164,7 +240,7 @@ class Kube:
         except ApiException as exc:
             raise _error(exc, what) from None
         except Exception as exc:  # connection refused, timeouts, TLS: the server was not reached
-            raise KubeError(f"{what}: API server unreachable ({type(exc).__name__}: {exc})") from None
+            raise Unreachable(f"{what}: API server unreachable ({type(exc).__name__}: {exc})") from None
         if not 200 <= response.status < 300:
             raise _error(ApiException(http_resp=response), what)
         return json.loads(response.data or b"null")
@@ -180,20 +256,16 @@ class Kube:
     def _optional(self, what: str, path: str) -> dict[str, Any] | None:
         try:
             return dict(self.request(what, "GET", path))
-        except KubeError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFound:
+            return None
 
     def _items(
         self, what: str, path: str, query: list[tuple[str, Any]] | None = None
     ) -> list[dict[str, Any]]:
         try:
             return list((self.request(what, "GET", path, query=query) or {}).get("items") or [])
-        except KubeError as exc:
-            if exc.status == 404:  # the kind is not served here (e.g. no HPAs in a minimal server)
-                return []
-            raise
+        except NotFound:  # the kind is not served here (e.g. no HPAs in a minimal server)
+            return []
 
     # -- workloads -------------------------------------------------------------------------------
     def get_workload(self, namespace: str, kind: str, name: str) -> dict[str, Any] | None:
@@ -258,7 +330,7 @@ class Kube:
         """A core/v1 Event about `involved` (an object as read), reported by the operator."""
         meta = involved.get("metadata") or {}
         namespace = meta.get("namespace") or "default"
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = timestamp(datetime.now(UTC))
         event = {
             "apiVersion": "v1",
             "kind": "Event",

@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from krr_mcp.core.workloads import WORKLOAD_PLURALS
-from krr_mcp.kube.client import InvalidRequest, rr_path, workload_path
+from krr_mcp.kube.client import InvalidRequest, load_configuration, rr_path, workload_path
 
 from .errors import ExitCode, NotFound, PluginError, Refused
 
@@ -57,14 +57,13 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
             chosen = next((c for c in contexts if c["name"] == context), None) if context else active
             if context and chosen is None:
                 raise PluginError(f"context {context!r} not found in {config_file}")
-            api = config.new_client_from_config(config_file=config_file, context=context)
+            api = client.ApiClient(load_configuration(config_file, context))
         except ConfigException as exc:
             raise PluginError(f"invalid kubeconfig {config_file}: {exc}") from None
         namespace = ((chosen or {}).get("context") or {}).get("namespace") or "default"
         return Connection(api=api, namespace=namespace, context=(chosen or {}).get("name"))
     try:
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)
+        configuration = load_configuration()  # no kubeconfig file: in-cluster, or ConfigException
     except ConfigException:
         raise PluginError(
             "no kubeconfig found (--kubeconfig, $KUBECONFIG, ~/.kube/config) and not running in a cluster"

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.client import Kube, error_for
 
 FAULT_KINDS = ("409", "429", "500", "503", "timeout", "lost")
 WORKLOAD_PATH = re.compile(
@@ -71,9 +71,9 @@ class FaultyKube(Kube):
         if fault is not None:
             self.injected.append(f"{fault} on {method} {path}")
         if fault in ("409", "429", "500", "503"):
-            raise KubeError(f"{what}: {fault} injected", int(fault))
+            raise error_for(f"{what}: {fault} injected", int(fault))
         if fault == "timeout":
-            raise KubeError(f"{what}: API server unreachable (injected timeout)")
+            raise error_for(f"{what}: API server unreachable (injected timeout)")
         workload = WORKLOAD_PATH.match(path) if method == "PATCH" else None
         dry = any(k == "dryRun" for k, _ in kwargs.get("query") or [])
         before = Kube.request(self, "read before", "GET", path) if workload and not dry else None
@@ -89,5 +89,5 @@ class FaultyKube(Kube):
                 )
             )
         if fault == "lost":
-            raise KubeError(f"{what}: API server unreachable (injected: the answer was lost)")
+            raise error_for(f"{what}: API server unreachable (injected: the answer was lost)")
         return answer
