@@ -36,7 +36,7 @@ OPT_OUT_KEY = "krr-mcp.io/ignore"
 DEFAULT_PROTECTED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", SYSTEM_NAMESPACE]
 
 # Fields only the cluster default may set (a namespaced policy setting them is refused by the CRD).
-CLUSTER_ONLY_FIELDS = ("protectedNamespaces", "optOutKey")
+CLUSTER_ONLY_FIELDS = ("protectedNamespaces", "optOutKey", "pricing")
 
 NamespaceName = Annotated[str, Field(pattern=DNS1123_LABEL, max_length=63)]
 
@@ -63,6 +63,39 @@ class StepLimit(_Model):
 class StepLimits(_Model):
     cpu: StepLimit | None = None
     memory: StepLimit | None = None
+
+
+# The built-in prices are OpenCost's own defaults (configs/default.json in github.com/opencost/opencost:
+# "Default prices based on GCP us-central1", on-demand list prices). They are an assumption (one cloud
+# region's list prices, no discounts): set the cluster's own in `pricing`, or point `openCostUrl` at the
+# cluster's OpenCost. The computation is krr_mcp.core.savings.
+DEFAULT_CPU_PER_CORE_HOUR = 0.031611
+DEFAULT_MEMORY_PER_GIB_HOUR = 0.004237
+DEFAULT_CURRENCY = "USD"
+DEFAULT_PRICES_SOURCE = "built-in table (OpenCost's default prices: GCP us-central1 on-demand)"
+HOURS_PER_MONTH = 730  # 365 days x 24 h / 12, as cloud price lists and OpenCost count a month
+
+
+class Pricing(_Model):
+    """What CPU and memory requests cost; absent fields inherit the built-in table."""
+
+    cpuPerCoreHour: float | None = Field(
+        default=None, ge=0, le=1_000_000, description="Price of one vCPU (core) requested for one hour."
+    )
+    memoryPerGiBHour: float | None = Field(
+        default=None, ge=0, le=1_000_000, description="Price of one GiB of memory requested for one hour."
+    )
+    currency: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the prices (e.g. USD, EUR)."
+    )
+    openCostUrl: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s]+$",
+        max_length=2048,
+        description="OpenCost's API (e.g. http://opencost.opencost:9003): when set, the bridge reads the "
+        "cluster's CPU and memory prices from its /allocation API and uses this table only when that "
+        "fails (saying so).",
+    )
 
 
 class PolicySpec(_Model):
@@ -109,6 +142,10 @@ class PolicySpec(_Model):
         description='A label or annotation key that, set to "true" on a workload or namespace, opts it out '
         "(cluster default only).",
     )
+    pricing: Pricing | None = Field(
+        default=None,
+        description="What requests cost, for the savings shown per recommendation (cluster default only).",
+    )
 
 
 BUILTIN_POLICY = PolicySpec(
@@ -122,6 +159,11 @@ BUILTIN_POLICY = PolicySpec(
     requireUsageEvidence=False,
     protectedNamespaces=list(DEFAULT_PROTECTED_NAMESPACES),
     optOutKey=OPT_OUT_KEY,
+    pricing=Pricing(
+        cpuPerCoreHour=DEFAULT_CPU_PER_CORE_HOUR,
+        memoryPerGiBHour=DEFAULT_MEMORY_PER_GIB_HOUR,
+        currency=DEFAULT_CURRENCY,
+    ),
 )
 
 
@@ -188,8 +230,10 @@ class RecommendationPolicy(BaseModel):
             },
             {
                 "rule": "!has(self.spec) || "
-                "(!has(self.spec.protectedNamespaces) && !has(self.spec.optOutKey))",
-                "message": "protectedNamespaces and optOutKey are set only in the cluster default policy",
+                "(!has(self.spec.protectedNamespaces) && !has(self.spec.optOutKey) && "
+                "!has(self.spec.pricing))",
+                "message": "protectedNamespaces, optOutKey and pricing are set only in the cluster default "
+                "policy",
             },
         ]
     )

@@ -61,6 +61,16 @@ def parse_resource_quantity(value: str | int | float | Decimal, resource: str = 
     return amount
 
 
+def quantity_or_none(value: str | None, resource: str) -> Decimal | None:
+    """`parse_resource_quantity`, or None when the value is absent or not a sane quantity."""
+    if value is None:
+        return None
+    try:
+        return parse_resource_quantity(value, resource)
+    except QuantityError:
+        return None
+
+
 def format_cpu(cores: Decimal) -> str:
     """Format CPU cores the way krr and kubectl show them: whole millicores (`250m`) or cores (`2`)."""
     millis = (cores * 1000).to_integral_value(rounding="ROUND_CEILING")

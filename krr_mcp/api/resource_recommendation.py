@@ -354,6 +354,24 @@ class ApprovalPin(_Model):
     )
 
 
+class Savings(_Model):
+    """What a change saves per month: (current - proposed) requests x replicas, priced.
+
+    Positive: it frees resources and money; negative: it needs more. Requests only (what the scheduler
+    reserves and cost tools allocate); a resource not requested on either side counts 0.
+    """
+
+    replicas: int = Field(ge=0, description="Pods running the template (the workload's replicas).")
+    cpuCores: float = Field(description="Cores freed over all replicas (negative: more cores).")
+    memoryBytes: float = Field(description="Bytes freed over all replicas (negative: more memory).")
+    monthly: float = Field(description="Money saved per month (730 h) at the prices below.")
+    currency: str = Field(max_length=8)
+    cpuPerCoreHour: float
+    memoryPerGiBHour: float
+    pricesFrom: str = Field(max_length=512, description="Where the prices came from.")
+    perMonth: str = Field(max_length=64, description='The money per month as text ("12.34 USD").')
+
+
 class ResourceRecommendationStatus(_Model):
     """What the operator saw and did. Written only by the operator (status subresource)."""
 
@@ -375,6 +393,11 @@ class ResourceRecommendationStatus(_Model):
     memoryChange: str | None = None
     containerNames: str | None = None
     risk: RiskLevel | None = None
+    savings: Savings | None = Field(
+        default=None,
+        description="What the change saves per month, computed by the operator from the spec's current and "
+        "proposed requests, the workload's live replicas and the cluster's price table.",
+    )
 
 
 class ObjectMeta(BaseModel):
@@ -420,6 +443,12 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "requests: current -> proposed",
     },
     {"name": "Memory", "type": "string", "jsonPath": ".status.memoryChange"},
+    {
+        "name": "Saves/Month",
+        "type": "string",
+        "jsonPath": ".status.savings.perMonth",
+        "description": "(current - proposed) requests x live replicas, priced per month",
+    },
     {"name": "Risk", "type": "string", "jsonPath": ".status.risk"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
     {"name": "Approved-By", "type": "string", "jsonPath": ".spec.approvedBy"},

@@ -7,10 +7,9 @@ strings), so the same data renders as a table, plain text, JSON or YAML.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import quantity_or_none
 
 LIST_COLUMNS = [
     "namespace",
@@ -28,15 +27,6 @@ LIST_COLUMNS = [
 AUDIT_COLUMNS = ["time", "namespace", "name", "target", "event", "actor", "outcome", "detail"]
 
 
-def _amount(value: str | None, resource: str) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        return parse_resource_quantity(value, resource)
-    except QuantityError:
-        return None
-
-
 def change_percent(current: str | None, proposed: str | None, resource: str) -> str:
     """`-50%`, `+12%`, `0%`; `new` when nothing was set, `removed` when the proposal unsets it."""
     if current is None and proposed is None:
@@ -45,7 +35,7 @@ def change_percent(current: str | None, proposed: str | None, resource: str) -> 
         return "new"
     if proposed is None:
         return "removed"
-    before, after = _amount(current, resource), _amount(proposed, resource)
+    before, after = quantity_or_none(current, resource), quantity_or_none(proposed, resource)
     if before is None or after is None:
         return "?"
     if before == 0:

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from krr_mcp.api.quantities import parse_resource_quantity
-from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage
+from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage, Savings
+from krr_mcp.core.savings import Prices, price, request_change
 
 Severity = Literal["UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL"]
 SEVERITY_ORDER: dict[str, int] = {"UNKNOWN": 0, "GOOD": 1, "OK": 2, "WARNING": 3, "CRITICAL": 4}
@@ -168,6 +168,11 @@ class ContainerScan(_Model):
         default=None, description="Why this container has no recommendation (never guessed)."
     )
     explanation: list[ResourceExplanation] = Field(default_factory=list)
+    monthly_savings: Savings | None = Field(
+        default=None,
+        description="What the recommendation saves over the running pods, per month at the cluster's "
+        "prices (set by the bridge; None: no recommendation, or not priced).",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -190,11 +195,16 @@ class ContainerScan(_Model):
         """current request - recommended request (cores or bytes; negative: needs more); None if unknown."""
         if self.recommended is None or resource in self.unknown:
             return None
-        now = getattr(self.current.requests, resource)
-        new = getattr(self.recommended.requests, resource)
-        if now is None or new is None:
-            return None
-        return parse_resource_quantity(now, resource) - parse_resource_quantity(new, resource)
+        return request_change(self.current, self.recommended, resource)
+
+    def priced(self, prices: Prices) -> ContainerScan:
+        """A copy whose `monthly_savings` prices its savings over its running pods (None: no
+        recommendation)."""
+        if self.recommended is None:
+            return self.model_copy(update={"monthly_savings": None})
+        cpu, memory = self.savings("cpu") or Decimal(0), self.savings("memory") or Decimal(0)
+        found = price(cpu, memory, self.running_pods, prices)
+        return self.model_copy(update={"monthly_savings": found})
 
 
 class ScanError(_Model):
@@ -223,6 +233,21 @@ class ScanSummary(_Model):
         description="The same, each container multiplied by its running pods (what it saves now).",
     )
     memory_request_savings_bytes_running_pods: float = 0.0
+    monthly_savings: float | None = Field(
+        default=None,
+        description="The items' monthly_savings summed (money per month over the running pods, in "
+        "`currency`); None when the scan was not priced.",
+    )
+    currency: str | None = None
+
+
+class PriceTable(_Model):
+    """The prices a scan's savings were priced with, and where they came from."""
+
+    cpu_per_core_hour: float
+    memory_per_gib_hour: float
+    currency: str
+    source: str
 
 
 class ScanStats(_Model):
@@ -263,9 +288,26 @@ class ScanResult(_Model):
         default=None, description="Set when source is 'report': the file the numbers were read from."
     )
 
+    prices: PriceTable | None = Field(
+        default=None, description="The prices of the items' monthly_savings (None: not priced)."
+    )
+
     def with_summary(self) -> ScanResult:
         """A copy whose summary is recomputed from items and errors."""
         return self.model_copy(update={"summary": summarize(self.items, self.errors)})
+
+    def priced(self, prices: Prices, warning: str | None = None) -> ScanResult:
+        """A copy with every item's savings priced, the summary's sums, and `warning` (e.g. why the
+        prices are not OpenCost's) among the warnings."""
+        table = PriceTable(
+            cpu_per_core_hour=float(prices.cpu_per_core_hour),
+            memory_per_gib_hour=float(prices.memory_per_gib_hour),
+            currency=prices.currency,
+            source=prices.source,
+        )
+        warnings = [*self.warnings, ScanError(scope="scan", message=warning)] if warning else self.warnings
+        items = [item.priced(prices) for item in self.items]
+        return self.model_copy(update={"items": items, "prices": table, "warnings": warnings}).with_summary()
 
 
 class ScanFilters(_Model):
@@ -288,8 +330,11 @@ class ScanFilters(_Model):
 
 def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummary:
     by_severity: dict[str, int] = {}
-    cpu = memory = cpu_pods = memory_pods = Decimal(0)
+    cpu = memory = cpu_pods = memory_pods = money = Decimal(0)
+    currencies = {i.monthly_savings.currency for i in items if i.monthly_savings is not None}
     for item in items:
+        if item.monthly_savings is not None:
+            money += Decimal(repr(item.monthly_savings.monthly))
         by_severity[item.severity] = by_severity.get(item.severity, 0) + 1
         item_cpu, item_memory = item.savings("cpu") or 0, item.savings("memory") or 0
         cpu += item_cpu
@@ -306,6 +351,8 @@ def summarize(items: list[ContainerScan], errors: list[ScanError]) -> ScanSummar
         memory_request_savings_bytes=float(memory),
         cpu_request_savings_cores_running_pods=float(cpu_pods),
         memory_request_savings_bytes_running_pods=float(memory_pods),
+        monthly_savings=float(money) if len(currencies) == 1 else None,
+        currency=currencies.pop() if len(currencies) == 1 else None,
     )
 
 

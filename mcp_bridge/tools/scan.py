@@ -10,18 +10,20 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
-from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage
+from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage, Savings
 
 from ..bridge import Bridge
 from ..identity import IMPERSONATE_USER
 from ..inputs import ContainerName, Namespace, ObjectName, WorkloadKindName
 from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint, offset_of
+from ..pricing import bridge_prices
 from ..recommenders import (
     ContainerScan,
     Explanation,
     HpaInfo,
     KrrCliError,
     KrrOutputError,
+    PriceTable,
     PrometheusError,
     ReportError,
     SavedReport,
@@ -70,6 +72,9 @@ class ScanItem(BaseModel):
     warnings: list[str]
     error: str | None
     hpa: HpaInfo | None
+    monthly_savings: Savings | None = Field(
+        default=None, description="What it saves over the running pods per month (see `prices`)."
+    )
 
 
 class ScanOutput(BaseModel):
@@ -94,6 +99,9 @@ class ScanOutput(BaseModel):
         default_factory=list, description="What the recommender only warns about: the scan went on."
     )
     scanned_at: datetime
+    prices: PriceTable | None = Field(
+        default=None, description="The prices of monthly_savings and where they came from (an assumption)."
+    )
     report: SavedReport | None = Field(
         default=None,
         description="Set when the numbers come from a saved report (which file, produced when and by "
@@ -122,6 +130,7 @@ def scan_item(scan: ContainerScan) -> ScanItem:
         warnings=scan.warnings,
         error=scan.error,
         hpa=scan.hpa,
+        monthly_savings=scan.monthly_savings,
     )
 
 
@@ -129,9 +138,11 @@ async def run_scan(bridge: Bridge, request: ScanRequest, ctx: Context | None) ->
     """Run the recommenders, reporting progress to the client; their failures become tool errors."""
     progress = ctx.report_progress if ctx is not None else None
     try:
-        return await get_recommendations(request, progress=progress, kube_api=bridge.cluster.api_client)
+        result = await get_recommendations(request, progress=progress, kube_api=bridge.cluster.api_client)
     except (KrrCliError, KrrOutputError, PrometheusError, ReportError, SelectorError) as exc:
         raise ToolError(f"the scan failed: {exc}") from None
+    prices, warning = await bridge_prices(bridge)
+    return result.priced(prices, warning)
 
 
 def render_scan(out: ScanOutput) -> str:
@@ -144,7 +155,12 @@ def render_scan(out: ScanOutput) -> str:
         f"Request savings: {s.cpu_request_savings_cores:.3f} cores, "
         f"{s.memory_request_savings_bytes / 2**20:.0f}Mi per pod; "
         f"{s.cpu_request_savings_cores_running_pods:.3f} cores, "
-        f"{s.memory_request_savings_bytes_running_pods / 2**20:.0f}Mi over the running pods.",
+        f"{s.memory_request_savings_bytes_running_pods / 2**20:.0f}Mi over the running pods"
+        + (
+            f", {s.monthly_savings:.2f} {s.currency} per month at {out.prices.source}."
+            if s.monthly_savings is not None and out.prices is not None
+            else "."
+        ),
     ]
     if out.report:
         lines.insert(
@@ -190,6 +206,7 @@ def _scan_page(
         errors=filtered.errors,
         warnings=filtered.warnings,
         scanned_at=filtered.scanned_at,
+        prices=filtered.prices,
         report=filtered.report,
     )
     return out, render_scan(out)

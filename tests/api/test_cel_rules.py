@@ -289,13 +289,25 @@ CASES = [
         "recommendationpolicies",
         ns_policy(protectedNamespaces=[]),
         None,
-        ["protectedNamespaces and optOutKey are set only in the cluster default policy"],
+        ["protectedNamespaces, optOutKey and pricing are set only in the cluster default policy"],
     ),
     (
         "recommendationpolicies",
         ns_policy(optOutKey="x"),
         None,
-        ["protectedNamespaces and optOutKey are set only in the cluster default policy"],
+        ["protectedNamespaces, optOutKey and pricing are set only in the cluster default policy"],
+    ),
+    (
+        "recommendationpolicies",
+        ns_policy(pricing={"cpuPerCoreHour": 0.0}),
+        None,
+        ["protectedNamespaces, optOutKey and pricing are set only in the cluster default policy"],
+    ),
+    (
+        "clusterrecommendationpolicies",
+        cluster_policy(pricing={"cpuPerCoreHour": 0.02, "currency": "EUR", "openCostUrl": "http://oc:9003"}),
+        None,
+        [],
     ),
 ]
 
