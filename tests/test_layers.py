@@ -127,10 +127,6 @@ def violations(path: pathlib.Path) -> list[tuple[str, str, str]]:
 KNOWN: dict[tuple[str, str], str] = {
     ("krr_mcp/sandbox/seed.py", "krr_mcp.api"): "the sandbox serves the project's CRDs by default",
     ("krr_mcp/sandbox/seed.py", "krr_mcp.api.crdgen"): "the sandbox serves the project's CRDs by default",
-    (
-        "mcp_bridge/tools/preview.py",
-        "krr_operator.dry_run",
-    ): "the dry run still builds the operator's Reconciler",
     ("operator/usage_reader.py", "mcp_bridge.recommenders"): "the Prometheus client lives in the bridge",
     (
         "operator/usage_reader.py",

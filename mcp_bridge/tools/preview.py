@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from krr_operator.dry_run import DryRunResult, dry_run
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
@@ -15,6 +14,7 @@ from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResour
 from krr_mcp.core.patches import desired_resources
 from krr_mcp.core.safety import workload as workload_shape
 from krr_mcp.kube.client import KubeError
+from krr_mcp.kube.dry_run import DryRunResult, dry_run
 
 from ..bridge import Bridge
 from ..cluster import explain_error

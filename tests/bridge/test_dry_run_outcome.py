@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from krr_operator.dry_run import DryRunResult
-
+from krr_mcp.kube.dry_run import DryRunResult
 from mcp_bridge.tools.preview import dry_run_outcome
 
 

@@ -12,13 +12,13 @@ import kopf
 import pytest
 import structlog
 import yaml
-from krr_operator.dry_run import dry_run
 from krr_operator.handlers import run_once
 from krr_operator.reconcile import Reconciler
 from kubernetes import client
 
 from krr_mcp.core.workloads import containers_of
 from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.dry_run import dry_run
 from krr_mcp.sandbox.testing import SandboxHandle
 
 from .operator_builders import settings_without_admission

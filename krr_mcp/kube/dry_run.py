@@ -1,5 +1,7 @@
 """Dry run: the exact patch the operator would apply for an RR, and the API server's verdict on it
-(`dryRun=All`: validated and admitted, nothing persisted). Used by the bridge's preview_change.
+(`dryRun=All`: validated and admitted, nothing persisted). Used by the bridge's preview_change. The
+operator's own inputs (who approved, newer RRs, the usage re-read) are no part of it, so it runs on the
+client alone, without the operator's reconciler.
 """
 
 from __future__ import annotations
@@ -9,13 +11,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
+from pydantic import ValidationError
+
+from krr_mcp.api.resource_recommendation import (
+    ContainerChange,
+    ResourceRecommendationSpec,
+    SafetyReport,
+    TargetRef,
+)
+from krr_mcp.core import safety
 from krr_mcp.core.decisions import Action, decide
 from krr_mcp.core.patches import JsonPatch, json_patch
 from krr_mcp.core.workloads import find_container
-from krr_mcp.kube.client import Kube, KubeError
 
-from .reconcile import Reconciler
+from .client import Kube, KubeError
 
 
 @dataclass
@@ -51,6 +60,27 @@ class DryRunResult:
         return out
 
 
+def _inputs(
+    kube: Kube, rr: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any] | None, SafetyReport | None]:
+    """The live workload (None: no valid target, or not found) and the safety rules' report on
+    applying `rr` to it now (None: no workload, or a spec the models refuse, which `decide` refuses)."""
+    namespace = rr["metadata"]["namespace"]
+    try:
+        spec = ResourceRecommendationSpec.model_validate(rr.get("spec") or {})
+    except ValidationError:
+        try:
+            target = TargetRef.model_validate((rr.get("spec") or {}).get("target"))
+        except ValidationError:
+            return None, None
+        return kube.get_workload(namespace, target.kind, target.name), None
+    workload = kube.get_workload(namespace, spec.target.kind, spec.target.name)
+    if workload is None:
+        return None, None
+    context, policy = kube.load_cluster_context(namespace), kube.load_policy(namespace)
+    return workload, safety.evaluate(spec, workload, context, policy, now)
+
+
 def dry_run(
     kube: Kube, rr: dict[str, Any], namespace: str | None = None, now: datetime | None = None
 ) -> DryRunResult:
@@ -68,13 +98,10 @@ def dry_run(
     spec["approved"], spec["rejected"], spec["rollbackRequested"] = True, False, False
     spec["approvedBy"] = spec.get("approvedBy") or "dry-run"
     body["status"] = {}
-    reconciler = Reconciler(kube)
-    workload, kwargs = reconciler.inputs(body, now)
-    kwargs["superseded_by"] = None
-    kwargs["provenance_problem"] = None
-    kwargs["approval_gate_problem"] = None  # who approves is not what a dry run of the change shows
+    # Not an input here: who approves (provenance, the approval gate), newer RRs, the usage re-read.
+    workload, report = _inputs(kube, body, now)
+    kwargs: dict[str, Any] = {"safety": report}
     decision = decide(body, workload, now, **kwargs)
-    report: SafetyReport | None = kwargs.get("safety")
     refused_by_safety = decision.action == Action.REFUSE and decision.reason == "SafetyRefused"
     patch_decision = decision
     if refused_by_safety and report is not None:
