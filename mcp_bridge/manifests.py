@@ -22,6 +22,7 @@ from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationSpec,
     TargetRef,
 )
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
 BRIDGE_SPEC_FIELDS = frozenset({"target", "containers", "evidence", "reason", "autoRollback", "expiresAt"})
 HUMAN_ONLY_SPEC_FIELDS = frozenset({"approved", "approvedBy", "rejected", "rollbackRequested"})
@@ -32,7 +33,7 @@ ANNOTATION_CREATED_BY = "krr-mcp.io/created-by"
 ANNOTATION_ROLLBACK_OF = "krr-mcp.io/rollback-of"
 ANNOTATION_TARGET_NAME = "krr-mcp.io/target-name"
 
-_KIND_SHORT = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "CronJob": "cj"}
+_KIND_SHORT = {kind: info.short_name for kind, info in WORKLOAD_KINDS.items()}
 
 
 def label_value(text: str) -> str:

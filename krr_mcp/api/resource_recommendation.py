@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from .quantities import QUANTITY_PATTERN, QuantityError, parse_resource_quantity
 from .text import SafeText
+from .workload_kinds import WORKLOAD_KINDS
 
 GROUP = "krr-mcp.io"
 VERSION = "v1alpha1"
@@ -50,12 +51,7 @@ class WorkloadKind(StrEnum):
     CRONJOB = "CronJob"
 
 
-WORKLOAD_API_VERSIONS: dict[str, str] = {
-    "Deployment": "apps/v1",
-    "StatefulSet": "apps/v1",
-    "DaemonSet": "apps/v1",
-    "CronJob": "batch/v1",
-}
+WORKLOAD_API_VERSIONS: dict[str, str] = {kind: info.api_version for kind, info in WORKLOAD_KINDS.items()}
 
 
 class Phase(StrEnum):

@@ -12,24 +12,17 @@ from typing import Any
 
 from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
 from krr_mcp.api.resource_recommendation import ContainerResources
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
 SECTIONS = ("requests", "limits")
 RESOURCES = ("cpu", "memory")
 
 # Keys from the workload's root to its pod spec. initContainers are never touched.
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    kind: (*info.template_path, "spec") for kind, info in WORKLOAD_KINDS.items()
 }
 
-WORKLOAD_PLURALS: dict[str, str] = {
-    "Deployment": "deployments",
-    "StatefulSet": "statefulsets",
-    "DaemonSet": "daemonsets",
-    "CronJob": "cronjobs",
-}
+WORKLOAD_PLURALS: dict[str, str] = {kind: info.plural for kind, info in WORKLOAD_KINDS.items()}
 
 CpuMemory = dict[str, dict[str, Decimal]]
 """{"requests": {"cpu": Decimal, ...}, "limits": {...}}: only the values that are set."""

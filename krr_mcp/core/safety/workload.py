@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-# Where each supported kind keeps its pod template.
-_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
-    "Deployment": ("spec", "template"),
-    "StatefulSet": ("spec", "template"),
-    "DaemonSet": ("spec", "template"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template"),
-}
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
 
 def template_path(kind: str) -> tuple[str, ...]:
     """The keys from the workload's root to its pod template; ValueError for an unsupported kind."""
     try:
-        return _TEMPLATE_PATHS[kind]
+        return WORKLOAD_KINDS[kind].template_path
     except KeyError:
         raise ValueError(f"unsupported workload kind {kind!r}") from None
 
