@@ -361,7 +361,7 @@ class Savings(_Model):
     cpuCores: float = Field(description="Cores freed over all replicas (negative: more cores).")
     memoryBytes: float = Field(description="Bytes freed over all replicas (negative: more memory).")
     monthly: float = Field(description="Money saved per month (730 h) at the prices below.")
-    currency: str = Field(max_length=8)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", max_length=3)
     cpuPerCoreHour: float
     memoryPerGiBHour: float
     pricesFrom: str = Field(max_length=512, description="Where the prices came from.")

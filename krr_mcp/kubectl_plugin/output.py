@@ -76,7 +76,13 @@ def styled(column: str, value: str) -> Text:
 
 
 def _header(column: str) -> str:
-    return column.replace("_", " ").upper().replace("CPU CHANGE", "CPU %").replace("MEMORY CHANGE", "MEM %")
+    return (
+        column.replace("_", " ")
+        .upper()
+        .replace("CPU CHANGE", "CPU %")
+        .replace("MEMORY CHANGE", "MEM %")
+        .replace("SAVES", "SAVES/MONTH")
+    )
 
 
 def dump(data: Any, fmt: Format) -> str:

@@ -7,6 +7,7 @@ strings), so the same data renders as a table, plain text, JSON or YAML.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from krr_mcp.api.quantities import quantity_or_none
@@ -20,6 +21,7 @@ LIST_COLUMNS = [
     "cpu_change",
     "memory",
     "memory_change",
+    "saves",
     "risk",
     "phase",
     "age",
@@ -70,13 +72,70 @@ def phase_of(rr: dict[str, Any]) -> str:
     return str((rr.get("status") or {}).get("phase") or "Proposed")
 
 
+def monthly_savings(rr: dict[str, Any]) -> tuple[Decimal, str] | None:
+    """The operator's `status.savings` of an RR as (money per month, currency); None when absent or
+    malformed."""
+    savings = (rr.get("status") or {}).get("savings")
+    if not isinstance(savings, dict):
+        return None
+    monthly, currency = savings.get("monthly"), savings.get("currency")
+    if isinstance(monthly, bool) or not isinstance(monthly, int | float) or not isinstance(currency, str):
+        return None
+    try:
+        amount = Decimal(repr(monthly))
+    except InvalidOperation:
+        return None
+    return (amount, currency) if amount.is_finite() else None
+
+
+def by_namespace_and_savings(rrs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Namespace by namespace; within one, the largest monthly saving first (unpriced last), then name."""
+
+    def key(rr: dict[str, Any]) -> tuple[str, int, Decimal, str]:
+        meta = rr.get("metadata") or {}
+        found = monthly_savings(rr)
+        return (str(meta.get("namespace", "")), found is None, -(found[0] if found else Decimal(0)),
+                str(meta.get("name", "")))  # fmt: skip
+
+    return sorted(rrs, key=key)
+
+
+def savings_sums(rrs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Money per month summed per namespace (one row per currency), then over all of them (when there
+    are several)."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for rr in rrs:
+        found = monthly_savings(rr)
+        if found is None:
+            continue
+        namespace = str((rr.get("metadata") or {}).get("namespace", ""))
+        for key in ((namespace, found[1]), ("", found[1])):
+            sums[key] = sums.get(key, Decimal(0)) + found[0]
+            counts[key] = counts.get(key, 0) + 1
+    if len({ns for ns, _ in sums if ns}) == 1:  # one namespace: its sum is the total
+        sums = {k: v for k, v in sums.items() if k[0]}
+    ordered = sorted(sums, key=lambda k: (k[0] == "", k))
+    return [
+        {
+            "namespace": ns or "(all)",
+            "recommendations": str(counts[(ns, cur)]),
+            "saves": f"{sums[(ns, cur)]:.2f} {cur}",
+        }
+        for ns, cur in ordered
+    ]
+
+
 def list_rows(rrs: list[dict[str, Any]], now: datetime) -> list[dict[str, str]]:
-    """One row per container of each RR: requests current -> proposed, change %, risk, phase, age."""
+    """One row per container of each RR: requests current -> proposed, change %, what the RR saves per
+    month (on its first row: the saving is the whole RR's), risk, phase, age."""
     rows = []
     for rr in rrs:
         meta, spec, status = rr.get("metadata") or {}, rr.get("spec") or {}, rr.get("status") or {}
         risk = status.get("risk") or (status.get("safety") or {}).get("risk") or "-"
-        for container in spec.get("containers") or []:
+        found = monthly_savings(rr)
+        saves = f"{found[0]:.2f} {found[1]}" if found else "-"
+        for index, container in enumerate(spec.get("containers") or []):
             current = (container.get("current") or {}).get("requests") or {}
             proposed = (container.get("proposed") or {}).get("requests") or {}
             rows.append(
@@ -89,6 +148,7 @@ def list_rows(rrs: list[dict[str, Any]], now: datetime) -> list[dict[str, str]]:
                     "cpu_change": change_percent(current.get("cpu"), proposed.get("cpu"), "cpu"),
                     "memory": _arrow(current.get("memory"), proposed.get("memory")),
                     "memory_change": change_percent(current.get("memory"), proposed.get("memory"), "memory"),
+                    "saves": saves if index == 0 else "",
                     "risk": str(risk),
                     "phase": phase_of(rr),
                     "age": age(meta.get("creationTimestamp"), now),
