@@ -7,15 +7,15 @@ Where each kind keeps its containers, and CPU/memory compared by value (`1000m` 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
-from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.quantities import QuantityError
 from krr_mcp.api.resource_recommendation import ContainerResources
 from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
-SECTIONS = ("requests", "limits")
-RESOURCES = ("cpu", "memory")
+from .safety.resources import KINDS, RESOURCES, amounts_of
+
+SECTIONS = KINDS  # "requests", "limits"
 
 # Keys from the workload's root to its pod spec. initContainers are never touched.
 _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -23,9 +23,6 @@ _POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 }
 
 WORKLOAD_PLURALS: dict[str, str] = {kind: info.plural for kind, info in WORKLOAD_KINDS.items()}
-
-CpuMemory = dict[str, dict[str, Decimal]]
-"""{"requests": {"cpu": Decimal, ...}, "limits": {...}}: only the values that are set."""
 
 
 class UnknownKind(ValueError):
@@ -68,25 +65,12 @@ def find_container(workload: dict[str, Any], kind: str, name: str) -> tuple[int,
     return None
 
 
-def cpu_memory(resources: dict[str, Any] | ContainerResources | None) -> CpuMemory:
-    """The CPU/memory values of a `resources` dict (or model) parsed to Decimal; QuantityError if illegal."""
-    if isinstance(resources, ContainerResources):
-        resources = resources.model_dump(exclude_none=True)
-    out: CpuMemory = {}
-    for section in SECTIONS:
-        values = (resources or {}).get(section) or {}
-        parsed = {r: parse_resource_quantity(values[r], r) for r in RESOURCES if values.get(r) is not None}
-        if parsed:
-            out[section] = parsed
-    return out
-
-
 def same_cpu_memory(
     a: dict[str, Any] | ContainerResources | None, b: dict[str, Any] | ContainerResources | None
 ) -> bool:
     """True when both set the same CPU/memory requests and limits, compared by value."""
     try:
-        return cpu_memory(a) == cpu_memory(b)
+        return amounts_of(a) == amounts_of(b)
     except QuantityError:
         return False
 
@@ -111,10 +95,10 @@ def changed_leaves(
 ) -> set[Leaf]:
     """The CPU/memory values `after` sets to something other than `before` (removed ones are not leaves)."""
     try:
-        old, new = cpu_memory(before), cpu_memory(after)
+        old, new = amounts_of(before), amounts_of(after)
     except QuantityError:
         return set()
-    return {(s, r) for s, values in new.items() for r, v in values.items() if (old.get(s) or {}).get(r) != v}
+    return {(s, r) for s in SECTIONS for r in RESOURCES if new.get(s, r) not in (None, old.get(s, r))}
 
 
 def resource_owners(workload: dict[str, Any], kind: str, container: str) -> dict[Leaf, set[str]] | None:
