@@ -8,6 +8,7 @@ server refused (403, 400, 404 on a write...) and a patch that cannot be built ar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 from collections.abc import Callable, Mapping
@@ -163,72 +164,33 @@ def register(
     kopf.on.resume(*resource, id="resume", registry=registry)(on_change)
     kopf.on.create(*resource, id="create", registry=registry)(on_change)
     kopf.on.update(*resource, id="spec-change", field="spec", registry=registry)(on_change)
-    _register_workload_watch(registry, reconciler, executor)
     idle = idle_interval if idle_interval is not None else 12 * poll_interval
     if per_object_timers:
         kopf.timer(*resource, id="follow", interval=poll_interval, when=followed, registry=registry)(on_tick)
         kopf.timer(*resource, id="recheck", interval=idle, when=waiting, registry=registry)(on_tick)
+
         return None
     return _register_recheck_loop(
         registry, reconciler, executor, RecheckSchedule(poll_interval, idle), max_rechecks
     )
 
 
-# The workloads whose rollouts the operator follows (CronJobs have none: the next Job uses the template).
-ROLLOUT_RESOURCES = {
-    "Deployment": ("apps", "v1", "deployments"),
-    "StatefulSet": ("apps", "v1", "statefulsets"),
-    "DaemonSet": ("apps", "v1", "daemonsets"),
-}
-_CHANGING_PHASES = {"Applying", "RollingBack"}
+def on_workload_change(
+    reconciler: Reconciler, event_loop: asyncio.AbstractEventLoop, rechecks: RecheckLoop | None
+) -> Callable[[str, str, str], None]:
+    """What the workload watch (operator/workload_watch.py, in its threads) calls for each change of a
+    workload: every RR following that workload's rollout is re-checked at once, by the re-check loop's
+    next round (standalone), or right here in the watch's thread (with kopf's timers)."""
 
-
-def changing_rrs(index: Any, namespace: str, kind: str, name: str) -> list[str]:
-    """The names of the RRs (from the kopf index) whose change of workload `kind` `namespace/name` is
-    under way: those a change of that workload may move on."""
-    entries = _siblings_at(index, (namespace, kind, name)) or []
-    return [
-        str(entry["metadata"]["name"])
-        for entry in entries
-        if (entry.get("status") or {}).get("phase") in _CHANGING_PHASES
-    ]
-
-
-def _register_workload_watch(
-    registry: kopf.OperatorRegistry, reconciler: Reconciler, executor: Executor | None
-) -> None:
-    """Re-check an RR whose change is rolling out as soon as its workload changes (a watch), so that a
-    rollout is seen to end (or the controller to take it up) without re-reading the workload on a timer.
-
-    One re-check per RR is queued at a time: events arriving while it waits for a thread add nothing (it
-    reads the workload when it starts); an event during a running re-check queues the next one.
-    """
-    queued: set[Key] = set()
-
-    def recheck(key: Key) -> None:
-        queued.discard(key)
-        run_once(reconciler, key[0], key[1])
-
-    async def on_workload_event(**kwargs: Any) -> None:
-        if kwargs.get("type") is None:
-            return  # the initial listing: the RRs themselves are resumed on start
-        body = kwargs.get("body") or {}
-        namespace, name = str(kwargs.get("namespace")), str(kwargs.get("name"))
-        for rr_name in changing_rrs(kwargs.get(TARGET_INDEX), namespace, str(body.get("kind")), name):
-            key = (namespace, rr_name)
-            if key in queued:
+    def changed(namespace: str, kind: str, name: str) -> None:
+        for rr_name in reconciler.following.rrs_of(namespace, kind, name):
+            if rechecks is not None:
+                event_loop.call_soon_threadsafe(rechecks.wake, (namespace, rr_name))
                 continue
-            queued.add(key)
-            try:
-                await run_in_thread(executor, functools.partial(recheck, key))
-            except kopf.TemporaryError:
-                pass  # a re-check on the RR's own schedule follows
-            finally:
-                queued.discard(key)
+            with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):  # its timer re-checks it
+                run_once(reconciler, namespace, rr_name)
 
-    for kind, (group, version, plural) in ROLLOUT_RESOURCES.items():
-        follow = kopf.on.event(group, version, plural, id=f"follow-{kind.lower()}", registry=registry)
-        follow(on_workload_event)
+    return changed
 
 
 def _register_recheck_loop(

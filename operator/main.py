@@ -18,11 +18,12 @@ from krr_mcp.core.usage_recheck import DEFAULT_TOLERANCE_PERCENT
 from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER, Kube, load_configuration
 
 from .approval_gate import APPROVAL_POLICY, FLAG, ApprovalGate
-from .handlers import register
+from .handlers import on_workload_change, register
 from .health import ProbeServer
 from .recheck import RecheckLoop
 from .reconcile import Hook, Reconciler, ReconcileSettings
 from .usage_reader import UsageSource
+from .workload_watch import WorkloadWatch
 
 log = structlog.get_logger("krr_mcp.operator")
 
@@ -179,6 +180,11 @@ async def run(
         else None
     )
     recheck_task = asyncio.create_task(rechecks.run(), name="rechecks") if rechecks is not None else None
+    changed = on_workload_change(reconciler, asyncio.get_running_loop(), rechecks)
+    watch_stop = threading.Event()
+    WorkloadWatch(
+        reconciler.kube, cfg.namespaces or None, changed, watch_stop, timeout_seconds=cfg.watch_timeout or 60
+    ).start()
     ready = ready_flag if ready_flag is not None else threading.Event()
     probes = ProbeServer(ready, cfg.halted) if cfg.probe_port is not None else None
     if probes is not None and cfg.probe_port is not None:
@@ -197,6 +203,7 @@ async def run(
         )
     finally:
         cfg.halted.set()
+        watch_stop.set()
         background = [t for t in (recheck_task, gate_task) if t is not None]
         for task in background:
             task.cancel()

@@ -31,6 +31,7 @@ from krr_mcp.kube.client import Kube, KubeError
 
 from .approval_gate import ApprovalGate
 from .audit import Auditor, next_status, ready_reason, status_differs
+from .following import Following
 from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
 from .usage_reader import UsageSource, read_usage
 
@@ -89,6 +90,7 @@ class Reconciler:
         self.audit = Auditor(kube, self.settings.now)
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        self.following = Following()  # the RRs whose rollout is under way, by workload
         self.namespace_inputs = NamespaceInputsCache(
             self._load_namespace_inputs, self.settings.context_ttl, lambda: self.settings.now().timestamp()
         )
@@ -177,10 +179,16 @@ class Reconciler:
     def _reconcile(self, namespace: str, name: str, siblings: list[dict[str, Any]] | None) -> Decision | None:
         rr = self.kube.get_rr(namespace, name)
         if rr is None:
+            self.following.settle(namespace, name)
             return None
         now = self.settings.now()
         workload, kwargs = self.inputs(rr, now, siblings)
         decision = decide(rr, workload, now, **kwargs)
+        target = valid_target(rr)
+        if decision.phase in (Phase.APPLYING, Phase.ROLLING_BACK) and target is not None:
+            self.following.follow(namespace, target.kind, target.name, name)  # before any patch
+        else:
+            self.following.settle(namespace, name)
         if decision.changes_workload and workload is not None:
             self._change(rr, workload, decision, now)
         elif decision.action == Action.RESUME:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +90,10 @@ class Conflict(KubeError):
     """409: the object changed since it was read (resourceVersion), or already exists."""
 
 
+class Gone(KubeError):
+    """410: a watch's resourceVersion is too old to resume from (list again)."""
+
+
 class Invalid(KubeError):
     """422: validation or admission refused the object, or a JSON patch `test` op failed."""
 
@@ -107,6 +112,7 @@ _ERRORS_BY_STATUS: dict[int, type[KubeError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    410: Gone,
     422: Invalid,
     429: TooManyRequests,
 }
@@ -185,6 +191,15 @@ def workload_path(namespace: str, kind: str, name: str | None = None) -> str:
         raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
     base = f"/apis/{WORKLOAD_API_VERSIONS[kind]}/namespaces/{_namespace(namespace)}/{WORKLOAD_PLURALS[kind]}"
     return base if name is None else f"{base}/{_name(name)}"  # "" is refused, never the list
+
+
+def workload_list_path(kind: str, namespace: str | None) -> str:
+    """The API path of the workloads of a supported `kind` in `namespace` (all namespaces when None)."""
+    if namespace is not None:
+        return workload_path(namespace, kind)
+    if kind not in WORKLOAD_PLURALS or kind not in WORKLOAD_API_VERSIONS:
+        raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
+    return f"/apis/{WORKLOAD_API_VERSIONS[kind]}/{WORKLOAD_PLURALS[kind]}"
 
 
 def rr_path(namespace: str | None, name: str | None = None) -> str:
@@ -282,6 +297,43 @@ class Kube:
         what = f"{'dry-run ' if dry_run else ''}patch {kind} {namespace}/{name}"
         path = workload_path(namespace, kind, name)
         return dict(self.request(what, "PATCH", path, body=patch, query=query, content_type=JSON_PATCH))
+
+    def watch(
+        self, what: str, path: str, resource_version: str, timeout_seconds: int
+    ) -> Iterator[dict[str, Any]]:
+        """The watch events (`{"type", "object"}`, bookmarks included) of the list at `path` after
+        `resource_version`, until the server ends the watch (after about `timeout_seconds`).
+        KubeError when it cannot start (an expired version: `Gone`); a broken stream just ends."""
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("allowWatchBookmarks", "true"),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", timeout_seconds),
+        ]
+        try:
+            method_, url, headers, _, _ = self.api.param_serialize(
+                "GET", path, query_params=query, header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+            )  # fmt: skip
+            response = self.api.call_api(
+                method_, url, header_params=headers, _request_timeout=timeout_seconds + 30
+            )
+        except ApiException as exc:
+            raise _error(exc, what) from None
+        except Exception as exc:
+            raise Unreachable(f"{what}: API server unreachable ({type(exc).__name__}: {exc})") from None
+        if not 200 <= response.status < 300:
+            response.read()
+            raise _error(ApiException(http_resp=response), what)
+        stream = response.response
+        try:
+            for line in stream:
+                if line.strip():
+                    yield json.loads(line)
+        except Exception:  # the connection broke, or a partial line: the caller watches again
+            return
+        finally:
+            stream.release_conn()
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         """Pods in `namespace` matching `label_selector` (a workload's selector)."""
