@@ -26,6 +26,8 @@ from krr_mcp.api.resource_recommendation import Phase, ResourceRecommendationSpe
 from krr_mcp.core import safety
 from krr_mcp.core.decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
 from krr_mcp.core.patches import json_patch
+from krr_mcp.core.safety.workload import replicas
+from krr_mcp.core.savings import change_savings, prices_from_policy
 from krr_mcp.core.usage_recheck import UsageVerdict, usage_recheck
 from krr_mcp.kube.client import Kube, KubeError
 
@@ -225,6 +227,23 @@ class Reconciler:
             extra["history"] = history
         return extra
 
+    def _savings(
+        self, rr: dict[str, Any], workload: dict[str, Any] | None, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`status.savings`: the spec's request changes x the workload's live replicas, priced with the
+        cluster policy's table (nothing the proposer wrote about money is read). Only when this pass read
+        the namespace's inputs (the safety check or a rollback's bound) and the workload exists."""
+        containers = (rr.get("spec") or {}).get("containers")
+        if workload is None or not isinstance(containers, list):
+            return {}
+        policy = kwargs.get("policy")
+        if policy is None and kwargs.get("safety") is not None:
+            policy = self.namespace_inputs.get(rr["metadata"]["namespace"]).policy  # cached by the check
+        if policy is None:
+            return {}
+        found = change_savings(containers, replicas(workload), prices_from_policy(policy))
+        return {"savings": found.model_dump(mode="json")}
+
     @staticmethod
     def _pinned(rr: dict[str, Any], workload: dict[str, Any] | None) -> dict[str, Any]:
         """`status.approval` to record when the operator first sees the approval (then never again)."""
@@ -244,6 +263,7 @@ class Reconciler:
         status = rr.get("status") or {}
         generation = rr["metadata"].get("generation")
         extra = {**self._extra(rr, decision, now, kwargs), **self._pinned(rr, workload)}
+        extra.update(self._savings(rr, workload, kwargs))
         new = next_status(status, decision, now, generation, **extra)
         if not status_differs(status, new):
             return
