@@ -18,6 +18,7 @@ from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationSpec,
     ResourceRecommendationStatus,
 )
+from krr_mcp.core.savings import monthly_savings
 
 from .manifests import ANNOTATION_CREATED_BY, ANNOTATION_ROLLBACK_OF
 from .untrusted import Untrusted, untrusted
@@ -40,6 +41,9 @@ class RecommendationSummary(BaseModel):
     risk: str = ""
     cpu_change: str = ""
     memory_change: str = ""
+    saves_per_month: str = Field(
+        default="", description="What it saves per month (the operator's status.savings; '' not yet priced)."
+    )
     source: str = ""
     created_by: str = ""
     rollback_of: str = ""
@@ -97,6 +101,7 @@ def summarize(obj: dict[str, Any]) -> RecommendationSummary:
         risk=status.get("risk") or "",
         cpu_change=status.get("cpuChange") or "",
         memory_change=status.get("memoryChange") or "",
+        saves_per_month=f"{found[0]:.2f} {found[1]}" if (found := monthly_savings(obj)) else "",
         source=(spec.get("evidence") or {}).get("source") or "",
         created_by=annotations.get(ANNOTATION_CREATED_BY) or "",
         rollback_of=annotations.get(ANNOTATION_ROLLBACK_OF) or "",
@@ -202,9 +207,10 @@ def render_summaries(items: list[RecommendationSummary], total: int, shown: int 
     lines = [f"{total} ResourceRecommendation(s){limit}:"]
     for s in items[:shown]:
         who = f", approved by {s.approved_by}" if s.approved else ""
+        saves = f", saves {s.saves_per_month} per month" if s.saves_per_month else ""
         lines.append(
             f"- {s.namespace}/{s.name}: {s.target_kind} {s.target_name} [{', '.join(s.containers)}] "
-            f"phase {s.phase}{who}"
+            f"phase {s.phase}{who}{saves}"
         )
     if len(items) > shown:
         lines.append(f"... {len(items) - shown} more in the structured result.")

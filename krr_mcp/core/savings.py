@@ -13,7 +13,7 @@ OpenCost lives with the caller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from krr_mcp.api.policy import BUILTIN_POLICY, DEFAULT_PRICES_SOURCE, HOURS_PER_MONTH, PolicySpec, Pricing
@@ -145,3 +145,29 @@ def change_savings(containers: list[dict[str, Any]], replicas: int, prices: Pric
             change = request_change(container.get("current"), container.get("proposed"), resource)
             per_pod[resource] += change or 0
     return price(per_pod["cpu"], per_pod["memory"], replicas, prices)
+
+
+def monthly_savings(rr: dict[str, Any]) -> tuple[Decimal, str] | None:
+    """The operator's `status.savings` of an RR as (money per month, currency); None when absent or
+    malformed."""
+    savings = (rr.get("status") or {}).get("savings")
+    if not isinstance(savings, dict):
+        return None
+    monthly, currency = savings.get("monthly"), savings.get("currency")
+    if isinstance(monthly, bool) or not isinstance(monthly, int | float) or not isinstance(currency, str):
+        return None
+    try:
+        amount = Decimal(repr(monthly))
+    except InvalidOperation:
+        return None
+    return (amount, currency) if amount.is_finite() else None
+
+
+def savings_by_currency(rrs: list[dict[str, Any]]) -> dict[str, Decimal]:
+    """The RRs' `monthly_savings` summed per currency (RRs without one count in none)."""
+    sums: dict[str, Decimal] = {}
+    for rr in rrs:
+        found = monthly_savings(rr)
+        if found is not None:
+            sums[found[1]] = sums.get(found[1], Decimal(0)) + found[0]
+    return dict(sorted(sums.items()))

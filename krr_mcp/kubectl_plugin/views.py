@@ -7,10 +7,11 @@ strings), so the same data renders as a table, plain text, JSON or YAML.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from krr_mcp.api.quantities import quantity_or_none
+from krr_mcp.core.savings import monthly_savings
 
 LIST_COLUMNS = [
     "namespace",
@@ -70,22 +71,6 @@ def target_of(rr: dict[str, Any]) -> str:
 
 def phase_of(rr: dict[str, Any]) -> str:
     return str((rr.get("status") or {}).get("phase") or "Proposed")
-
-
-def monthly_savings(rr: dict[str, Any]) -> tuple[Decimal, str] | None:
-    """The operator's `status.savings` of an RR as (money per month, currency); None when absent or
-    malformed."""
-    savings = (rr.get("status") or {}).get("savings")
-    if not isinstance(savings, dict):
-        return None
-    monthly, currency = savings.get("monthly"), savings.get("currency")
-    if isinstance(monthly, bool) or not isinstance(monthly, int | float) or not isinstance(currency, str):
-        return None
-    try:
-        amount = Decimal(repr(monthly))
-    except InvalidOperation:
-        return None
-    return (amount, currency) if amount.is_finite() else None
 
 
 def by_namespace_and_savings(rrs: list[dict[str, Any]]) -> list[dict[str, Any]]:

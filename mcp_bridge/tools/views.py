@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from krr_mcp.api.resource_recommendation import (
     Phase,
 )
+from krr_mcp.core.savings import savings_by_currency
 from krr_mcp.kube.client import namespace_path
 
 from ..bridge import Bridge
@@ -36,6 +37,10 @@ from .common import READ_ONLY, ReviewCommands, in_thread, review_commands, tool_
 class NamespaceCount(BaseModel):
     total: int
     by_phase: dict[str, int]
+    monthly_savings: dict[str, float] = Field(
+        default_factory=dict,
+        description="What they save per month, summed per currency (the operator's status.savings).",
+    )
 
 
 class RecommendationList(BaseModel):
@@ -44,7 +49,11 @@ class RecommendationList(BaseModel):
     truncated: bool = Field(description="More pages follow: call again with `cursor` = next_cursor.")
     next_cursor: str | None = None
     by_namespace: dict[str, NamespaceCount] = Field(
-        default_factory=dict, description="How many matched per namespace and phase (all pages)."
+        default_factory=dict,
+        description="How many matched per namespace and phase, and what they save (all pages).",
+    )
+    monthly_savings: dict[str, float] = Field(
+        default_factory=dict, description="What all that matched save per month, per currency (all pages)."
     )
 
 
@@ -107,17 +116,21 @@ def list_recommendations_view(
     if cursor is not None and not (isinstance(after, list) and len(after) == 4):
         raise CursorError("this cursor is not one this server gave out")
     objects = bridge.cluster.list_recommendations(namespace, _target_selector(target_kind, target_name))
-    summaries = [summarize(o) for o in objects]
+    matched = [(summarize(o), o) for o in objects]
     if target_name:  # labels hold at most 63 characters of the name; match the full name here
-        summaries = [s for s in summaries if s.target_name == target_name]
+        matched = [(s, o) for s, o in matched if s.target_name == target_name]
     if phase:
-        summaries = [s for s in summaries if s.phase == phase]
-    summaries.sort(key=_order, reverse=True)
+        matched = [(s, o) for s, o in matched if s.phase == phase]
+    summaries = sorted((s for s, _ in matched), key=_order, reverse=True)
     by_namespace: dict[str, NamespaceCount] = {}
-    for s in summaries:
+    objects_in: dict[str, list[dict[str, Any]]] = {}
+    for s, o in matched:
         count = by_namespace.setdefault(s.namespace, NamespaceCount(total=0, by_phase={}))
         count.total += 1
         count.by_phase[s.phase] = count.by_phase.get(s.phase, 0) + 1
+        objects_in.setdefault(s.namespace, []).append(o)
+    for ns, count in by_namespace.items():
+        count.monthly_savings = {c: float(v) for c, v in savings_by_currency(objects_in[ns]).items()}
     rest = summaries if after is None else [s for s in summaries if _order(s) < tuple(after)]
     page = rest[:limit]
     more = len(rest) > limit
@@ -128,6 +141,7 @@ def list_recommendations_view(
         truncated=more,
         next_cursor=next_cursor,
         by_namespace=dict(sorted(by_namespace.items())),
+        monthly_savings={c: float(v) for c, v in savings_by_currency([o for _, o in matched]).items()},
     )
 
 
@@ -169,6 +183,11 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             except CursorError as exc:
                 raise ToolError(f"listing recommendations: {exc}") from None
         text = render_summaries(result.items, result.total)
+        if result.monthly_savings:
+            sums = ", ".join(
+                f"{amount:.2f} {currency}" for currency, amount in result.monthly_savings.items()
+            )
+            text += f"\nTogether (all pages) they save {sums} per month."
         if result.next_cursor:
             text += f"\nThe next page: cursor={result.next_cursor}"
         return tool_result(result, text)
