@@ -282,6 +282,8 @@ class AuditCounts:
 
         if not self.log.exists():
             return self.counts
+        if self.log.stat().st_size < self.offset:
+            raise RuntimeError(f"{self.log} was rotated or truncated: requests would go uncounted")
         with self.log.open("rb") as stream:
             stream.seek(self.offset)
             for line in stream:

@@ -234,6 +234,8 @@ class ControlPlane:
                 "--authorization-mode=Node,RBAC", f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--allow-privileged=true", "--profiling=false", "--endpoint-reconciler-type=none",
                 f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}",
+                # Never rotated (0 would mean 100 MB): readers count requests from one growing file.
+                "--audit-log-maxsize=1000000",
                 f"--cert-dir={pki / 'apiserver-generated'}",
             ],
         )  # fmt: skip
