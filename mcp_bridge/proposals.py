@@ -27,6 +27,7 @@ from krr_mcp.api.resource_recommendation import (
 from krr_mcp.core import safety
 from krr_mcp.core.safety import workload as workload_shape
 from krr_mcp.core.safety.container_rules import within_max_step
+from krr_mcp.core.workloads import describe
 
 from .bridge import Bridge
 from .inputs import ContainerProposal, WorkloadChoice, WorkloadProposal
@@ -244,20 +245,9 @@ class PlannedSummary(BaseModel):
     changes: list[str]
 
 
-def describe_amounts(resources: ContainerResources) -> str:
-    r, lim = resources.requests, resources.limits
-    return (
-        f"requests cpu={r.cpu or '-'} memory={r.memory or '-'}, "
-        f"limits cpu={lim.cpu or '-'} memory={lim.memory or '-'}"
-    )
-
-
 def summarize_plan(plan: PlannedRecommendation) -> PlannedSummary:
     return PlannedSummary(
         target=f"{plan.kind} {plan.namespace}/{plan.name}",
         risk=str(plan.safety.risk),
-        changes=[
-            f"{c.name}: {describe_amounts(c.current)} -> {describe_amounts(c.proposed)}"
-            for c in plan.spec.containers
-        ],
+        changes=[f"{c.name}: {describe(c.current)} -> {describe(c.proposed)}" for c in plan.spec.containers],
     )

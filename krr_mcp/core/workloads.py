@@ -76,7 +76,8 @@ def same_cpu_memory(
 
 
 def describe(resources: dict[str, Any] | ContainerResources | None) -> str:
-    """`req cpu=250m memory=256Mi, lim memory=512Mi` (for messages and printer columns)."""
+    """`req cpu=250m memory=256Mi, lim memory=512Mi`: the one describer of a container's amounts (the
+    operator's messages and printer columns, the bridge's previews and confirmations)."""
     if isinstance(resources, ContainerResources):
         resources = resources.model_dump(exclude_none=True)
     parts = []

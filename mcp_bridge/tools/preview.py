@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResources, SafetyReport
 from krr_mcp.core.patches import desired_resources
 from krr_mcp.core.safety import workload as workload_shape
+from krr_mcp.core.workloads import describe
 from krr_mcp.kube.client import KubeError
 from krr_mcp.kube.dry_run import DryRunResult, dry_run
 
@@ -23,7 +24,6 @@ from ..proposals import (
     MANUAL_EVIDENCE,
     PlannedRecommendation,
     ProposalRefused,
-    describe_amounts,
     plan_proposal,
     refusal_text,
 )
@@ -203,7 +203,7 @@ def render(result: PreviewResult) -> str:
     }[persisted]
     lines = [f"Preview of {result.target} ({header}):"]
     for c in result.containers:
-        lines.append(f"- {c.name}: {describe_amounts(c.current)} -> {describe_amounts(c.proposed)}")
+        lines.append(f"- {c.name}: {describe(c.current)} -> {describe(c.proposed)}")
     answer = result.dry_run.server_answer
     said = f"; the API server said: {quote(answer.untrusted)}" if answer is not None else ""
     lines.append(f"Dry run: {_VERDICT[result.dry_run.accepted]}: {result.dry_run.message}{said}")
