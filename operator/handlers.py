@@ -176,19 +176,38 @@ def register(
 
 
 def on_workload_change(
-    reconciler: Reconciler, event_loop: asyncio.AbstractEventLoop, rechecks: RecheckLoop | None
+    reconciler: Reconciler, event_loop: asyncio.AbstractEventLoop, executor: Executor | None
 ) -> Callable[[str, str, str], None]:
     """What the workload watch (operator/workload_watch.py, in its threads) calls for each change of a
-    workload: every RR following that workload's rollout is re-checked at once, by the re-check loop's
-    next round (standalone), or right here in the watch's thread (with kopf's timers)."""
+    workload: every RR following that workload's rollout is re-checked at once, in `executor` beside the
+    event handlers (not behind them in the re-check loop: following a rollout must keep pace with a
+    burst of approvals). One re-check per RR is queued at a time; it reads the workload when it starts.
+    """
+    queued: set[Key] = set()
+
+    async def recheck(key: Key) -> None:
+        def once() -> None:
+            queued.discard(key)
+            with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):  # its own schedule retries
+                run_once(reconciler, key[0], key[1])
+
+        try:
+            await run_in_thread(executor, once)
+        finally:
+            queued.discard(key)
+
+    tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+
+    def schedule(key: Key) -> None:  # in the event loop
+        if key not in queued:
+            queued.add(key)
+            task = event_loop.create_task(recheck(key), name=f"follow {key}")
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     def changed(namespace: str, kind: str, name: str) -> None:
         for rr_name in reconciler.following.rrs_of(namespace, kind, name):
-            if rechecks is not None:
-                event_loop.call_soon_threadsafe(rechecks.wake, (namespace, rr_name))
-                continue
-            with contextlib.suppress(kopf.TemporaryError, kopf.PermanentError):  # its timer re-checks it
-                run_once(reconciler, namespace, rr_name)
+            event_loop.call_soon_threadsafe(schedule, (namespace, rr_name))
 
     return changed
 

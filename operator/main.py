@@ -180,7 +180,7 @@ async def run(
         else None
     )
     recheck_task = asyncio.create_task(rechecks.run(), name="rechecks") if rechecks is not None else None
-    changed = on_workload_change(reconciler, asyncio.get_running_loop(), rechecks)
+    changed = on_workload_change(reconciler, asyncio.get_running_loop(), executor)
     watch_stop = threading.Event()
     WorkloadWatch(
         reconciler.kube, cfg.namespaces or None, changed, watch_stop, timeout_seconds=cfg.watch_timeout or 60

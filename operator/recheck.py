@@ -89,11 +89,6 @@ class RecheckSchedule:
             self._due[key] = (now + self._due[key][1], self._due[key][1])
         return [key for _, key in due]
 
-    def wake(self, key: Key, now: float) -> None:
-        """Due now (its workload changed); an RR not scheduled yet is followed from now on."""
-        interval = self._due[key][1] if key in self._due else self.poll_interval
-        self._due[key] = (now, interval)
-
     def retry_soon(self, key: Key, now: float, delay: float) -> None:
         """A check failed for a transient reason: due again after `delay` (not later than planned)."""
         if key in self._due:
@@ -143,10 +138,6 @@ class RecheckLoop:
 
     def forget(self, key: Key) -> None:
         self.schedule.forget(key)
-
-    def wake(self, key: Key) -> None:
-        """Check `key` on the loop's next round (within `max_sleep`)."""
-        self.schedule.wake(key, self.now())
 
     async def run(self) -> None:
         try:
