@@ -9,6 +9,7 @@ another shape, no data) the scan is priced with the table and says why in one wa
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -59,7 +60,7 @@ async def scan_prices(policy: PolicySpec) -> tuple[Prices, str | None]:
 async def bridge_prices(bridge: Bridge) -> tuple[Prices, str | None]:
     """`scan_prices` under the cluster policy; the built-in table (with a warning) when it cannot be read."""
     try:
-        policy = bridge.policy_for(None)
+        policy = await asyncio.to_thread(bridge.policy_for, None)  # a blocking API read
     except (ClusterError, PolicyError) as exc:
         table = prices_from_policy(None)
         return table, f"the cluster policy's prices could not be read ({exc}); priced with {table.source}"
