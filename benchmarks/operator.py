@@ -370,10 +370,13 @@ class RealTarget:
             def create(doc: dict[str, Any]) -> None:
                 http.post(collection_path(doc), json=doc).raise_for_status()
 
+            # Namespaces, workloads, then RRs: an RR whose workload does not exist yet is Stale for good.
             namespaces = [d for d in docs if d["kind"] == "Namespace"]
             for doc in namespaces:
                 create(doc)
-            list(pool.map(create, [d for d in docs if d not in namespaces]))
+            rrs = [d for d in docs if d["kind"] == "ResourceRecommendation"]
+            list(pool.map(create, [d for d in docs if d not in namespaces and d not in rrs]))
+            list(pool.map(create, rrs))
 
     def phases(self, namespace: str) -> dict[str, int]:
         from collections import Counter
