@@ -84,9 +84,29 @@ def _env() -> dict[str, str]:
     return env
 
 
+# How the binaries are built (flags below); part of the cache key, so a changed recipe builds anew.
+BUILD_RECIPE = "trimpath, CGO off, kubernetes version stamped"
+
+
+def _ldflags(tool: Tool) -> list[str]:
+    """Stamp Kubernetes binaries with their release, as the project's own build does: without it the
+    API server reports v0.0.0-master (`kubectl version`, and any tool checking the server's version)."""
+    if tool.module != "k8s.io/kubernetes" or not tool.version.startswith("v"):
+        return []
+    major, minor = tool.version[1:].split(".")[:2]
+    stamp = {"gitVersion": tool.version, "gitMajor": major, "gitMinor": minor, "gitTreeState": "clean"}
+    flags = " ".join(
+        f"-X {package}.{name}={value}"
+        for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+        for name, value in stamp.items()
+    )
+    return [f"-ldflags={flags}"]
+
+
 def build_key(go: str, root: Path = MODULES_DIR) -> str:
-    """Hash of every pin (go.mod, go.sum) and of the Go version: the cache folder's name."""
+    """Hash of every pin (go.mod, go.sum), the Go version and the build recipe: the cache folder's name."""
     digest = hashlib.sha256()
+    digest.update(BUILD_RECIPE.encode())
     digest.update(subprocess.run([go, "version"], capture_output=True, text=True, check=True).stdout.encode())
     for folder in module_dirs(root):
         for name in ("go.mod", "go.sum"):
@@ -146,7 +166,8 @@ def build(
             continue
         began = time.monotonic()
         partial = target / f".{tool.binary}.partial"
-        _go(go, ["build", "-trimpath", "-o", str(partial), tool.package], tool.module_dir, env)
+        flags = ["-trimpath", *_ldflags(tool)]
+        _go(go, ["build", *flags, "-o", str(partial), tool.package], tool.module_dir, env)
         partial.replace(target / tool.binary)  # a binary in the cache is always a whole one
         say(f"built {tool.binary} ({tool.module} {tool.version}) in {time.monotonic() - began:.0f}s")
     if "kwok-stages.yaml" in required and not (target / "kwok-stages.yaml").is_file():

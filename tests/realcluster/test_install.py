@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from krr_mcp.cluster import identities
+from krr_mcp.cluster import binaries, identities
 
 from ..delivery.manifests import RENDERINGS, of_kind, render
 from .cluster import RealCluster
@@ -61,3 +61,13 @@ def test_people_and_viewers_list_recommendations_in_every_namespace(real_cluster
         assert done.returncode == 0
     refused = real_cluster.kubectl("get", "recommendations", "-A", context="ci-deployer", check=False)
     assert refused.returncode != 0 and "forbidden" in refused.stderr.lower()
+
+
+def test_the_api_server_reports_its_pinned_release(real_cluster: RealCluster) -> None:
+    """The binaries are stamped with the k8s.io/kubernetes version hack/controlplane pins (tools that
+    check the server's version, like Helm's kubeVersion, see a release, not v0.0.0-master)."""
+    done = real_cluster.kubectl("version", "-o", "json")
+    server = json.loads(done.stdout)["serverVersion"]
+    pinned = binaries.pinned_version("k8s.io/kubernetes")
+    assert pinned is not None and server["gitVersion"] == pinned, server
+    assert (server["major"], server["minor"]) == tuple(pinned[1:].split(".")[:2]), server
