@@ -94,7 +94,9 @@ async def test_scan_progress_reaches_the_http_client(scan_cluster: tuple[Sandbox
     sandbox, prometheus_url = scan_cluster
     with http_server(sandbox, *native_source(prometheus_url)) as (port, _proc):
         url = f"http://127.0.0.1:{port}/mcp"
-        authorized = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"})
+        # The scan's answer may come more than the client's default 5 s after a progress notification on
+        # a loaded machine; the SDK then reports "SSE stream ended without a response".
+        authorized = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120)
         async with authorized as http, Client(streamable_http_client(url, http_client=http)) as client:
             out, progress = await scan_with_progress(client)
     assert_progress(out, progress)
