@@ -64,6 +64,7 @@ def test_list_rows_and_filters() -> None:
         "cpu_change": "-50%",
         "memory": "512Mi -> 640Mi",
         "memory_change": "+25%",
+        "saves": "-",  # not priced yet: no status.savings
         "risk": "-",
         "phase": "Proposed",
         "age": "1h",
