@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from krr_mcp.api.resource_recommendation import SafetyReport
+from krr_mcp.cluster.control_plane import die_with_parent
 from krr_mcp.core.decisions import decide
 from krr_mcp.core.patches import json_patch
 from krr_mcp.kube.client import Kube
@@ -543,8 +544,9 @@ def load_run(
         print(f"N={n}: the operator's log: {log_path}", flush=True)
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [*cmd, "--poll-interval", str(poll_interval), *operator_args], stdout=log, stderr=log
-            )
+                [*cmd, "--poll-interval", str(poll_interval), *operator_args], stdout=log, stderr=log,
+                preexec_fn=die_with_parent,  # a stopped benchmark leaves no operator behind
+            )  # fmt: skip
         try:
             wait_until("the operator's /readyz", lambda: ready(proc, probe_port), 60)
             time.sleep(1.0)  # its first list (nothing there yet) is done
