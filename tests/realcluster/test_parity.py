@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
+from krr_mcp.api.resource_recommendation import PRINTER_COLUMNS, ContainerChange, SafetyReport
 from krr_mcp.cluster import identities
 from krr_mcp.core.decisions import decide
 from krr_mcp.core.patches import json_patch
@@ -687,23 +687,13 @@ def test_etcd_compaction_does_not_expire_what_the_watch_cache_holds(api_server: 
 def test_kubectl_get_by_short_name_and_category_shows_printer_columns(api_server: ApiServer, ns: str) -> None:
     create_rr(api_server, ns)
     short = [line.split() for line in api_server.kubectl("get", "rr", "-n", ns).stdout.splitlines()]
-    assert short[0] == [
-        "NAME",
-        "TARGET",
-        "CONTAINERS",
-        "CPU",
-        "MEMORY",
-        "RISK",
-        "PHASE",
-        "APPROVED-BY",
-        "AGE",
-    ]
+    # The CRD's columns (generated from the model): priority 0 by default, every one with -o wide.
+    default = ["NAME", *(c["name"].upper() for c in PRINTER_COLUMNS if not c.get("priority"))]
+    assert short[0] == default and {"TARGET", "PHASE", "APPROVED-BY"} <= set(default)
     assert short[1][:2] == ["web-1", "web"]
     wide = api_server.kubectl("get", "recommendations", "-n", ns, "-o", "wide").stdout.splitlines()
-    assert wide[0].split() == [
-        "NAME", "TARGET", "KIND", "CONTAINERS", "CPU", "MEMORY", "RISK", "PHASE", "APPROVED-BY", "SOURCE",
-        "AGE",
-    ]  # fmt: skip
+    assert wide[0].split() == ["NAME", *(c["name"].upper() for c in PRINTER_COLUMNS)]
+    assert "KIND" in wide[0].split() and "KIND" not in default
     assert wide[1].split()[:3] == ["web-1", "web", "Deployment"]
     resources = api_server.kubectl("api-resources", "--api-group=krr-mcp.io").stdout
     assert "resourcerecommendations" in resources and "/status" not in resources
