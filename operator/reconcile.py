@@ -26,6 +26,7 @@ from krr_mcp.api.resource_recommendation import Phase, ResourceRecommendationSpe
 from krr_mcp.core import safety
 from krr_mcp.core.decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
 from krr_mcp.core.patches import json_patch
+from krr_mcp.core.rollout import controller_caught_up
 from krr_mcp.core.safety.workload import replicas
 from krr_mcp.core.savings import change_savings, prices_from_policy
 from krr_mcp.core.usage_recheck import UsageVerdict, usage_recheck
@@ -128,10 +129,15 @@ class Reconciler:
             "auto_rollback_enabled": self.settings.auto_rollback,
             "approval_gate_problem": self.settings.approval_gate.current(),
         }
-        phase = (rr.get("status") or {}).get("phase")
-        if workload is not None and phase in (Phase.APPLYING, Phase.ROLLING_BACK):
+        status = rr.get("status") or {}
+        last_change = (status.get("history") or [{}])[-1]
+        if (
+            workload is not None
+            and status.get("phase") in (Phase.APPLYING, Phase.ROLLING_BACK)
+            and controller_caught_up(workload, last_change.get("workloadGenerationAfter"))
+        ):  # no pod of the new template exists before the controller takes the change up
             kwargs["pods"] = self._pods(namespace, workload)
-        if _changed_before(rr.get("status") or {}):
+        if _changed_before(status):
             kwargs["policy"] = self.namespace_inputs.get(namespace).policy  # bounds what a rollback restores
         else:
             kwargs["superseded_by"] = newer_overlapping(

@@ -14,12 +14,13 @@ from collections.abc import Callable
 
 import structlog
 
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 from krr_mcp.kube.client import Gone, Kube, KubeError, workload_list_path
 
 log = structlog.get_logger("krr_mcp.operator")
 
 # The workloads that roll out (a CronJob has no rollout: the next Job uses the template).
-ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+ROLLOUT_KINDS = tuple(kind for kind, info in WORKLOAD_KINDS.items() if info.rolls_out)
 
 Changed = Callable[[str, str, str], None]
 

@@ -12,11 +12,14 @@ class WorkloadKindInfo:
     plural: str  # the resource name in API paths
     template_path: tuple[str, ...]  # keys from the object's root to its pod template
     short_name: str  # kubectl's short name (used in generated RR names)
+    rolls_out: bool = True  # a template change rolls out pods (a CronJob's next Job just uses it)
 
 
 WORKLOAD_KINDS: dict[str, WorkloadKindInfo] = {
     "Deployment": WorkloadKindInfo("apps/v1", "deployments", ("spec", "template"), "deploy"),
     "StatefulSet": WorkloadKindInfo("apps/v1", "statefulsets", ("spec", "template"), "sts"),
     "DaemonSet": WorkloadKindInfo("apps/v1", "daemonsets", ("spec", "template"), "ds"),
-    "CronJob": WorkloadKindInfo("batch/v1", "cronjobs", ("spec", "jobTemplate", "spec", "template"), "cj"),
+    "CronJob": WorkloadKindInfo(
+        "batch/v1", "cronjobs", ("spec", "jobTemplate", "spec", "template"), "cj", False
+    ),
 }

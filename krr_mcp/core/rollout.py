@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
+
 RolloutPhase = Literal["progressing", "complete", "failed"]
 
 # Condition reasons that mean the new pods will not become ready by themselves.
@@ -74,6 +76,14 @@ def pod_failure(pods: list[dict[str, Any]], since: datetime | None = None) -> st
     return None
 
 
+def controller_caught_up(workload: dict[str, Any], min_generation: int | None = None) -> bool:
+    """Whether the workload's controller has seen its current generation (and `min_generation`, the
+    one our patch produced): before that, nothing of the change is rolled out."""
+    generation = _int((workload.get("metadata") or {}).get("generation"), 0)
+    observed = _int((workload.get("status") or {}).get("observedGeneration"), -1)
+    return observed >= max(generation, min_generation or 0)
+
+
 def rollout_state(
     workload: dict[str, Any],
     min_generation: int | None = None,
@@ -92,17 +102,15 @@ def rollout_state(
     meta = workload.get("metadata") or {}
     spec = workload.get("spec") or {}
     status = workload.get("status") or {}
-    if kind == "CronJob":
-        return RolloutState("complete", "CronJob: the next scheduled Job uses the new template")
-    generation = _int(meta.get("generation"), 0)
-    wanted_generation = max(generation, min_generation or 0)
-    observed = _int(status.get("observedGeneration"), -1)
-    if observed < wanted_generation:
+    info = WORKLOAD_KINDS.get(str(kind))
+    if info is not None and not info.rolls_out:
+        return RolloutState("complete", f"{kind}: the next scheduled Job uses the new template")
+    if not controller_caught_up(workload, min_generation):
         # Conditions are about an older generation, and no pod of the new template exists yet.
+        wanted = max(_int(meta.get("generation"), 0), min_generation or 0)
+        observed = _int(status.get("observedGeneration"), -1)
         return RolloutState(
-            "progressing",
-            f"waiting for the controller (observed {observed}, want {wanted_generation})",
-            observed=False,
+            "progressing", f"waiting for the controller (observed {observed}, want {wanted})", observed=False
         )
     failure = _failed_condition(status) or pod_failure(pods or [], since)
     if failure:
