@@ -22,7 +22,9 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from krr_mcp.api.names import BRIDGE_NAME
 from krr_mcp.api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
+from krr_mcp.api.times import timestamp
 from krr_mcp.core import safety
 from krr_mcp.core.decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
 from krr_mcp.core.patches import json_patch
@@ -47,7 +49,7 @@ Hook = Callable[[str, dict[str, Any]], None]
 @dataclass
 class ReconcileSettings:
     auto_rollback: bool = True
-    bridge_field_manager: str = "krr-mcp-bridge"
+    bridge_field_manager: str = BRIDGE_NAME
     hook: Hook | None = None
     # Once set, reconcile does nothing: set when the operator stops, so that a handler thread still
     # queued behind an RR's lock cannot act for an operator that is gone.
@@ -61,10 +63,6 @@ class ReconcileSettings:
     approval_gate: ApprovalGate = field(default_factory=ApprovalGate)
     # Re-read each container's memory peak from this Prometheus right before applying (None: not read).
     usage_source: UsageSource | None = None
-
-
-def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _changed_before(status: dict[str, Any]) -> bool:
@@ -225,11 +223,11 @@ class Reconciler:
         if decision.action == Action.SUPERSEDE:
             extra["supersededBy"] = kwargs.get("superseded_by")
         if spec.get("approved") and not status.get("approvedAt"):
-            extra["approvedAt"] = _iso(now)
+            extra["approvedAt"] = timestamp(now)
         history = status.get("history") or []
         if decision.rollout_observed_at is not None and history and not history[-1].get("rolloutObservedAt"):
             history = copy.deepcopy(history)
-            history[-1]["rolloutObservedAt"] = _iso(decision.rollout_observed_at)
+            history[-1]["rolloutObservedAt"] = timestamp(decision.rollout_observed_at)
             extra["history"] = history
         return extra
 
@@ -306,7 +304,7 @@ class Reconciler:
         entry: dict[str, Any] = {
             "action": decision.history_action,
             "outcome": "Pending",
-            "at": _iso(now),
+            "at": timestamp(now),
             "actor": decision.actor or "unknown",
             "containers": [c.model_dump(mode="json") for c in decision.changes],
             "workloadGenerationBefore": wmeta.get("generation"),
@@ -344,7 +342,7 @@ class Reconciler:
         last["workloadGenerationAfter"] = (patched.get("metadata") or {}).get("generation")
         last["workloadResourceVersionAfter"] = (patched.get("metadata") or {}).get("resourceVersion")
         if decision.history_action == "apply":
-            done["appliedAt"] = _iso(now)
+            done["appliedAt"] = timestamp(now)
         self.audit.write_status(stored, done)
         self.audit.record(stored, decision, "Succeeded", workload=patched, before=before, after=after)
 
