@@ -124,15 +124,15 @@ async def run(
 ) -> list[tuple[str, str, list[float]]]:
     from mcp.client.stdio import StdioServerParameters
 
-    from mcp_bridge.bridge import Bridge
-    from mcp_bridge.paging import DEFAULT_PAGE
-    from mcp_bridge.recommenders import (
+    from krr_mcp.recommenders import (
         ScanFilters,
         ScanRequest,
         filter_recommendations,
         get_recommendations,
         namespace_summaries,
     )
+    from mcp_bridge.bridge import Bridge
+    from mcp_bridge.paging import DEFAULT_PAGE
     from mcp_bridge.settings import BridgeSettings
     from mcp_bridge.tools.views import list_recommendations_view
 

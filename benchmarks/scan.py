@@ -88,9 +88,9 @@ def one_scan(row: str, url: str, kubeconfig: str, days: float, at: float, concur
     """Run one scan in this process (row: batched, per_object or krr); report its numbers."""
     from kubernetes import client, config
 
-    from mcp_bridge.recommenders import ScanRequest, get_recommendations
-    from mcp_bridge.recommenders.krr_cli import scan_with_krr
-    from mcp_bridge.recommenders.native import scan_with_prometheus
+    from krr_mcp.recommenders import ScanRequest, get_recommendations
+    from krr_mcp.recommenders.krr_cli import scan_with_krr
+    from krr_mcp.recommenders.native import scan_with_prometheus
 
     # The engine's CPU is its scan's, as in the running bridge: the modules it loads on first use
     # (the kubernetes client's API classes and models take about a second) are loaded before.

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from .recommenders import ScanResult
+from krr_mcp.recommenders import ScanResult
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 5000

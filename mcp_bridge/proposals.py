@@ -28,11 +28,11 @@ from krr_mcp.core import safety
 from krr_mcp.core.safety import workload as workload_shape
 from krr_mcp.core.safety.container_rules import within_max_step
 from krr_mcp.core.workloads import describe
+from krr_mcp.recommenders import ContainerScan, ScanResult
 
 from .bridge import Bridge
 from .inputs import ContainerProposal, WorkloadChoice, WorkloadProposal
 from .manifests import build_recommendation_manifest
-from .recommenders import ContainerScan, ScanResult
 from .scans import usage_by_container
 
 

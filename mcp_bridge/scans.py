@@ -9,8 +9,7 @@ from the kept result, so the safety rules check the proposed numbers against wha
 from __future__ import annotations
 
 from krr_mcp.api.resource_recommendation import SCAN_ID_PATTERN, ContainerUsage, Evidence
-
-from .recommenders import ContainerScan, ScanResult
+from krr_mcp.recommenders import ContainerScan, ScanResult
 
 __all__ = ["SCAN_ID_PATTERN", "evidence_from_scan", "usage_by_container"]
 # Evidence fields and the names the recommenders' settings use for them.

@@ -1,6 +1,6 @@
 """Read a workload's memory peaks from Prometheus at apply time (`--prometheus-url`).
 
-The reading is the native recommender's own (mcp_bridge.recommenders: its Prometheus client, its
+The reading is the native recommender's own (krr_mcp.recommenders: its Prometheus client, its
 pod discovery and its queries) over the RR's history window, so the operator sees the number a scan
 would have seen now; `usage_recheck.usage_recheck` decides what it means.
 """
@@ -15,8 +15,8 @@ from decimal import Decimal
 from krr_mcp.api.quantities import parse_resource_quantity
 from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 from krr_mcp.core.usage_recheck import DEFAULT_TOLERANCE_PERCENT, UsageReading, history_hours
-from mcp_bridge.recommenders import PrometheusError, ScanRequest
-from mcp_bridge.recommenders.native import scan_with_prometheus
+from krr_mcp.recommenders import PrometheusError, ScanRequest
+from krr_mcp.recommenders.native import scan_with_prometheus
 
 
 @dataclass(frozen=True)

@@ -98,10 +98,10 @@ def serve(
 ) -> None:
     """Serve the MCP bridge: scan, explain, preview and propose; it can never approve or apply."""
     from krr_mcp.kube.client import KubeError
+    from krr_mcp.recommenders import ReportError, load_report
     from mcp_bridge.auth import TOKEN_ENV, InsecureServerRefused, check_http_auth_config
     from mcp_bridge.cluster import api_client_for
     from mcp_bridge.identity import establish_identity
-    from mcp_bridge.recommenders import ReportError, load_report
     from mcp_bridge.server import build_server, http_app, serve_http, transport_security
     from mcp_bridge.settings import BridgeSettings
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mcp_bridge.recommenders import ScanResult
+    from krr_mcp.recommenders import ScanResult
 
 RECORDED_END = datetime(2026, 11, 1, tzinfo=UTC)
 """The instant the recorded history ends and the scan is evaluated at (fixed: reproducible numbers)."""
@@ -36,7 +36,7 @@ def record() -> ScanResult:
     out, scanned_at = RECORDED_END)."""
     from kubernetes import config
 
-    from mcp_bridge.recommenders import ScanRequest, ScanStats, get_recommendations
+    from krr_mcp.recommenders import ScanRequest, ScanStats, get_recommendations
 
     from .cluster import DemoCluster
     from .environment import start_sandbox
@@ -53,7 +53,7 @@ def record() -> ScanResult:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mcp_bridge.recommenders import save_report
+    from krr_mcp.recommenders import save_report
 
     parser = argparse.ArgumentParser(prog="python -m krr_mcp.demo.record", description=__doc__)
     parser.add_argument("--output", type=Path, default=recorded_scan_path(), help="default: %(default)s")

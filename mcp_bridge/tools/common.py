@@ -16,11 +16,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from krr_mcp.api.quantities import QuantityError
 from krr_mcp.kube.client import InvalidRequest
+from krr_mcp.recommenders import ScanResult
 
 from ..bridge import Bridge
 from ..cluster import ClusterError
 from ..paging import CursorError
-from ..recommenders import ScanResult
 
 logger = logging.getLogger("krr_mcp_bridge")
 

@@ -16,6 +16,7 @@ from krr_mcp.core.safety import workload as workload_shape
 from krr_mcp.core.workloads import describe
 from krr_mcp.kube.client import KubeError
 from krr_mcp.kube.dry_run import DryRunResult, dry_run
+from krr_mcp.recommenders import ScanResult
 
 from ..bridge import Bridge
 from ..cluster import explain_error
@@ -27,7 +28,6 @@ from ..proposals import (
     plan_proposal,
     refusal_text,
 )
-from ..recommenders import ScanResult
 from ..scans import evidence_from_scan
 from ..untrusted import UNTRUSTED_DESCRIPTION, Untrusted, quote, untrusted
 from .common import READ_ONLY, in_thread, kept_scan, tool_errors, tool_result

@@ -11,13 +11,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from krr_mcp.api.resource_recommendation import ContainerResources, ContainerUsage, Savings
-
-from ..bridge import Bridge
-from ..identity import IMPERSONATE_USER
-from ..inputs import ContainerName, Namespace, ObjectName, WorkloadKindName
-from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint, offset_of
-from ..pricing import bridge_prices
-from ..recommenders import (
+from krr_mcp.recommenders import (
     ContainerScan,
     Explanation,
     HpaInfo,
@@ -38,6 +32,12 @@ from ..recommenders import (
     get_recommendations,
     namespace_summaries,
 )
+
+from ..bridge import Bridge
+from ..identity import IMPERSONATE_USER
+from ..inputs import ContainerName, Namespace, ObjectName, WorkloadKindName
+from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint, offset_of
+from ..pricing import bridge_prices
 from .common import READ_ONLY_OPEN_WORLD, tool_errors, tool_result
 
 Severity = Literal["UNKNOWN", "GOOD", "OK", "WARNING", "CRITICAL"]

@@ -89,8 +89,8 @@ async def test_list_pages_cover_every_rr_once_with_totals_on_each(
 
 
 def test_kept_scans_expire_and_are_bounded() -> None:
+    from krr_mcp.recommenders import ScanResult
     from mcp_bridge.paging import CursorError, ScanPages
-    from mcp_bridge.recommenders import ScanResult
 
     now = [0.0]
     pages = ScanPages(capacity=2, ttl=60, clock=lambda: now[0])

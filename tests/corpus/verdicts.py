@@ -35,8 +35,8 @@ from krr_mcp.api.resource_recommendation import (
 from krr_mcp.core import safety
 from krr_mcp.core.decisions import decide
 from krr_mcp.core.safety import ClusterContext
-from mcp_bridge.recommenders import parse_recommendations
-from mcp_bridge.recommenders.krr_output import KrrOutputError
+from krr_mcp.recommenders import parse_recommendations
+from krr_mcp.recommenders.krr_output import KrrOutputError
 from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 
 from ..admission import approval_policy

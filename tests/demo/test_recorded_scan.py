@@ -12,7 +12,7 @@ import pytest
 from krr_mcp.api.quantities import parse_resource_quantity
 from krr_mcp.demo.record import RECORDED_END, record, recorded_scan_path
 from krr_mcp.kubectl_plugin.workload_diff import pod_spec
-from mcp_bridge.recommenders import ScanResult, load_report
+from krr_mcp.recommenders import ScanResult, load_report
 
 from .test_history import seed_workloads
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import config
 
-from mcp_bridge.recommenders import ScanRequest, get_recommendations
+from krr_mcp.recommenders import ScanRequest, get_recommendations
 
 from ..recommenders.conftest import GoldenPrometheus, golden_prometheus  # noqa: F401 (fixture)
 from .cluster import RealCluster

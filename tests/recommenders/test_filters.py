@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from mcp_bridge.recommenders import (
+from krr_mcp.recommenders import (
     ScanFilters,
     SelectorError,
     filter_recommendations,

@@ -16,13 +16,13 @@ import time
 
 import pytest
 
-from mcp_bridge.recommenders import (
+from krr_mcp.recommenders import (
     KrrCliError,
     KrrOutputError,
     ScanRequest,
     get_recommendations,
 )
-from mcp_bridge.recommenders.krr_cli import build_krr_args, run_krr, with_cluster
+from krr_mcp.recommenders.krr_cli import build_krr_args, run_krr, with_cluster
 
 REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from krr_mcp.api.quantities import parse_resource_quantity
-from mcp_bridge.recommenders import KrrOutputError, parse_recommendations
-from mcp_bridge.recommenders.krr_output import MAX_OUTPUT_BYTES
+from krr_mcp.recommenders import KrrOutputError, parse_recommendations
+from krr_mcp.recommenders.krr_output import MAX_OUTPUT_BYTES
 
 REFERENCE = pathlib.Path(__file__).parent / "data"  # krr's recorded outputs (see data/README.md)
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from mcp_bridge.recommenders import PrometheusError, ScanRequest, get_recommendations
+from krr_mcp.recommenders import PrometheusError, ScanRequest, get_recommendations
 
 from .conftest import GoldenPrometheus
 
@@ -199,7 +199,7 @@ async def test_concurrency_is_bounded(golden_prometheus: GoldenPrometheus, proxy
 
 
 async def test_oversized_answer_is_refused(golden_prometheus: GoldenPrometheus) -> None:
-    from mcp_bridge.recommenders.promapi import PrometheusApi
+    from krr_mcp.recommenders.promapi import PrometheusApi
 
     async with PrometheusApi(golden_prometheus.url, max_response_bytes=200) as api:
         with pytest.raises(PrometheusError, match="exceeds 200 bytes"):

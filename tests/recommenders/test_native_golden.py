@@ -20,8 +20,8 @@ import pytest
 from krr_mcp.api.quantities import parse_resource_quantity
 from krr_mcp.metrics_history import container_samples
 from krr_mcp.metrics_history.spec import HistorySpec, PodSpec, WorkloadSpec
-from mcp_bridge.recommenders import ContainerScan, ScanRequest, explain, get_recommendations
-from mcp_bridge.recommenders.native import krr_comparable
+from krr_mcp.recommenders import ContainerScan, ScanRequest, explain, get_recommendations
+from krr_mcp.recommenders.native import krr_comparable
 
 from .conftest import GoldenPrometheus
 from .golden_cluster import EVAL_AT
@@ -287,7 +287,7 @@ async def test_label_selector_and_kinds(
 async def test_many_duplicates_fall_back_to_krrs_exact_queries_namespace_wide(
     golden_prometheus: GoldenPrometheus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mcp_bridge.recommenders import native
+    from krr_mcp.recommenders import native
 
     monkeypatch.setattr(native, "MAX_POD_REGEX", 0)  # every duplicate set counts as "too many pods"
     items = await _scan(golden_prometheus)
@@ -385,7 +385,7 @@ async def test_simple_limit_at_krrs_defaults_needs_more_points_than_one_range_qu
 ) -> None:
     """krr's defaults (336 h at 75 s) make a 16,129-point range query; Prometheus refuses more than
     11,000. The engine asks for consecutive pieces of the same grid: the numbers are the raw-sample ones."""
-    from mcp_bridge.recommenders import promapi
+    from krr_mcp.recommenders import promapi
 
     history_s = 336 * 3600
     request = ScanRequest(source="native", prometheus_url=golden_prometheus.url, history_hours=336,
@@ -413,7 +413,7 @@ async def test_simple_limit_at_krrs_defaults_needs_more_points_than_one_range_qu
 async def test_savings_over_the_running_pods(golden_prometheus: GoldenPrometheus) -> None:
     """The summary's per-pod savings, and the same multiplied by each workload's running pods (krr's
     current_pods_count): billing/api runs 1 pod (its older pod in the window is deleted), shop/web 2."""
-    from mcp_bridge.recommenders import namespace_summaries
+    from krr_mcp.recommenders import namespace_summaries
 
     result = await get_recommendations(
         ScanRequest(source="native", prometheus_url=golden_prometheus.url, history_hours=8,

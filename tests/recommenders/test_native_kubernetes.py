@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from mcp_bridge.recommenders import ScanRequest, get_recommendations
+from krr_mcp.recommenders import ScanRequest, get_recommendations
 
 from .conftest import GoldenPrometheus
 
@@ -174,7 +174,7 @@ async def test_hpas_come_from_the_api_with_krrs_rule(
 async def test_hpa_list_failure_falls_back_to_kube_state_metrics_and_says_so(
     golden_prometheus: GoldenPrometheus, sandbox: Any, monkeypatch: Any
 ) -> None:
-    from mcp_bridge.recommenders import discovery
+    from krr_mcp.recommenders import discovery
 
     broken = ("AutoscalingV2Api", "list_namespaced_horizontal_pod_autoscaler", "no_such_list")
     monkeypatch.setitem(discovery._HPA_LISTS, "v2", broken)
@@ -188,7 +188,7 @@ async def test_hpa_list_failure_falls_back_to_kube_state_metrics_and_says_so(
 
 
 async def test_seeded_sandbox_hpa_has_a_status_and_is_detected(seeded_sandbox: Any) -> None:
-    from mcp_bridge.recommenders.discovery import list_from_kubernetes
+    from krr_mcp.recommenders.discovery import list_from_kubernetes
 
     hpa = seeded_sandbox.get("autoscaling/v2", "HorizontalPodAutoscaler", "cart", "shop")
     assert hpa is not None and hpa["status"]["currentReplicas"] == 2
@@ -257,7 +257,7 @@ async def test_a_kind_the_api_refuses_is_skipped_and_said(
     """An identity that may not list Jobs (403): krr skips the kind; so does the engine, and says so."""
     from kubernetes.client.exceptions import ApiException
 
-    from mcp_bridge.recommenders import discovery
+    from krr_mcp.recommenders import discovery
 
     listing = discovery._list
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mcp_bridge.recommenders import (
+from krr_mcp.recommenders import (
     ReportError,
     ScanRequest,
     get_recommendations,

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from mcp_bridge.recommenders import HpaInfo, ScanRequest
-from mcp_bridge.recommenders.promql import (
+from krr_mcp.recommenders import HpaInfo, ScanRequest
+from krr_mcp.recommenders.promql import (
     duration_literal,
     metric_query,
     pods_period_literal,
@@ -15,7 +15,7 @@ from mcp_bridge.recommenders.promql import (
     selector,
     step_literal,
 )
-from mcp_bridge.recommenders.simple_strategy import (
+from krr_mcp.recommenders.simple_strategy import (
     ContainerHistory,
     build_scan,
     field_severity,
