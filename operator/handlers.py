@@ -72,7 +72,8 @@ TARGET_INDEX = "rr_by_target"
 def target_index_entry(
     namespace: str | None, name: str | None, body: Any, **_: Any
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """The index entry of one RR: what `decisions.newer_overlapping` reads of it, keyed by its target."""
+    """The index entry of one RR: what the supersede search (`resource_recommendation.newer_overlapping`)
+    reads of it, keyed by its target."""
     spec = body.get("spec")
     key = _index_key(namespace, spec)
     if key is None:

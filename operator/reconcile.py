@@ -23,10 +23,17 @@ import structlog
 from pydantic import ValidationError
 
 from krr_mcp.api.names import BRIDGE_NAME
-from krr_mcp.api.resource_recommendation import Phase, ResourceRecommendationSpec, SafetyReport, TargetRef
+from krr_mcp.api.resource_recommendation import (
+    Phase,
+    ResourceRecommendationSpec,
+    SafetyReport,
+    newer_overlapping,
+    summary_columns,
+    valid_target,
+)
 from krr_mcp.api.times import timestamp
 from krr_mcp.core import safety
-from krr_mcp.core.decisions import Action, Decision, approval_pin, decide, newer_overlapping, summary_columns
+from krr_mcp.core.decisions import Action, Decision, approval_pin, decide
 from krr_mcp.core.patches import json_patch
 from krr_mcp.core.rollout import controller_caught_up
 from krr_mcp.core.safety.workload import replicas
@@ -67,15 +74,6 @@ class ReconcileSettings:
 
 def _changed_before(status: dict[str, Any]) -> bool:
     return any(entry.get("outcome") in ("Succeeded", "Pending") for entry in status.get("history") or [])
-
-
-def valid_target(rr: dict[str, Any]) -> TargetRef | None:
-    """The RR's target if it is valid (a known kind, a DNS-1123 name), else None: nothing is requested
-    from the API server with an RR's fields before they are validated."""
-    try:
-        return TargetRef.model_validate((rr.get("spec") or {}).get("target"))
-    except ValidationError:
-        return None
 
 
 class Reconciler:

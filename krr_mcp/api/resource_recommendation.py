@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from .quantities import QUANTITY_PATTERN, QuantityError, parse_resource_quantity
 from .text import SafeText
@@ -81,6 +81,15 @@ class TargetRef(_Model):
     apiVersion: str = Field(pattern=r"^(apps|batch)/v1$", description="apps/v1 or batch/v1.")
     kind: WorkloadKind
     name: str = Field(pattern=DNS1123_SUBDOMAIN, max_length=253)
+
+
+def valid_target(rr: dict[str, Any]) -> TargetRef | None:
+    """The RR's target if it is valid (a known kind, a DNS-1123 name), else None: nothing is requested
+    from the API server with an RR's fields before they are validated."""
+    try:
+        return TargetRef.model_validate((rr.get("spec") or {}).get("target"))
+    except ValidationError:
+        return None
 
 
 class ResourceAmounts(_Model):
@@ -451,3 +460,57 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     {"name": "Source", "type": "string", "jsonPath": ".spec.evidence.source", "priority": 1},
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
+
+
+def summary_columns(spec: dict[str, Any]) -> dict[str, str]:
+    """status.cpuChange / memoryChange / containerNames for PRINTER_COLUMNS (requests, current -> new)."""
+    containers = spec.get("containers") or []
+    names = ",".join(str(c.get("name")) for c in containers)
+    columns = {"containerNames": names}
+    for resource, key in (("cpu", "cpuChange"), ("memory", "memoryChange")):
+        parts = []
+        for c in containers:
+            old = ((c.get("current") or {}).get("requests") or {}).get(resource) or "-"
+            new = ((c.get("proposed") or {}).get("requests") or {}).get(resource) or "-"
+            parts.append(f"{old}->{new}" if len(containers) == 1 else f"{c.get('name')}:{old}->{new}")
+        columns[key] = " ".join(parts)
+    return columns
+
+
+def newer_overlapping(rr: dict[str, Any], siblings: list[dict[str, Any]]) -> str | None:
+    """The supersede search: the name of the newest other RR for the same workload and an overlapping
+    container, if it is newer than `rr` (creationTimestamp, then name) and still a live proposal (not
+    rejected, expired or superseded). Pure: `siblings` are RRs as the API server returns them."""
+    spec = rr.get("spec") or {}
+    target = spec.get("target") or {}
+    mine = {c.get("name") for c in spec.get("containers") or []}
+    key = _age_key(rr)
+    best: tuple[str, str] | None = None
+    for other in siblings:
+        meta = other.get("metadata") or {}
+        if meta.get("name") == (rr.get("metadata") or {}).get("name"):
+            continue
+        ospec = other.get("spec") or {}
+        otarget = ospec.get("target") or {}
+        if (otarget.get("kind"), otarget.get("name")) != (target.get("kind"), target.get("name")):
+            continue
+        if not mine & {c.get("name") for c in ospec.get("containers") or []}:
+            continue
+        if ospec.get("rejected") or (other.get("status") or {}).get("phase") in (
+            Phase.REJECTED,
+            Phase.EXPIRED,
+            Phase.SUPERSEDED,
+        ):
+            continue
+        okey = _age_key(other)
+        if okey > key and (best is None or okey > best):
+            best = okey
+    return best[1] if best else None
+
+
+def _age_key(rr: dict[str, Any]) -> tuple[str, str]:
+    meta = rr.get("metadata") or {}
+    created = meta.get("creationTimestamp") or ""
+    if isinstance(created, datetime):
+        created = created.isoformat()
+    return str(created), str(meta.get("name") or "")

@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
-from krr_mcp.api.resource_recommendation import SafetyFinding, SafetyReport
-from krr_mcp.core.decisions import Action, Decision, decide, newer_overlapping, summary_columns
+from krr_mcp.api.resource_recommendation import (
+    SafetyFinding,
+    SafetyReport,
+    newer_overlapping,
+    summary_columns,
+)
+from krr_mcp.core.decisions import Action, Decision, decide
 from krr_mcp.core.patches import desired_resources
 
 from .operator_builders import rr, workload

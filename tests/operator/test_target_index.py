@@ -7,7 +7,7 @@ from typing import Any
 
 from krr_operator.handlers import TARGET_INDEX, _siblings, target_index_entry
 
-from krr_mcp.core.decisions import newer_overlapping
+from krr_mcp.api.resource_recommendation import newer_overlapping
 
 from .operator_builders import rr
 
