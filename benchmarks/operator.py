@@ -36,7 +36,7 @@ from rich.table import Table
 
 from krr_mcp.api.resource_recommendation import SafetyReport
 from krr_mcp.cluster.control_plane import die_with_parent
-from krr_mcp.core.decisions import decide
+from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.patches import json_patch
 from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
@@ -94,10 +94,12 @@ def pure_table(console: Console) -> None:
         table.add_column(column, justify="right")
     for n in (1, 4, 16, 64):
         body, live = rr("r", "web", n), workload("web", n)
-        decision = decide(body, live, NOW, safety=SAFE)
+        decision = decide(DecisionInputs(body, live, NOW, safety=SAFE))
         runs = max(10, 2000 // n)
         t_decide = min(
-            timeit.repeat(lambda b=body, w=live: decide(b, w, NOW, safety=SAFE), number=runs, repeat=3)
+            timeit.repeat(
+                lambda b=body, w=live: decide(DecisionInputs(b, w, NOW, safety=SAFE)), number=runs, repeat=3
+            )
         )
         t_patch = min(
             timeit.repeat(
@@ -505,7 +507,7 @@ def ceiling(sandbox: Any, n: int) -> tuple[float, int]:
         for i in range(n):
             live = kube.get_workload(namespace, "Deployment", f"w{i}")
             assert live is not None
-            decision = decide(rr(f"r{i}", f"w{i}", 1), live, NOW, safety=SAFE)
+            decision = decide(DecisionInputs(rr(f"r{i}", f"w{i}", 1), live, NOW, safety=SAFE))
             entry = {
                 "action": "apply",
                 "outcome": "Pending",

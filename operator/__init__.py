@@ -4,7 +4,7 @@ Data flows one way: proposal -> approval -> change -> history.
 
 - `api/`: the pydantic models (the one schema) and `crdgen` (crds/ is generated from them).
 - `workloads`, `rollout`: pure reads of workload objects (containers per kind, rollout state).
-- `decisions`: pure `decide(rr, workload, now, ...) -> Decision` (wait, apply, stale, expired,
+- `decisions`: pure `decide(DecisionInputs(rr, workload, now, ...)) -> Decision` (wait, apply, stale, expired,
   supersede, reject, rollback, resume, refuse, follow-rollout, noop).
 - `patches`: pure JSON patches with `test` ops, resources of named containers only.
 - `safety/`: pure safety rules (shared with the bridge).

@@ -14,19 +14,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from krr_mcp.api.policy import PolicySpec
-from krr_mcp.core.safety import ClusterContext
-
-
-@dataclass(frozen=True)
-class NamespaceInputs:
-    """What the safety rules read of a namespace besides the workload."""
-
-    context: ClusterContext
-    policy: PolicySpec
-
+from krr_mcp.core.safety import NamespaceInputs
 
 Loader = Callable[[str], NamespaceInputs]
 

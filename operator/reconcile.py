@@ -26,25 +26,23 @@ from krr_mcp.api.names import BRIDGE_NAME
 from krr_mcp.api.resource_recommendation import (
     Phase,
     ResourceRecommendationSpec,
-    SafetyReport,
-    newer_overlapping,
     summary_columns,
     valid_target,
 )
 from krr_mcp.api.times import timestamp
-from krr_mcp.core import safety
-from krr_mcp.core.decisions import Action, Decision, approval_pin, decide
+from krr_mcp.core.decisions import Action, Decision, DecisionInputs, approval_pin, decide
 from krr_mcp.core.patches import json_patch
-from krr_mcp.core.rollout import controller_caught_up
+from krr_mcp.core.safety import NamespaceInputs
 from krr_mcp.core.safety.workload import replicas
 from krr_mcp.core.savings import change_savings, prices_from_policy
 from krr_mcp.core.usage_recheck import UsageVerdict, usage_recheck
 from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.decision_inputs import InputsGatherer, OperatorChecks, read_namespace_inputs
 
 from .approval_gate import ApprovalGate
 from .audit import Auditor, next_status, ready_reason, status_differs
 from .following import Following
-from .namespace_inputs import NamespaceInputs, NamespaceInputsCache
+from .namespace_inputs import NamespaceInputsCache
 from .usage_reader import UsageSource, read_usage
 
 log = structlog.get_logger("krr_mcp.operator")
@@ -93,56 +91,16 @@ class Reconciler:
         self.namespace_inputs = NamespaceInputsCache(
             self._load_namespace_inputs, self.settings.context_ttl, lambda: self.settings.now().timestamp()
         )
+        checks = OperatorChecks(
+            bridge_field_manager=self.settings.bridge_field_manager,
+            auto_rollback_enabled=self.settings.auto_rollback,
+            approval_gate_problem=self.settings.approval_gate.current,
+            usage_verdict=self.usage_verdict,
+        )
+        self.gatherer = InputsGatherer(kube, self.namespace_inputs.get, checks)
 
     def _load_namespace_inputs(self, namespace: str) -> NamespaceInputs:
-        return NamespaceInputs(self.kube.load_cluster_context(namespace), self.kube.load_policy(namespace))
-
-    # -- inputs ----------------------------------------------------------------------------------
-    def safety_report(
-        self, rr: dict[str, Any], workload: dict[str, Any], now: datetime
-    ) -> SafetyReport | None:
-        """The safety rules' verdict on applying `rr` to the live workload now (None: spec unreadable)."""
-        try:
-            spec = ResourceRecommendationSpec.model_validate(rr.get("spec") or {})
-        except ValidationError:
-            return None
-        namespace_inputs = self.namespace_inputs.get(rr["metadata"]["namespace"])
-        return safety.evaluate(spec, workload, namespace_inputs.context, namespace_inputs.policy, now)
-
-    def inputs(
-        self, rr: dict[str, Any], now: datetime, siblings: list[dict[str, Any]] | None = None
-    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """The live workload and the keyword inputs of `decide` for `rr`.
-
-        `siblings`: the RRs for the same workload (the kopf handlers pass them from an in-memory index);
-        None lists the namespace's RRs from the API server.
-        """
-        namespace = rr["metadata"]["namespace"]
-        target = valid_target(rr)
-        workload = self.kube.get_workload(namespace, target.kind, target.name) if target else None
-        kwargs: dict[str, Any] = {
-            "provenance_problem": safety.approval_provenance_problem(rr, self.settings.bridge_field_manager),
-            "auto_rollback_enabled": self.settings.auto_rollback,
-            "approval_gate_problem": self.settings.approval_gate.current(),
-        }
-        status = rr.get("status") or {}
-        last_change = (status.get("history") or [{}])[-1]
-        if (
-            workload is not None
-            and status.get("phase") in (Phase.APPLYING, Phase.ROLLING_BACK)
-            and controller_caught_up(workload, last_change.get("workloadGenerationAfter"))
-        ):  # no pod of the new template exists before the controller takes the change up
-            kwargs["pods"] = self._pods(namespace, workload)
-        if _changed_before(status):
-            kwargs["policy"] = self.namespace_inputs.get(namespace).policy  # bounds what a rollback restores
-        else:
-            kwargs["superseded_by"] = newer_overlapping(
-                rr, siblings if siblings is not None else self.kube.list_rrs(namespace)
-            )
-            if workload is not None:
-                kwargs["safety"] = self.safety_report(rr, workload, now)
-                kwargs["usage_verdict"] = self.usage_verdict(rr, now)
-        return workload, kwargs
+        return read_namespace_inputs(self.kube, namespace)
 
     def usage_verdict(self, rr: dict[str, Any], now: datetime) -> UsageVerdict | None:
         """With a usage source, what the usage Prometheus shows now says about applying an approved
@@ -160,13 +118,6 @@ class Reconciler:
             return None  # decide refuses the spec itself
         reading = read_usage(source, rr["metadata"]["namespace"], spec, now)
         return usage_recheck(spec, reading, source.tolerance_percent)
-
-    def _pods(self, namespace: str, workload: dict[str, Any]) -> list[dict[str, Any]]:
-        """The workload's pods by its selector's matchLabels (CronJobs: none; followed by status)."""
-        labels = ((workload.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        if not labels:
-            return []
-        return self.kube.list_pods(namespace, ",".join(f"{k}={v}" for k, v in sorted(labels.items())))
 
     # -- the loop body ---------------------------------------------------------------------------
     def reconcile(
@@ -186,8 +137,9 @@ class Reconciler:
             self.following.settle(namespace, name)
             return None
         now = self.settings.now()
-        workload, kwargs = self.inputs(rr, now, siblings)
-        decision = decide(rr, workload, now, **kwargs)
+        inputs = self.gatherer.gather(rr, now, siblings)
+        workload = inputs.workload
+        decision = decide(inputs)
         target = valid_target(rr)
         if decision.phase in (Phase.APPLYING, Phase.ROLLING_BACK) and target is not None:
             self.following.follow(namespace, target.kind, target.name, name)  # before any patch
@@ -198,18 +150,18 @@ class Reconciler:
         elif decision.action == Action.RESUME:
             self._resume(rr, workload, decision, now)
         else:
-            self._settle(rr, workload, decision, now, kwargs)
+            self._settle(rr, workload, decision, now, inputs)
         return decision
 
     def _extra(
-        self, rr: dict[str, Any], decision: Decision, now: datetime, kwargs: dict[str, Any]
+        self, rr: dict[str, Any], decision: Decision, now: datetime, inputs: DecisionInputs | None
     ) -> dict[str, Any]:
         status = rr.get("status") or {}
         spec = rr.get("spec") or {}
         extra: dict[str, Any] = {}
         if isinstance(spec.get("containers"), list):
             extra.update(summary_columns(spec))
-        report: SafetyReport | None = kwargs.get("safety")
+        report = inputs.safety if inputs is not None else None
         if report is not None:
             old = status.get("safety") or {}
             fresh = report.model_dump(mode="json", exclude_none=True)
@@ -219,7 +171,7 @@ class Reconciler:
             extra["safety"] = old if same else fresh
             extra["risk"] = str(report.risk)
         if decision.action == Action.SUPERSEDE:
-            extra["supersededBy"] = kwargs.get("superseded_by")
+            extra["supersededBy"] = inputs.superseded_by if inputs is not None else None
         if spec.get("approved") and not status.get("approvedAt"):
             extra["approvedAt"] = timestamp(now)
         history = status.get("history") or []
@@ -230,7 +182,7 @@ class Reconciler:
         return extra
 
     def _savings(
-        self, rr: dict[str, Any], workload: dict[str, Any] | None, kwargs: dict[str, Any]
+        self, rr: dict[str, Any], workload: dict[str, Any] | None, inputs: DecisionInputs
     ) -> dict[str, Any]:
         """`status.savings`: the spec's request changes x the workload's live replicas, priced with the
         cluster policy's table (nothing the proposer wrote about money is read). Only when this pass read
@@ -238,8 +190,8 @@ class Reconciler:
         containers = (rr.get("spec") or {}).get("containers")
         if workload is None or not isinstance(containers, list):
             return {}
-        policy = kwargs.get("policy")
-        if policy is None and kwargs.get("safety") is not None:
+        policy = inputs.policy
+        if policy is None and inputs.safety is not None:
             policy = self.namespace_inputs.get(rr["metadata"]["namespace"]).policy  # cached by the check
         if policy is None:
             return {}
@@ -259,13 +211,13 @@ class Reconciler:
         workload: dict[str, Any] | None,
         decision: Decision,
         now: datetime,
-        kwargs: dict[str, Any],
+        inputs: DecisionInputs,
     ) -> None:
         """Record a decision that does not touch the workload (only when it changes the status)."""
         status = rr.get("status") or {}
         generation = rr["metadata"].get("generation")
-        extra = {**self._extra(rr, decision, now, kwargs), **self._pinned(rr, workload)}
-        extra.update(self._savings(rr, workload, kwargs))
+        extra = {**self._extra(rr, decision, now, inputs), **self._pinned(rr, workload)}
+        extra.update(self._savings(rr, workload, inputs))
         new = next_status(status, decision, now, generation, **extra)
         if not status_differs(status, new):
             return
@@ -312,7 +264,7 @@ class Reconciler:
         }
         status = rr.get("status") or {}
         history = [*copy.deepcopy(status.get("history") or []), entry]
-        extra = {**self._extra(rr, decision, now, {}), **self._pinned(rr, workload)}
+        extra = {**self._extra(rr, decision, now, None), **self._pinned(rr, workload)}
         pending = next_status(status, decision, now, meta.get("generation"), history=history, **extra)
 
         def snapshot_stored(stored: dict[str, Any]) -> bool:

@@ -1,7 +1,9 @@
 """Pure: what the operator does next with one ResourceRecommendation (RR).
 
-`decide(rr, workload, now, ...)` reads the RR (spec and status, as the API server returns them) and
-the live workload and returns a Decision; it performs nothing. The handlers carry decisions out.
+`decide(DecisionInputs(rr, workload, now, ...))` reads the RR (spec and status, as the API server
+returns them), the live workload and what the caller found out (one object: the operator's reconcile and
+the dry run decide on the same inputs) and returns a Decision; it performs nothing. The handlers carry
+decisions out.
 The order of the checks is the contract:
 
 1. an unparseable RR (unknown kind, invalid spec or status) is refused, never guessed at;
@@ -102,6 +104,9 @@ class Decision:
     # FOLLOW_ROLLOUT: the workload's controller was first seen taking up the change now; recorded in the
     # history entry as `rolloutObservedAt` (the rollout timeout counts from it).
     rollout_observed_at: datetime | None = None
+    # SafetyRefused: the changes an apply would have made, which the safety rules refused. Never made;
+    # the dry run shows their patch so that a reviewer sees what is refused.
+    refused_changes: tuple[ContainerChange, ...] = ()
 
     @property
     def changes_workload(self) -> bool:
@@ -164,32 +169,39 @@ def _timestamp(value: datetime | None) -> datetime | None:
     return value
 
 
-def decide(
-    rr: dict[str, Any],
-    workload: dict[str, Any] | None,
-    now: datetime,
-    *,
-    safety: SafetyReport | None = None,
-    provenance_problem: str | None = None,
-    superseded_by: str | None = None,
-    auto_rollback_enabled: bool = True,
-    pods: list[dict[str, Any]] | None = None,
-    policy: PolicySpec | None = None,
-    approval_gate_problem: str | None = None,
-    usage_verdict: UsageVerdict | None = None,
-) -> Decision:
-    """The next step for `rr` given the live `workload` (None: not found) at `now`.
+@dataclass(frozen=True)
+class DecisionInputs:
+    """Everything `decide` reads, as one object: the RR (spec and status as the API server returns
+    them), the live workload (None: not found) and the time, plus what the caller found out.
 
     `safety` (the safety rules' report), `provenance_problem` (why the approval is not a human's) and
-    `superseded_by` (the name of a newer RR for the same workload container) are computed by the
-    caller; pass them when known: apply is refused without a safety report that allows it.
+    `superseded_by` (the name of a newer RR for the same workload container): pass them when known;
+    apply is refused without a safety report that allows it.
     `pods` are the workload's pods while a rollout is followed (OOMKilled/crash-looping fails it).
     `policy` is the effective policy, whose ceilings bound what a rollback restores (default: built-in).
     `approval_gate_problem`: why approvals cannot be trusted on this cluster (`approval_gate`); an
     approval seen while it is set is refused for good, and waiting RRs say so.
     `usage_verdict`: why the usage re-read from Prometheus forbids applying now (`usage_recheck`); an
     approved change is then refused, or waits when Prometheus could not be asked.
+    The operator's reconcile and the dry run build it with `krr_mcp.kube.decision_inputs`.
     """
+
+    rr: dict[str, Any]
+    workload: dict[str, Any] | None
+    now: datetime
+    safety: SafetyReport | None = None
+    provenance_problem: str | None = None
+    superseded_by: str | None = None
+    auto_rollback_enabled: bool = True
+    pods: list[dict[str, Any]] | None = None
+    policy: PolicySpec | None = None
+    approval_gate_problem: str | None = None
+    usage_verdict: UsageVerdict | None = None
+
+
+def decide(inputs: DecisionInputs) -> Decision:
+    """The next step for `inputs.rr` given the live workload at `inputs.now` (see `DecisionInputs`)."""
+    rr, workload, now = inputs.rr, inputs.workload, inputs.now
     spec_raw = rr.get("spec") or {}
     meta = rr.get("metadata") or {}
     if not isinstance(spec_raw, dict):
@@ -243,7 +255,11 @@ def decide(
             workload,
             now,
             _AfterChangeInputs(
-                auto_rollback_enabled, provenance_problem, pods, pin, policy or BUILTIN_POLICY
+                inputs.auto_rollback_enabled,
+                inputs.provenance_problem,
+                inputs.pods,
+                pin,
+                inputs.policy or BUILTIN_POLICY,
             ),
         )
     # Failed is final once settled, and once an approval is pinned (only approval fields can change it).
@@ -257,9 +273,9 @@ def decide(
         spec,
         workload,
         now,
-        (safety, usage_verdict),
-        (provenance_problem, approval_gate_problem),
-        superseded_by,
+        (inputs.safety, inputs.usage_verdict),
+        (inputs.provenance_problem, inputs.approval_gate_problem),
+        inputs.superseded_by,
         pin,
     )
 
@@ -562,7 +578,11 @@ def _before_change(
     if not safety.allowed:
         refusals = [f.message for f in safety.findings if f.severity == "refuse"]
         return Decision(
-            Action.REFUSE, Phase.FAILED, "SafetyRefused", "; ".join(refusals) or "refused by safety rules"
+            Action.REFUSE,
+            Phase.FAILED,
+            "SafetyRefused",
+            "; ".join(refusals) or "refused by safety rules",
+            refused_changes=tuple(changes),
         )
     if usage_verdict is not None and changes:
         if usage_verdict.retry:

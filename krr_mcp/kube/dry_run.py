@@ -1,7 +1,8 @@
 """Dry run: the exact patch the operator would apply for an RR, and the API server's verdict on it
-(`dryRun=All`: validated and admitted, nothing persisted). Used by the bridge's preview_change. The
-operator's own inputs (who approved, newer RRs, the usage re-read) are no part of it, so it runs on the
-client alone, without the operator's reconciler.
+(`dryRun=All`: validated and admitted, nothing persisted). Used by the bridge's preview_change. It
+gathers the decision's inputs with the operator's own gatherer (`decision_inputs.InputsGatherer`) and
+decides once with the same `decide`; the operator's own checks (who approved, the approval gate, newer
+RRs, the usage re-read) are no part of it, so it runs on the client alone, without the reconciler.
 """
 
 from __future__ import annotations
@@ -11,20 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from krr_mcp.api.resource_recommendation import (
-    ContainerChange,
-    ResourceRecommendationSpec,
-    SafetyReport,
-    TargetRef,
-)
-from krr_mcp.core import safety
+from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
 from krr_mcp.core.decisions import Action, decide
 from krr_mcp.core.patches import JsonPatch, json_patch
 from krr_mcp.core.workloads import find_container
 
 from .client import Kube, KubeError
+from .decision_inputs import InputsGatherer
 
 
 @dataclass
@@ -60,27 +54,6 @@ class DryRunResult:
         return out
 
 
-def _inputs(
-    kube: Kube, rr: dict[str, Any], now: datetime
-) -> tuple[dict[str, Any] | None, SafetyReport | None]:
-    """The live workload (None: no valid target, or not found) and the safety rules' report on
-    applying `rr` to it now (None: no workload, or a spec the models refuse, which `decide` refuses)."""
-    namespace = rr["metadata"]["namespace"]
-    try:
-        spec = ResourceRecommendationSpec.model_validate(rr.get("spec") or {})
-    except ValidationError:
-        try:
-            target = TargetRef.model_validate((rr.get("spec") or {}).get("target"))
-        except ValidationError:
-            return None, None
-        return kube.get_workload(namespace, target.kind, target.name), None
-    workload = kube.get_workload(namespace, spec.target.kind, spec.target.name)
-    if workload is None:
-        return None, None
-    context, policy = kube.load_cluster_context(namespace), kube.load_policy(namespace)
-    return workload, safety.evaluate(spec, workload, context, policy, now)
-
-
 def dry_run(
     kube: Kube, rr: dict[str, Any], namespace: str | None = None, now: datetime | None = None
 ) -> DryRunResult:
@@ -98,21 +71,20 @@ def dry_run(
     spec["approved"], spec["rejected"], spec["rollbackRequested"] = True, False, False
     spec["approvedBy"] = spec.get("approvedBy") or "dry-run"
     body["status"] = {}
-    # Not an input here: who approves (provenance, the approval gate), newer RRs, the usage re-read.
-    workload, report = _inputs(kube, body, now)
-    kwargs: dict[str, Any] = {"safety": report}
-    decision = decide(body, workload, now, **kwargs)
+    # Not an input here: the operator's own checks (who approves, the approval gate, newer RRs, the
+    # usage re-read). The same gatherer and the same `decide` as the operator's, once.
+    inputs = InputsGatherer(kube).gather(body, now)
+    decision = decide(inputs)
+    workload, report = inputs.workload, inputs.safety
+    # Refused by the safety rules: still show the exact patch a reviewer would be refusing, and the
+    # server's verdict on it.
     refused_by_safety = decision.action == Action.REFUSE and decision.reason == "SafetyRefused"
-    patch_decision = decision
-    if refused_by_safety and report is not None:
-        # Still show the exact patch a reviewer would be refusing, and the server's verdict on it.
-        kwargs["safety"] = report.model_copy(update={"allowed": True})
-        patch_decision = decide(body, workload, now, **kwargs)
-    if patch_decision.action != Action.APPLY or workload is None or not patch_decision.changes:
+    planned = decision.refused_changes if refused_by_safety else decision.changes
+    if (decision.action != Action.APPLY and not refused_by_safety) or workload is None or not planned:
         return DryRunResult(False, decision.message, str(decision.action), safety=report)
     target = spec["target"]
-    patch = json_patch(target["kind"], workload, patch_decision.changes)
-    changes = list(patch_decision.changes)
+    patch = json_patch(target["kind"], workload, planned)
+    changes = list(planned)
     action = str(decision.action)
     refusal = f"; the operator would refuse it: {decision.message}" if refused_by_safety else ""
     try:

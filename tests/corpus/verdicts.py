@@ -33,7 +33,7 @@ from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationSpec,
 )
 from krr_mcp.core import safety
-from krr_mcp.core.decisions import decide
+from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.safety import ClusterContext
 from krr_mcp.recommenders import parse_recommendations
 from krr_mcp.recommenders.krr_output import KrrOutputError
@@ -76,7 +76,9 @@ def rr_verdict(path: Path) -> str:
         report = safety.evaluate(spec, workload, context, PolicySpec(), NOW)
     try:
         decision = decide(
-            new, workload, NOW, safety=report, provenance_problem=safety.approval_provenance_problem(new)
+            DecisionInputs(
+                new, workload, NOW, safety=report, provenance_problem=safety.approval_provenance_problem(new)
+            )
         )
     except Exception as exc:  # recorded, so a crash is a visible, reviewed verdict (and a bug to fix)
         lines.append(f"operator: raised {type(exc).__name__}: {exc}")

@@ -13,7 +13,7 @@ from krr_operator.approval_gate import APPROVAL_POLICY, ApprovalGate, approval_g
 from krr_operator.audit import APPROVALS_ENFORCED, next_status
 
 from krr_mcp.api.resource_recommendation import SafetyReport
-from krr_mcp.core.decisions import decide
+from krr_mcp.core.decisions import DecisionInputs, decide
 
 from .operator_builders import rr, workload
 
@@ -85,17 +85,19 @@ def test_the_gate_is_closed_until_checked_unless_not_required() -> None:
 
 def test_an_approval_while_the_gate_is_closed_is_refused_for_good() -> None:
     problem = ApprovalGate().current()
-    decision = decide(rr(approved=True), workload(), NOW, safety=SAFE, approval_gate_problem=problem)
+    decision = decide(
+        DecisionInputs(rr(approved=True), workload(), NOW, safety=SAFE, approval_gate_problem=problem)
+    )
     assert (decision.action, decision.phase, decision.reason) == ("refuse", "Failed", "ApprovalPolicyMissing")
     assert not decision.changes
     # Final: the gate opening later does not revive it (Failed with a pinned approval is settled).
     later = rr(approved=True, status={"phase": "Failed", "approval": {"specDigest": "x"}})
-    assert decide(later, workload(), NOW, safety=SAFE).reason != "Approved"
+    assert decide(DecisionInputs(later, workload(), NOW, safety=SAFE)).reason != "Approved"
 
 
 def test_a_waiting_rr_carries_a_condition_saying_why() -> None:
     problem = ApprovalGate().current()
-    waiting = decide(rr(), workload(), NOW, safety=SAFE, approval_gate_problem=problem)
+    waiting = decide(DecisionInputs(rr(), workload(), NOW, safety=SAFE, approval_gate_problem=problem))
     assert waiting.action == "wait" and waiting.approval_gate == problem
     status = next_status({}, waiting, NOW, 1)
     (condition,) = [c for c in status["conditions"] if c["type"] == APPROVALS_ENFORCED]
@@ -104,11 +106,13 @@ def test_a_waiting_rr_carries_a_condition_saying_why() -> None:
         "ApprovalPolicyMissing",
         problem,
     )
-    opened = next_status(status, decide(rr(), workload(), NOW, safety=SAFE), NOW, 1)
+    opened = next_status(status, decide(DecisionInputs(rr(), workload(), NOW, safety=SAFE)), NOW, 1)
     (condition,) = [c for c in opened["conditions"] if c["type"] == APPROVALS_ENFORCED]
     assert (condition["status"], condition["reason"]) == ("True", "ApprovalPolicyEnforced")
     assert not [
         c
-        for c in next_status({}, decide(rr(), workload(), NOW, safety=SAFE), NOW, 1)["conditions"]
+        for c in next_status({}, decide(DecisionInputs(rr(), workload(), NOW, safety=SAFE)), NOW, 1)[
+            "conditions"
+        ]
         if c["type"] == APPROVALS_ENFORCED
     ]  # never mentioned where approvals were always enforced

@@ -14,7 +14,7 @@ from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationSpec,
     SafetyReport,
 )
-from krr_mcp.core.decisions import Decision, approval_pin, approved_spec_digest, decide
+from krr_mcp.core.decisions import Decision, DecisionInputs, approval_pin, approved_spec_digest, decide
 
 from .operator_builders import rr, workload
 
@@ -56,7 +56,7 @@ def applied(body: dict[str, Any], before: dict[str, Any] = ORIGINAL, uid: str = 
 
 def run(body: dict[str, Any], live: dict[str, Any] | None, **kwargs: Any) -> Decision:
     kwargs.setdefault("safety", SAFE)
-    return decide(body, live, NOW, **kwargs)
+    return decide(DecisionInputs(body, live, NOW, **kwargs))
 
 
 def outcome(decision: Decision) -> tuple[str, str, str]:

@@ -14,7 +14,7 @@ from krr_mcp.api.resource_recommendation import (
     newer_overlapping,
     summary_columns,
 )
-from krr_mcp.core.decisions import Action, Decision, decide
+from krr_mcp.core.decisions import Action, Decision, DecisionInputs, decide
 from krr_mcp.core.patches import desired_resources
 
 from .operator_builders import rr, workload
@@ -46,7 +46,7 @@ def _applied_status(phase: str = "Applied", **extra: Any) -> dict[str, Any]:
 
 def _run(body: dict[str, Any], live: dict[str, Any] | None, **kwargs: Any) -> Decision:
     kwargs.setdefault("safety", SAFE)
-    return decide(body, live, NOW, **kwargs)
+    return decide(DecisionInputs(body, live, NOW, **kwargs))
 
 
 @pytest.mark.parametrize(
@@ -787,6 +787,21 @@ def test_newer_rr_for_an_overlapping_container_supersedes() -> None:
     assert newer_overlapping(other_container, siblings) is None
     same_time = rr("zzz", created="2026-11-25T10:00:00Z")
     assert newer_overlapping(old, [old, same_time]) == "zzz"
+
+
+def test_a_safety_refusal_carries_the_refused_changes_and_makes_none() -> None:
+    """The dry run shows the patch a reviewer would be refusing from the one decision: the refusal
+    carries what an allowed apply would change, and nothing of it is to be made."""
+    refused_report = SafetyReport(
+        allowed=False,
+        risk="critical",
+        findings=[SafetyFinding(rule="floor", severity="refuse", message="below the floor")],
+    )
+    refused = _run(rr(approved=True), workload(), safety=refused_report)
+    allowed = _run(rr(approved=True), workload())
+    assert (refused.reason, allowed.reason) == ("SafetyRefused", "Approved")
+    assert refused.refused_changes == allowed.changes and allowed.changes
+    assert not refused.changes and not refused.changes_workload and not allowed.refused_changes
 
 
 def test_summary_columns() -> None:

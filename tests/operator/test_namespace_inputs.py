@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import yaml
-from krr_operator.namespace_inputs import NamespaceInputs, NamespaceInputsCache
+from krr_operator.namespace_inputs import NamespaceInputsCache
 from krr_operator.reconcile import Reconciler
 
 from krr_mcp.api.policy import PolicySpec
-from krr_mcp.core.safety import ClusterContext
+from krr_mcp.core.safety import ClusterContext, NamespaceInputs
 from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.sandbox.testing import SandboxHandle
 
@@ -176,19 +176,19 @@ def test_a_policy_written_after_a_check_applies_once_the_ttl_has_passed(
     now = [datetime(2026, 11, 25, 12, 0, tzinfo=UTC)]
     reconciler = Reconciler(kube, settings_without_admission(context_ttl=30, now=lambda: now[0]))
 
-    before = reconciler.safety_report(rr, live, now[0])
+    before = reconciler.gatherer.safety_report(rr, live, now[0])
     assert before is not None and before.allowed, before
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(_floor_policy()))
 
     now[0] += timedelta(seconds=29)  # within the ttl: the check still sees the namespace as it was read
-    cached = reconciler.safety_report(rr, live, now[0])
+    cached = reconciler.gatherer.safety_report(rr, live, now[0])
     assert cached is not None and cached.allowed
 
     now[0] += timedelta(seconds=1)  # 30 s: read again, the new floor refuses the proposal
-    after = reconciler.safety_report(rr, live, now[0])
+    after = reconciler.gatherer.safety_report(rr, live, now[0])
     assert after is not None and not after.allowed
     assert any("400m" in finding.message for finding in after.findings), after.findings
 
     fresh = Reconciler(kube, settings_without_admission(context_ttl=0, now=lambda: now[0]))
-    report = fresh.safety_report(rr, live, now[0])
+    report = fresh.gatherer.safety_report(rr, live, now[0])
     assert report is not None and not report.allowed  # ttl 0 (the default of ReconcileSettings): always fresh

@@ -10,7 +10,7 @@ import jsonpatch
 import pytest
 
 from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
-from krr_mcp.core.decisions import decide
+from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.patches import PatchError, changes_only, json_patch
 from krr_mcp.core.workloads import UnknownKind, containers_pointer
 
@@ -40,7 +40,9 @@ def test_apply_patch_per_kind_touches_only_named_resource_keys(kind: str, pointe
         containers={"side": {"requests": {"cpu": "50m"}}, "app": ORIGINAL},
         init_containers={"app": ORIGINAL},
     )
-    decision = decide(rr(kind=kind, approved=True), live, NOW, safety=SafetyReport(allowed=True, risk="low"))
+    decision = decide(
+        DecisionInputs(rr(kind=kind, approved=True), live, NOW, safety=SafetyReport(allowed=True, risk="low"))
+    )
     patch = json_patch(kind, live, decision.changes)
     assert patch[0] == {"op": "test", "path": f"{pointer}/1/name", "value": "app"}
     assert patch[1] == {"op": "test", "path": f"{pointer}/1/resources", "value": ORIGINAL}

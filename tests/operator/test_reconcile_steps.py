@@ -16,7 +16,9 @@ from krr_operator.handlers import run_once
 from krr_operator.reconcile import Reconciler
 from kubernetes import client
 
+from krr_mcp.core.decisions import Decision, DecisionInputs, decide
 from krr_mcp.core.workloads import containers_of
+from krr_mcp.kube import dry_run as dry_run_module
 from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.kube.dry_run import dry_run
 from krr_mcp.sandbox.testing import SandboxHandle
@@ -165,6 +167,25 @@ def test_dry_run_shows_the_patch_even_when_safety_refuses(kube: Kube, web: dict[
     assert result.accepted and "would refuse" in result.message
     assert result.resulting_resources()["app"]["requests"] == {"cpu": "10m", "memory": "512Mi"}
     assert kube.get_workload("default", "Deployment", "web") == before
+
+
+def test_dry_run_decides_once(kube: Kube, web: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """One `decide` on one set of inputs, also when the safety rules refuse (no second pass)."""
+    seen: list[DecisionInputs] = []
+
+    def counting(inputs: DecisionInputs) -> Decision:
+        seen.append(inputs)
+        return decide(inputs)
+
+    monkeypatch.setattr(dry_run_module, "decide", counting)
+    drastic = rr_manifest()
+    drastic["spec"]["containers"][0]["proposed"] = {"requests": {"cpu": "10m", "memory": "512Mi"}}
+    for body in (rr_manifest(), drastic):
+        seen.clear()
+        result = dry_run(kube, body)
+        assert result.patch and len(seen) == 1, result
+        (inputs,) = seen
+        assert inputs.safety is not None and inputs.safety.allowed == (body is not drastic)
 
 
 def _workload_of(kind: str) -> dict[str, Any]:

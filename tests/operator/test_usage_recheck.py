@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
-from krr_mcp.core.decisions import Action, decide
+from krr_mcp.core.decisions import Action, DecisionInputs, decide
 from krr_mcp.core.usage_recheck import UsageReading, UsageVerdict, usage_recheck
 
 MI = 2**20
@@ -94,13 +94,21 @@ def test_decide_refuses_or_waits_on_the_usage_verdict() -> None:
     now = datetime(2026, 12, 4, tzinfo=UTC)
     allowed = SafetyReport(allowed=True, risk="low", findings=[], checkedAt=now)
     rr = _approved_rr(spec())
-    applied = decide(rr, _workload(), now, safety=allowed)
+    applied = decide(DecisionInputs(rr, _workload(), now, safety=allowed))
     assert applied.action == Action.APPLY
     refused = decide(
-        rr, _workload(), now, safety=allowed, usage_verdict=UsageVerdict("BelowObservedPeak", "m")
+        DecisionInputs(
+            rr, _workload(), now, safety=allowed, usage_verdict=UsageVerdict("BelowObservedPeak", "m")
+        )
     )
     assert (refused.action, refused.phase, refused.reason) == (Action.REFUSE, "Failed", "BelowObservedPeak")
     waiting = decide(
-        rr, _workload(), now, safety=allowed, usage_verdict=UsageVerdict("UsageUnavailable", "m", retry=True)
+        DecisionInputs(
+            rr,
+            _workload(),
+            now,
+            safety=allowed,
+            usage_verdict=UsageVerdict("UsageUnavailable", "m", retry=True),
+        )
     )
     assert (waiting.action, waiting.phase, waiting.reason) == (Action.WAIT, "Approved", "UsageUnavailable")

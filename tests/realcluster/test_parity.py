@@ -23,7 +23,7 @@ import yaml
 
 from krr_mcp.api.resource_recommendation import PRINTER_COLUMNS, ContainerChange, SafetyReport
 from krr_mcp.cluster import identities
-from krr_mcp.core.decisions import decide
+from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.patches import json_patch
 from krr_mcp.core.safety.provenance import approval_provenance_problem
 from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
@@ -334,7 +334,9 @@ def _pending_apply_rr() -> dict[str, Any]:
 
 def _resume_verdict(workload: dict[str, Any]) -> tuple[str | None, str]:
     now = datetime(2026, 11, 25, 12, 5, tzinfo=UTC)
-    decision = decide(_pending_apply_rr(), workload, now, safety=SafetyReport(allowed=True, risk="low"))
+    decision = decide(
+        DecisionInputs(_pending_apply_rr(), workload, now, safety=SafetyReport(allowed=True, risk="low"))
+    )
     return decision.resume_outcome, decision.reason
 
 

@@ -7,7 +7,7 @@ here talks to the API server; `krr_mcp.kube.client.load_cluster_context` reads t
 from __future__ import annotations
 
 from .container_rules import ceiling_refusals
-from .context import ClusterContext
+from .context import ClusterContext, NamespaceInputs
 from .evaluate import evaluate
 from .gitops import gitops_controller, render_gitops_patch
 from .provenance import BRIDGE_SERVICE_ACCOUNT, OPERATOR_SERVICE_ACCOUNT, approval_provenance_problem
@@ -16,6 +16,7 @@ __all__ = [
     "BRIDGE_SERVICE_ACCOUNT",
     "OPERATOR_SERVICE_ACCOUNT",
     "ClusterContext",
+    "NamespaceInputs",
     "approval_provenance_problem",
     "ceiling_refusals",
     "evaluate",

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from krr_mcp.api.policy import PolicySpec
+
 
 @dataclass(frozen=True)
 class ClusterContext:
@@ -20,3 +22,11 @@ class ClusterContext:
     resource_quotas: Sequence[dict[str, Any]] = field(default_factory=tuple)
     hpas: Sequence[dict[str, Any]] = field(default_factory=tuple)
     pdbs: Sequence[dict[str, Any]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class NamespaceInputs:
+    """What the safety rules read of a namespace besides the workload: its context and effective policy."""
+
+    context: ClusterContext
+    policy: PolicySpec
