@@ -86,16 +86,14 @@ def run_scan(scan: Coroutine[Any, Any, Any]) -> Any:
 
 def one_scan(row: str, url: str, kubeconfig: str, days: float, at: float, concurrency: int) -> dict[str, Any]:
     """Run one scan in this process (row: batched, per_object or krr); report its numbers."""
-    from kubernetes import client, config
-
+    from krr_mcp.kube.client import connect
     from krr_mcp.recommenders import ScanRequest, get_recommendations
     from krr_mcp.recommenders.krr_cli import scan_with_krr
     from krr_mcp.recommenders.native import scan_with_prometheus
 
-    # The engine's CPU is its scan's, as in the running bridge: the modules it loads on first use
-    # (the kubernetes client's API classes and models take about a second) are loaded before.
-    for api_class in ("AppsV1Api", "BatchV1Api", "AutoscalingV2Api", "AutoscalingV1Api"):
-        getattr(client, api_class)
+    # The engine's CPU is its scan's, as in the running bridge: the modules it loads on first use are
+    # loaded before. Nothing loads the kubernetes client's generated API and model classes: the engine
+    # lists through the plain JSON client, as does the rest of the bridge.
     assert scan_with_prometheus is not None
 
     request = ScanRequest(
@@ -121,7 +119,7 @@ def one_scan(row: str, url: str, kubeconfig: str, days: float, at: float, concur
         requests: int | None = None  # krr does not say; Prometheus' CPU is measured either way
         received: int | None = None
     else:
-        kube_api = config.new_client_from_config(config_file=kubeconfig)
+        kube_api = connect(kubeconfig)
         result = run_scan(get_recommendations(request, kube_api=kube_api))
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu, rss_kib = _cpu_seconds(usage) - _cpu_seconds(self_before), usage.ru_maxrss

@@ -202,6 +202,14 @@ def workload_list_path(kind: str, namespace: str | None) -> str:
     return f"/apis/{WORKLOAD_API_VERSIONS[kind]}/{WORKLOAD_PLURALS[kind]}"
 
 
+def list_path(api_version: str, plural: str, namespace: str | None) -> str:
+    """The API path of a list of `plural` of `api_version` ("v1": the core group, else "group/version")
+    in `namespace` (all namespaces when None); InvalidRequest for an invalid namespace."""
+    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    scope = "" if namespace is None else f"/namespaces/{_namespace(namespace)}"
+    return f"{prefix}{scope}/{plural}"
+
+
 def rr_path(namespace: str | None, name: str | None = None) -> str:
     """The API path of RRs (all namespaces when `namespace` is None); InvalidRequest for invalid names."""
     scope = "" if namespace is None else f"/namespaces/{_namespace(namespace)}"

@@ -17,12 +17,14 @@ P is krr's load_pods window, so the pods found are the ones krr would query.
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
+from krr_mcp.kube.client import Forbidden, Kube, NotFound, list_path
 
 from .filters import parse_selector, selector_matches
 from .models import HpaInfo, ScanRequest
@@ -267,26 +269,16 @@ def select(workloads: list[Workload], request: ScanRequest) -> list[Workload]:
 
 
 # --- The Kubernetes API (krr's own source of workloads and HPAs) -------------------------------------
+# Listed with the plain JSON client (krr_mcp.kube.client.Kube): the kubernetes package's generated API
+# and model classes are never imported (they cost about 30 MB of memory in every bridge process).
 
-_API_LISTS = {  # kind -> (API class, namespaced list, all-namespaces list)
-    "Deployment": ("AppsV1Api", "list_namespaced_deployment", "list_deployment_for_all_namespaces"),
-    "StatefulSet": ("AppsV1Api", "list_namespaced_stateful_set", "list_stateful_set_for_all_namespaces"),
-    "DaemonSet": ("AppsV1Api", "list_namespaced_daemon_set", "list_daemon_set_for_all_namespaces"),
-    "CronJob": ("BatchV1Api", "list_namespaced_cron_job", "list_cron_job_for_all_namespaces"),
-    "Job": ("BatchV1Api", "list_namespaced_job", "list_job_for_all_namespaces"),
+_JOB = ("batch/v1", "jobs")
+_API_LISTS: dict[str, tuple[str, str]] = {  # kind -> (apiVersion, plural)
+    **{kind: (info.api_version, info.plural) for kind, info in WORKLOAD_KINDS.items()},
+    "Job": _JOB,
 }
-_HPA_LISTS = {  # krr: autoscaling/v2, autoscaling/v1 when v2 answers 404
-    "v2": (
-        "AutoscalingV2Api",
-        "list_namespaced_horizontal_pod_autoscaler",
-        "list_horizontal_pod_autoscaler_for_all_namespaces",
-    ),
-    "v1": (
-        "AutoscalingV1Api",
-        "list_namespaced_horizontal_pod_autoscaler",
-        "list_horizontal_pod_autoscaler_for_all_namespaces",
-    ),
-}
+_HPA_VERSIONS = ("autoscaling/v2", "autoscaling/v1")  # krr: autoscaling/v2, v1 when v2 answers 404
+_HPA_PLURAL = "horizontalpodautoscalers"
 
 
 @dataclass
@@ -353,24 +345,23 @@ def hpa_from_api(obj: dict[str, Any]) -> tuple[tuple[str, str, str], HpaInfo]:
     )
 
 
-def _items(response: Any) -> list[dict[str, Any]]:
-    """The items of a raw (`_preload_content=False`) list response, as the API server sent them."""
-    return list(json.loads(response.data).get("items") or [])
-
-
-def _list(api_client: Any, api_class: str, namespaced: str, everywhere: str, request: ScanRequest) -> list:
+def _list(api_client: Any, api_version: str, plural: str, request: ScanRequest) -> list[dict[str, Any]]:
     """Raw items (dicts, as the API server sent them) in the request's namespaces, or in every namespace
-    but kube-system (krr's default)."""
-    from kubernetes import client as k8s
-
-    api = getattr(k8s, api_class)(api_client)
+    but kube-system (krr's default). KubeError (krr_mcp.kube.client) when a list fails."""
+    kube = Kube(api_client)
+    what = f"list {plural}"
     if request.namespaces:
         out = []
         for ns in sorted(set(request.namespaces)):
-            out += _items(getattr(api, namespaced)(ns, _preload_content=False))
+            out += _items(kube.request(what, "GET", list_path(api_version, plural, ns)))
         return out
-    found = _items(getattr(api, everywhere)(_preload_content=False))
+    found = _items(kube.request(what, "GET", list_path(api_version, plural, None)))
     return [o for o in found if (o.get("metadata") or {}).get("namespace") != "kube-system"]
+
+
+def _items(answer: Any) -> list[dict[str, Any]]:
+    """The items of a decoded list answer."""
+    return list((answer or {}).get("items") or [])
 
 
 def list_from_kubernetes(api_client: Any, request: ScanRequest) -> ApiView:
@@ -379,16 +370,12 @@ def list_from_kubernetes(api_client: Any, request: ScanRequest) -> ApiView:
     Jobs owned by a CronJob are the CronJob's, not workloads of their own (krr). A kind the API refuses
     (403) or does not serve (404) is skipped and named in `refused`, as krr skips it; any other failed
     workload list raises. A failed HPA list is reported in `hpa_error` (krr would assume "no HPA")."""
-    from kubernetes.client.exceptions import ApiException
-
     view = ApiView(workloads={}, hpas=None)
-    for kind, (api_class, namespaced, everywhere) in _API_LISTS.items():
+    for kind, (api_version, plural) in _API_LISTS.items():
         try:
-            listed = _list(api_client, api_class, namespaced, everywhere, request)
-        except ApiException as exc:  # krr too skips a kind it may not list (or that is not served)
-            if exc.status not in (403, 404):
-                raise
-            view.refused[kind] = f"{exc.status} {exc.reason}"
+            listed = _list(api_client, api_version, plural, request)
+        except (Forbidden, NotFound) as exc:  # krr too skips a kind it may not list (or that is not served)
+            view.refused[kind] = f"{exc.status} {HTTPStatus(exc.status or 0).phrase}"
             continue
         for obj in listed:
             meta = obj.get("metadata") or {}
@@ -409,11 +396,9 @@ def list_from_kubernetes(api_client: Any, request: ScanRequest) -> ApiView:
             view.uids[w.key] = str(meta.get("uid", ""))
     try:
         try:
-            hpas = _list(api_client, *_HPA_LISTS["v2"], request)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            hpas = _list(api_client, *_HPA_LISTS["v1"], request)
+            hpas = _list(api_client, _HPA_VERSIONS[0], _HPA_PLURAL, request)
+        except NotFound:
+            hpas = _list(api_client, _HPA_VERSIONS[1], _HPA_PLURAL, request)
         view.hpas = dict(hpa_from_api(h) for h in hpas)  # krr: the last HPA listed for a target wins
     except Exception as exc:  # krr assumes no HPA here; we fall back to kube-state-metrics and say so
         view.hpa_error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
@@ -443,15 +428,13 @@ def _selector_matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 def pods_from_kubernetes(api_client: Any, view: ApiView, workloads: list[Workload]) -> dict[str, list[str]]:
     """krr's fallback when Prometheus knows no pods of a workload: its pods as the API lists them now
     (label selector; a CronJob's through the Jobs it owns). {workload key as text: [pod]}; blocking."""
-    from kubernetes import client as k8s
-
-    core, batch = k8s.CoreV1Api(api_client), k8s.BatchV1Api(api_client)
+    kube = Kube(api_client)
     found: dict[str, list[str]] = {}
     for ns in sorted({w.namespace for w in workloads}):
-        pods = _items(core.list_namespaced_pod(ns, _preload_content=False))
+        pods = _items(kube.request(f"list pods in {ns}", "GET", list_path("v1", "pods", ns)))
         jobs: list[dict[str, Any]] = []
         if any(w.kind == "CronJob" for w in workloads if w.namespace == ns):
-            jobs = _items(batch.list_namespaced_job(ns, _preload_content=False))
+            jobs = _items(kube.request(f"list jobs in {ns}", "GET", list_path(*_JOB, ns)))
         for w in (w for w in workloads if w.namespace == ns):
             owned = _jobs_of(jobs, view.uids.get(w.key)) if w.kind == "CronJob" else set()
             selector = view.selectors.get(w.key) or {}

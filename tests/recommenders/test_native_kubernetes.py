@@ -176,8 +176,7 @@ async def test_hpa_list_failure_falls_back_to_kube_state_metrics_and_says_so(
 ) -> None:
     from krr_mcp.recommenders import discovery
 
-    broken = ("AutoscalingV2Api", "list_namespaced_horizontal_pod_autoscaler", "no_such_list")
-    monkeypatch.setitem(discovery._HPA_LISTS, "v2", broken)
+    monkeypatch.setattr(discovery, "_HPA_PLURAL", "nosuchresources")  # 404 from v2, then from v1
     _golden_workloads_in(sandbox, ["frontend"])
     request = _request(golden_prometheus)
     with sandbox.api_client() as api_client:
@@ -255,16 +254,15 @@ async def test_a_kind_the_api_refuses_is_skipped_and_said(
     golden_prometheus: GoldenPrometheus, sandbox: Any, monkeypatch: Any
 ) -> None:
     """An identity that may not list Jobs (403): krr skips the kind; so does the engine, and says so."""
-    from kubernetes.client.exceptions import ApiException
-
+    from krr_mcp.kube.client import error_for
     from krr_mcp.recommenders import discovery
 
     listing = discovery._list
 
-    def refuse_jobs(api_client: Any, api_class: str, namespaced: str, *rest: Any) -> Any:
-        if namespaced == "list_namespaced_job":
-            raise ApiException(status=403, reason="Forbidden")
-        return listing(api_client, api_class, namespaced, *rest)
+    def refuse_jobs(api_client: Any, api_version: str, plural: str, *rest: Any) -> Any:
+        if plural == "jobs":
+            raise error_for("list jobs: 403 jobs.batch is forbidden", 403, "Forbidden")
+        return listing(api_client, api_version, plural, *rest)
 
     monkeypatch.setattr(discovery, "_list", refuse_jobs)
     _golden_workloads_in(sandbox, ["web"])
@@ -274,3 +272,39 @@ async def test_a_kind_the_api_refuses_is_skipped_and_said(
         "the Kubernetes API would not list Jobs (403 Forbidden): none are scanned (krr skips them too)"
     ]
     assert {i.container for i in result.items} == {"nginx", "app"} and all(i.proposable for i in result.items)
+
+
+SCAN_IN_A_FRESH_PROCESS = """
+import asyncio, json, sys
+from datetime import datetime
+from krr_mcp.kube.client import connect
+from mcp_bridge.recommenders import ScanRequest, get_recommendations
+url, kubeconfig, at, hours = sys.argv[1:]
+request = ScanRequest(source="native", prometheus_url=url, history_hours=float(hours),
+                      end_time=datetime.fromisoformat(at))
+result = asyncio.run(get_recommendations(request, kube_api=connect(kubeconfig)))
+generated = sorted(m for m in sys.modules if m.startswith(("kubernetes.client.api.", "kubernetes.client.models.")))
+print(json.dumps({"containers": sorted(i.container for i in result.items),
+                  "errors": [e.message for e in result.errors], "generated": generated}))
+"""
+
+
+def test_a_scan_through_the_api_loads_no_generated_kubernetes_classes(
+    golden_prometheus: GoldenPrometheus, sandbox: Any
+) -> None:
+    """The kubernetes package's generated API and model classes cost about 30 MB in every process that
+    imports them (issue 17 item 7: a 10,000-container scan under 250 MB): the engine lists workloads,
+    HPAs and pods through the plain JSON client, so a whole scan imports none of them."""
+    import json
+    import subprocess
+    import sys
+
+    _golden_workloads_in(sandbox, ["web"])
+    args = [golden_prometheus.url, str(sandbox.kubeconfig), golden_prometheus.at.isoformat(),
+            str(golden_prometheus.history_hours)]  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", SCAN_IN_A_FRESH_PROCESS, *args], capture_output=True,
+                         text=True, check=False, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["containers"] == ["app", "nginx"] and found["errors"] == []
+    assert found["generated"] == []
