@@ -84,8 +84,11 @@ def run_scan(scan: Coroutine[Any, Any, Any]) -> Any:
     return kept[0]
 
 
-def one_scan(row: str, url: str, kubeconfig: str, days: float, at: float, concurrency: int) -> dict[str, Any]:
-    """Run one scan in this process (row: batched, per_object or krr); report its numbers."""
+def one_scan(
+    row: str, url: str, kubeconfig: str, days: float, at: float, concurrency: int, explanations: bool
+) -> dict[str, Any]:
+    """Run one scan in this process (row: batched, per_object or krr); report its numbers. The native
+    rows keep no explanations unless `explanations`, as scan_recommendations asks."""
     from krr_mcp.kube.client import connect
     from krr_mcp.recommenders import ScanRequest, get_recommendations
     from krr_mcp.recommenders.krr_cli import scan_with_krr
@@ -105,6 +108,7 @@ def one_scan(row: str, url: str, kubeconfig: str, days: float, at: float, concur
         max_concurrency=concurrency,
         timeout_seconds=3600,
         kubeconfig=kubeconfig,
+        keep_explanations=explanations,
     )
     self_before, children_before = (
         resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
@@ -146,7 +150,7 @@ def _process_cpu(pid: int) -> float:
 
 
 def run_child(row: str, url: str, kubeconfig: Path, days: float, at: float, concurrency: int,
-              prometheus_pid: int, sandbox: Any) -> dict[str, Any]:  # fmt: skip
+              explanations: bool, prometheus_pid: int, sandbox: Any) -> dict[str, Any]:  # fmt: skip
     """One scan in a fresh process, with the Prometheus CPU and API requests it caused."""
     args = [
         sys.executable,
@@ -158,6 +162,7 @@ def run_child(row: str, url: str, kubeconfig: Path, days: float, at: float, conc
         str(days),
         str(at),
         str(concurrency),
+        "1" if explanations else "0",
     ]
     prom_before, api_before = _process_cpu(prometheus_pid), sandbox.server.requests_served
     proc = subprocess.run(args, capture_output=True, text=True, check=False)
@@ -197,7 +202,7 @@ def measure_size(size: int, args: argparse.Namespace, krr: str | None) -> list[d
                         at = rows[0]["started_at"]  # the window krr read
                     started_at = time.time()
                     result = run_child(row, prom.url, sandbox.kubeconfig, args.days, at, args.concurrency,
-                                       prom.pid, sandbox)  # fmt: skip
+                                       args.keep_explanations, prom.pid, sandbox)  # fmt: skip
                     rows.append(result | {"size": size, "started_at": started_at})
                     print(json.dumps({k: v for k, v in rows[-1].items() if k != "recommendations"}),
                           file=sys.stderr, flush=True)  # fmt: skip
@@ -226,7 +231,8 @@ def format_table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
                         enumerate(COLUMNS))  # fmt: skip
     lines = [
         f"history: {args.days:g} days, cAdvisor every {args.step}s, kube-state-metrics every "
-        f"{args.ksm_step}s, {args.concurrency} concurrent queries",
+        f"{args.ksm_step}s, {args.concurrency} concurrent queries, native explanations "
+        f"{'kept' if args.keep_explanations else 'not kept (as scan_recommendations asks)'}",
         header,
         "-" * len(header),
     ]
@@ -278,11 +284,17 @@ def main() -> None:
     parser.add_argument("--per-object-max", type=int, default=1000, help="largest size scanned per object")
     parser.add_argument("--future-minutes", type=int, default=120, help="with krr: history past now")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "krr-mcp" / "bench")
-    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--keep-explanations",
+        action="store_true",
+        help="native rows keep every container's explanation (scan_recommendations keeps none)",
+    )
+    parser.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        row, url, kubeconfig, days, at, concurrency = args.child
-        print(json.dumps(one_scan(row, url, kubeconfig, float(days), float(at), int(concurrency))))
+        row, url, kubeconfig, days, at, concurrency, explanations = args.child
+        scan = one_scan(row, url, kubeconfig, float(days), float(at), int(concurrency), explanations == "1")
+        print(json.dumps(scan))
         return
 
     krr = find_krr_cli()

@@ -287,7 +287,8 @@ def build_scan(
     labels: dict[str, str] | None = None,
     warnings: list[str] | None = None,
 ) -> ContainerScan:
-    """Run the strategy for one container and assemble its ContainerScan (the native engine's output)."""
+    """Run the strategy for one container and assemble its ContainerScan (the native engine's output;
+    its explanation only when `request.keep_explanations`: every other field is the same either way)."""
     cpu = cpu_limit_outcome if request.strategy == "simple_limit" else cpu_outcome
     outcomes = {"cpu": cpu(history, hpa, request), "memory": memory_outcome(history, hpa, request)}
     severities: dict[str, Severity] = {}
@@ -328,7 +329,7 @@ def build_scan(
         hpa=hpa,
         labels=labels or {},
         warnings=warnings or [],
-        explanation=[cpu_exp, mem_exp],
+        explanation=[cpu_exp, mem_exp] if request.keep_explanations else [],
     )
 
 

@@ -298,6 +298,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                 points_required=points_required,
                 source=source or settings.source,
                 strategy=strategy,
+                keep_explanations=False,  # never shown here; explain_recommendation scans for its own
             )
             result = await run_scan(bridge, scan_request, ctx)
             try:

@@ -283,7 +283,9 @@ url, kubeconfig, at, hours = sys.argv[1:]
 request = ScanRequest(source="native", prometheus_url=url, history_hours=float(hours),
                       end_time=datetime.fromisoformat(at))
 result = asyncio.run(get_recommendations(request, kube_api=connect(kubeconfig)))
-generated = sorted(m for m in sys.modules if m.startswith(("kubernetes.client.api.", "kubernetes.client.models.")))
+generated = sorted(
+    m for m in sys.modules if m.startswith(("kubernetes.client.api.", "kubernetes.client.models."))
+)
 print(json.dumps({"containers": sorted(i.container for i in result.items),
                   "errors": [e.message for e in result.errors], "generated": generated}))
 """
