@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": set(),
     "core": {"api"},
     "client": {"api", "core"},
-    "recommenders": {"api", "core"},
+    "recommenders": {"api", "core", "client"},  # the native engine lists workloads as krr does
     "operator": {"api", "core", "client", "recommenders"},
     "bridge": {"api", "core", "client", "recommenders"},
     "plugin": {"api", "core", "client"},

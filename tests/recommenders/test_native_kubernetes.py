@@ -278,7 +278,7 @@ SCAN_IN_A_FRESH_PROCESS = """
 import asyncio, json, sys
 from datetime import datetime
 from krr_mcp.kube.client import connect
-from mcp_bridge.recommenders import ScanRequest, get_recommendations
+from krr_mcp.recommenders import ScanRequest, get_recommendations
 url, kubeconfig, at, hours = sys.argv[1:]
 request = ScanRequest(source="native", prometheus_url=url, history_hours=float(hours),
                       end_time=datetime.fromisoformat(at))
