@@ -23,6 +23,7 @@ import structlog
 from pydantic import ValidationError
 
 from krr_mcp.api.names import BRIDGE_NAME
+from krr_mcp.api.policy import PolicySpec
 from krr_mcp.api.resource_recommendation import (
     Phase,
     ResourceRecommendationSpec,
@@ -33,8 +34,6 @@ from krr_mcp.api.times import timestamp
 from krr_mcp.core.decisions import Action, Decision, DecisionInputs, approval_pin, decide
 from krr_mcp.core.patches import json_patch
 from krr_mcp.core.safety import NamespaceInputs
-from krr_mcp.core.safety.workload import replicas
-from krr_mcp.core.savings import change_savings, prices_from_policy
 from krr_mcp.core.usage_recheck import UsageVerdict, usage_recheck
 from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.kube.decision_inputs import InputsGatherer, OperatorChecks, read_namespace_inputs
@@ -43,6 +42,7 @@ from .approval_gate import ApprovalGate
 from .audit import Auditor, next_status, ready_reason, status_differs
 from .following import Following
 from .namespace_inputs import NamespaceInputsCache
+from .savings import SavingsPricer
 from .usage_reader import UsageSource, read_usage
 
 log = structlog.get_logger("krr_mcp.operator")
@@ -98,6 +98,7 @@ class Reconciler:
             usage_verdict=self.usage_verdict,
         )
         self.gatherer = InputsGatherer(kube, self.namespace_inputs.get, checks)
+        self.savings = SavingsPricer(kube)
 
     def _load_namespace_inputs(self, namespace: str) -> NamespaceInputs:
         return read_namespace_inputs(self.kube, namespace)
@@ -181,22 +182,13 @@ class Reconciler:
             extra["history"] = history
         return extra
 
-    def _savings(
-        self, rr: dict[str, Any], workload: dict[str, Any] | None, inputs: DecisionInputs
-    ) -> dict[str, Any]:
-        """`status.savings`: the spec's request changes x the workload's live replicas, priced with the
-        cluster policy's table (nothing the proposer wrote about money is read). Only when this pass read
-        the namespace's inputs (the safety check or a rollback's bound) and the workload exists."""
-        containers = (rr.get("spec") or {}).get("containers")
-        if workload is None or not isinstance(containers, list):
-            return {}
+    def _pricing_policy(self, rr: dict[str, Any], inputs: DecisionInputs) -> PolicySpec | None:
+        """The policy `status.savings` is priced under: only when this pass read the namespace's inputs
+        (the safety check or a rollback's bound); None otherwise."""
         policy = inputs.policy
         if policy is None and inputs.safety is not None:
             policy = self.namespace_inputs.get(rr["metadata"]["namespace"]).policy  # cached by the check
-        if policy is None:
-            return {}
-        found = change_savings(containers, replicas(workload), prices_from_policy(policy))
-        return {"savings": found.model_dump(mode="json")}
+        return policy
 
     @staticmethod
     def _pinned(rr: dict[str, Any], workload: dict[str, Any] | None) -> dict[str, Any]:
@@ -217,8 +209,8 @@ class Reconciler:
         status = rr.get("status") or {}
         generation = rr["metadata"].get("generation")
         extra = {**self._extra(rr, decision, now, inputs), **self._pinned(rr, workload)}
-        extra.update(self._savings(rr, workload, inputs))
         new = next_status(status, decision, now, generation, **extra)
+        new = self.savings.update(new, rr, workload, self._pricing_policy(rr, inputs), now)
         if not status_differs(status, new):
             return
         self.audit.write_status(rr, new)

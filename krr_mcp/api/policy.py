@@ -74,16 +74,23 @@ DEFAULT_MEMORY_PER_GIB_HOUR = 0.004237
 DEFAULT_CURRENCY = "USD"
 DEFAULT_PRICES_SOURCE = "built-in table (OpenCost's default prices: GCP us-central1 on-demand)"
 HOURS_PER_MONTH = 730  # 365 days x 24 h / 12, as cloud price lists and OpenCost count a month
+MAX_PRICE_PER_HOUR = 1_000_000  # per core or GiB: above it a price is a mistake (the table's and OpenCost's)
 
 
 class Pricing(_Model):
     """What CPU and memory requests cost; absent fields inherit the built-in table."""
 
     cpuPerCoreHour: float | None = Field(
-        default=None, ge=0, le=1_000_000, description="Price of one vCPU (core) requested for one hour."
+        default=None,
+        ge=0,
+        le=MAX_PRICE_PER_HOUR,
+        description="Price of one vCPU (core) requested for one hour.",
     )
     memoryPerGiBHour: float | None = Field(
-        default=None, ge=0, le=1_000_000, description="Price of one GiB of memory requested for one hour."
+        default=None,
+        ge=0,
+        le=MAX_PRICE_PER_HOUR,
+        description="Price of one GiB of memory requested for one hour.",
     )
     currency: str | None = Field(
         default=None, pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the prices (e.g. USD, EUR)."
@@ -92,9 +99,9 @@ class Pricing(_Model):
         default=None,
         pattern=r"^https?://[^\s]+$",
         max_length=2048,
-        description="OpenCost's API (e.g. http://opencost.opencost:9003): when set, the bridge reads the "
-        "cluster's CPU and memory prices from its /allocation API and uses this table only when that "
-        "fails (saying so).",
+        description="OpenCost's API (e.g. http://opencost.opencost:9003): when set, the bridge (per scan) "
+        "and the operator (status.savings, asked at most hourly) read the cluster's CPU and memory prices "
+        "from its /allocation API and use this table only when that fails (saying so).",
     )
 
 

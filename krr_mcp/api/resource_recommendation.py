@@ -401,7 +401,8 @@ class ResourceRecommendationStatus(_Model):
     savings: Savings | None = Field(
         default=None,
         description="What the change saves per month, computed by the operator from the spec's current and "
-        "proposed requests, the workload's live replicas and the cluster's price table.",
+        "proposed requests, the workload's live replicas and the cluster's prices (OpenCost's or the "
+        "policy's table: pricesFrom). Absent while the workload is missing; the Priced condition says why.",
     )
 
 

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from krr_mcp.api.policy import BUILTIN_POLICY, DEFAULT_PRICES_SOURCE, HOURS_PER_MONTH, PolicySpec, Pricing
+from krr_mcp.api.policy import (
+    BUILTIN_POLICY,
+    DEFAULT_PRICES_SOURCE,
+    HOURS_PER_MONTH,
+    MAX_PRICE_PER_HOUR,
+    PolicySpec,
+    Pricing,
+)
 from krr_mcp.api.quantities import quantity_or_none
 from krr_mcp.api.resource_recommendation import ContainerResources, Savings
 
@@ -68,7 +75,8 @@ def prices_from_opencost(body: Any, url: str, currency: str) -> Prices:
     the sums of cpuCost / cpuCoreHours and ramCost / (ramByteHours / 2^30) over every allocation.
 
     `currency` is the policy's (OpenCost reports in the currency it is configured with). Raises
-    OpenCostError when the answer has another shape, an error code, or no core-hours or byte-hours.
+    OpenCostError when the answer has another shape, an error code, no core-hours or byte-hours, or a
+    price above MAX_PRICE_PER_HOUR (what the policy's table may hold).
     """
     if not isinstance(body, dict):
         raise OpenCostError("the answer is not a JSON object")
@@ -92,9 +100,13 @@ def prices_from_opencost(body: Any, url: str, currency: str) -> Prices:
                 sums[key] += _number(allocation.get(key, 0), f"{str(name)[:80]}.{key}")
     if sums["cpuCoreHours"] <= 0 or sums["ramByteHours"] <= 0:
         raise OpenCostError("the answer has no CPU core-hours or memory byte-hours to price")
+    cpu, memory = sums["cpuCost"] / sums["cpuCoreHours"], sums["ramCost"] / (sums["ramByteHours"] / GIB)
+    for what, value in (("core-hour", cpu), ("GiB-hour", memory)):
+        if value > MAX_PRICE_PER_HOUR:
+            raise OpenCostError(f"its price per {what} ({value:.6g}) is above {MAX_PRICE_PER_HOUR:,}")
     return Prices(
-        cpu_per_core_hour=sums["cpuCost"] / sums["cpuCoreHours"],
-        memory_per_gib_hour=sums["ramCost"] / (sums["ramByteHours"] / GIB),
+        cpu_per_core_hour=cpu,
+        memory_per_gib_hour=memory,
         currency=currency,
         source=f"OpenCost at {url[:200]} (/allocation, the last 7 days)",
     )

@@ -387,7 +387,9 @@ class Kube:
         warning: bool = False,
         action: str = "",
     ) -> dict[str, Any]:
-        """A core/v1 Event about `involved` (an object as read), reported by the operator."""
+        """A core/v1 Event about `involved` (an object as read), reported by the operator. An Event about
+        a cluster-scoped object is stored in `default`, its involvedObject without a namespace (where
+        `kubectl describe` looks for it)."""
         meta = involved.get("metadata") or {}
         namespace = meta.get("namespace") or "default"
         now = timestamp(datetime.now(UTC))
@@ -399,7 +401,7 @@ class Kube:
                 "apiVersion": involved.get("apiVersion"),
                 "kind": involved.get("kind"),
                 "name": meta.get("name"),
-                "namespace": namespace,
+                "namespace": meta.get("namespace") or "",
                 "uid": meta.get("uid"),
                 "resourceVersion": meta.get("resourceVersion"),
             },

@@ -1,23 +1,14 @@
 """What a scan's recommendations save, in money per month: priced with the cluster policy's table, or with
 OpenCost's prices when the policy names an OpenCost endpoint (the native engine on a real Prometheus,
-the bridge over the MCP client, on the sandbox API server).
-
-OpenCost cannot run here (it needs a cluster, its own Prometheus and a cloud price feed), so
-`OpenCostStub` serves OpenCost's documented `/allocation` answer (opencost.io/docs/integrations/api:
-`{"code": 200, "data": [{<name>: {"cpuCoreHours", "cpuCost", "ramByteHours", "ramCost", ...}}]}`) from a
-local HTTP server: what is tested is how the bridge reads that shape and what it does when the answer is
-bad or missing, not OpenCost itself.
+the bridge over the MCP client, on the sandbox API server). OpenCost is a stand-in serving its documented
+answer (tests/opencost_stub.py says why); the bad answers are the corpus' (tests/corpus/opencost).
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -27,6 +18,7 @@ from mcp.server.mcpserver import MCPServer
 from krr_mcp.api.quantities import parse_resource_quantity
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..opencost_stub import TWO_ALLOCATIONS, OpenCostStub, bad_answers, opencost  # noqa: F401 (fixture)
 from .test_scan import prometheus_url, scanning_server  # noqa: F401 (fixtures)
 
 GIB = Decimal(2**30)
@@ -108,79 +100,12 @@ async def test_scan_savings_at_the_built_in_prices_then_the_cluster_policys(
     assert "EUR per month" in text and not out["warnings"]
 
 
-class OpenCostStub:
-    """A local HTTP server answering GET /allocation with `answer` (status, body) and recording queries."""
-
-    def __init__(self) -> None:
-        self.answer: tuple[int, bytes] = (200, b"{}")
-        self.queries: list[dict[str, list[str]]] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                if parts.path != "/allocation":
-                    self.send_error(404)
-                    return
-                stub.queries.append(parse_qs(parts.query))
-                status, body = stub.answer
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def serve(self, status: int, body: Any) -> None:
-        self.answer = (status, body if isinstance(body, bytes) else json.dumps(body).encode())
-
-
-@pytest.fixture
-def opencost() -> Iterator[OpenCostStub]:
-    stub = OpenCostStub()
-    stub.thread.start()
-    try:
-        yield stub
-    finally:
-        stub.server.shutdown()
-        stub.server.server_close()
-
-
-def allocation(name: str, cpu_hours: float, cpu_cost: float, ram_gib_hours: float, ram_cost: float) -> Any:
-    """One allocation as OpenCost's /allocation API documents it (the fields read, and some others)."""
-    return {
-        "name": name,
-        "properties": {"cluster": "cluster-one"},
-        "window": {"start": "2026-11-27T00:00:00Z", "end": "2026-12-04T00:00:00Z"},
-        "cpuCores": cpu_hours / 168,
-        "cpuCoreHours": cpu_hours,
-        "cpuCost": cpu_cost,
-        "ramBytes": ram_gib_hours * 2**30 / 168,
-        "ramByteHours": ram_gib_hours * 2**30,
-        "ramCost": ram_cost,
-        "pvCost": 1.5,
-        "networkCost": 0,
-        "totalCost": cpu_cost + ram_cost + 1.5,
-    }
-
-
 async def test_scan_savings_at_opencosts_prices(
     scanning_server: MCPServer,  # noqa: F811
     cluster: SandboxHandle,
-    opencost: OpenCostStub,
+    opencost: OpenCostStub,  # noqa: F811
 ) -> None:
-    # Two allocations: 100 core-hours for 4.00 and 60 for 2.40 -> 0.04 per core-hour; 300 GiB-hours
-    # for 1.00 and 100 for 1.00 -> 0.005 per GiB-hour.
-    opencost.serve(200, {"code": 200, "data": [{
-        "cluster-one": allocation("cluster-one", 100, 4.0, 300, 1.0),
-        "__idle__": allocation("__idle__", 60, 2.4, 100, 1.0),
-    }]})  # fmt: skip
+    opencost.serve(200, TWO_ALLOCATIONS)  # 0.04 per core-hour, 0.005 per GiB-hour
     apply_pricing(
         cluster, cpuPerCoreHour=0.05, memoryPerGiBHour=0.01, currency="EUR", openCostUrl=opencost.url
     )
@@ -190,46 +115,27 @@ async def test_scan_savings_at_opencosts_prices(
     assert opencost.queries[-1] == {"window": ["7d"], "aggregate": ["cluster"], "accumulate": ["true"]}
 
 
-BAD_ANSWERS = [
-    ("http-500", 500, b"boom", "HTTP 500"),
-    ("not-json", 200, b"<html>", "not JSON"),
-    ("error-code", 200, {"code": 500, "message": "no Prometheus"}, "code is 500"),
-    ("no-data", 200, {"code": 200, "data": [{}]}, "no CPU core-hours"),
-    ("data-not-a-list", 200, {"code": 200, "data": "x"}, "no data list"),
-    (
-        "negative-cost",
-        200,
-        {"code": 200, "data": [{"a": {"cpuCoreHours": 1, "cpuCost": -5, "ramByteHours": 1, "ramCost": 1}}]},
-        "not a finite non-negative number",
-    ),
-    ("nan-cost", 200, b'{"code": 200, "data": [{"a": {"cpuCoreHours": 1, "cpuCost": NaN}}]}', "not a finite"),
-    (
-        "string-cost",
-        200,
-        {"code": 200, "data": [{"a": {"cpuCoreHours": "1e400", "cpuCost": 1}}]},
-        "not a number",
-    ),
-]
+def refusal(entry: Path, url: str) -> str:
+    """What the corpus says the price reader answers to `entry` (the warning), at `url`."""
+    said = entry.with_name(entry.name + ".expected").read_text().splitlines()[0]
+    return said.removeprefix("refused: ").replace("OPENCOST", url)
 
 
-@pytest.mark.parametrize(("case", "status", "body", "said"), BAD_ANSWERS, ids=[c[0] for c in BAD_ANSWERS])
+@pytest.mark.parametrize("entry", bad_answers(), ids=lambda p: p.stem)
 async def test_a_bad_opencost_answer_warns_and_prices_with_the_table(
     scanning_server: MCPServer,  # noqa: F811
     cluster: SandboxHandle,
-    opencost: OpenCostStub,
-    case: str,
-    status: int,
-    body: Any,
-    said: str,
+    opencost: OpenCostStub,  # noqa: F811
+    entry: Path,
 ) -> None:
-    opencost.serve(status, body)
+    opencost.serve_entry(entry)
     apply_pricing(
         cluster, cpuPerCoreHour=0.05, memoryPerGiBHour=0.01, currency="EUR", openCostUrl=opencost.url
     )
     out, text = await scan(scanning_server)
     check_priced(out, "0.05", "0.01", "EUR")  # nothing lost: the table prices every recommendation
     (warning,) = out["warnings"]
-    assert warning["message"].startswith(f"OpenCost at {opencost.url}: ") and said in warning["message"]
+    assert warning["message"] == refusal(entry, opencost.url)
     assert "priced with the ClusterRecommendationPolicy's price table instead" in warning["message"]
     assert f"warning: {warning['message']}" in text
 
@@ -237,10 +143,9 @@ async def test_a_bad_opencost_answer_warns_and_prices_with_the_table(
 async def test_an_unreachable_opencost_warns_and_prices_with_the_table(
     scanning_server: MCPServer,  # noqa: F811
     cluster: SandboxHandle,
-    opencost: OpenCostStub,
+    opencost: OpenCostStub,  # noqa: F811
 ) -> None:
-    opencost.server.shutdown()
-    opencost.server.server_close()  # nothing listens on its port any more
+    opencost.stop()
     apply_pricing(cluster, openCostUrl=opencost.url)
     out, _ = await scan(scanning_server)
     check_priced(out, "0.031611", "0.004237", "USD")

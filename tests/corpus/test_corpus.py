@@ -15,7 +15,14 @@ from krr_mcp.sandbox.handle import SandboxHandle
 from mcp_bridge.server import build_server
 from mcp_bridge.settings import BridgeSettings
 
-from .verdicts import admission_verdict, krr_verdict, mcp_verdict, plugin_verdict, rr_verdict
+from .verdicts import (
+    admission_verdict,
+    krr_verdict,
+    mcp_verdict,
+    opencost_verdict,
+    plugin_verdict,
+    rr_verdict,
+)
 
 HERE = Path(__file__).parent
 
@@ -50,6 +57,13 @@ def test_hostile_krr_output(path: Path) -> None:
     assert "with a recommendation: 1" not in said or "error" not in said
 
 
+@pytest.mark.parametrize("path", entries("opencost", "*.http"), ids=lambda p: p.stem)
+def test_hostile_opencost_answer(path: Path) -> None:
+    said = opencost_verdict(path)
+    check(path, said)
+    assert said.startswith("refused: ") or "from OpenCost at OPENCOST" in said
+
+
 @pytest.fixture(scope="module")
 def mcp_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     handle = SandboxHandle(tmp_path_factory.mktemp("corpus") / "kubeconfig", seed="default")
@@ -79,5 +93,5 @@ def test_hostile_plugin_call(path: Path, mcp_sandbox: SandboxHandle) -> None:
 
 
 def test_every_kind_has_entries() -> None:
-    for kind in ("rr", "krr", "mcp", "admission"):
+    for kind in ("rr", "krr", "mcp", "admission", "opencost"):
         assert len(list((HERE / kind).iterdir())) >= 10, kind

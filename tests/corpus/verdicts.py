@@ -8,6 +8,8 @@
   are spec fields over the standard proposal of tests/admission/rr_objects.py): the approval policy of
   config/admission, its CEL evaluated for real, with the RBAC of config/rbac as its authorizer.
 - kubectl krr (JSON {"args"}): the plugin's command line, in-process, against the MCP entries' sandbox.
+- OpenCost answer (first line the HTTP status, then the body): served over HTTP to the shared price
+  reader (krr_mcp.kube.opencost) under a policy with a price table: the prices used and why.
 - MCP tool call (JSON {"tool", "arguments"}) or prompt (JSON {"prompt", "arguments"}): the bridge's MCP
   server in-process, via the SDK's Client. `seed` (objects created in the sandbox first: text planted
   in the cluster) and `untrusted` (strings of it) make the verdict say, per string, whether it reached
@@ -26,7 +28,7 @@ import yaml
 from mcp import Client
 from pydantic import ValidationError
 
-from krr_mcp.api.policy import PolicySpec
+from krr_mcp.api.policy import PolicySpec, Pricing
 from krr_mcp.api.resource_recommendation import (
     PLURAL,
     ResourceRecommendation,
@@ -35,6 +37,7 @@ from krr_mcp.api.resource_recommendation import (
 from krr_mcp.core import safety
 from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.safety import ClusterContext
+from krr_mcp.kube.opencost import policy_prices
 from krr_mcp.recommenders import parse_recommendations
 from krr_mcp.recommenders.krr_output import KrrOutputError
 from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
@@ -42,6 +45,7 @@ from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 from ..admission import approval_policy
 from ..admission.rr_objects import stored_rr
 from ..api.test_cel_rules import violations
+from ..opencost_stub import opencost_running
 from ..reliability.world import defaulted, deployment
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -181,3 +185,21 @@ def plugin_verdict(path: Path, kubeconfig: Path) -> str:
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     said = " ".join(result.output.split())
     return _stable(f"exit {result.exit_code}: {said}") + "\n"
+
+
+def opencost_verdict(path: Path) -> str:
+    """An OpenCost `/allocation` answer (first line the HTTP status, then the body), served over HTTP and
+    read by the shared reader (`policy_prices`, the bridge's and the operator's) under a policy with a
+    table in EUR: the prices used, and why OpenCost's were not."""
+    table = Pricing(cpuPerCoreHour=0.05, memoryPerGiBHour=0.01, currency="EUR")
+    with opencost_running() as stub:
+        stub.serve_entry(path)
+        policy = PolicySpec(pricing=table.model_copy(update={"openCostUrl": stub.url}))
+        prices, warning = policy_prices(policy)
+        url = stub.url
+    lines = [f"refused: {warning.replace(url, 'OPENCOST')}"] if warning else []
+    lines.append(
+        f"prices: {prices.cpu_per_core_hour:.6g} per core-hour, {prices.memory_per_gib_hour:.6g} per "
+        f"GiB-hour ({prices.currency}), from {prices.source.replace(url, 'OPENCOST')}"
+    )
+    return "\n".join(lines) + "\n"
