@@ -26,6 +26,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from krr_mcp.api import project_crds
 from krr_mcp.sandbox.testing import SandboxHandle
 
 NAMESPACE = "bench"
@@ -299,7 +300,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="krr-mcp-bench-") as workdir:
         args.workdir = workdir
-        sandbox = SandboxHandle(Path(workdir) / "kubeconfig", seed="none")
+        sandbox = SandboxHandle(Path(workdir) / "kubeconfig", seed="none", crds=project_crds())
         try:
             objects = workloads(args.workloads, args.containers_per_workload)
             sandbox.apply(

@@ -34,6 +34,7 @@ from krr_operator.main import OperatorConfig, run
 from rich.console import Console
 from rich.table import Table
 
+from krr_mcp.api import project_crds
 from krr_mcp.api.resource_recommendation import SafetyReport
 from krr_mcp.cluster.control_plane import die_with_parent
 from krr_mcp.core.decisions import DecisionInputs, decide
@@ -113,7 +114,7 @@ def pure_table(console: Console) -> None:
 
 def end_to_end_table(console: Console, count: int = 5) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        sandbox = SandboxHandle(Path(folder) / "kubeconfig")
+        sandbox = SandboxHandle(Path(folder) / "kubeconfig", crds=project_crds())
         halted = threading.Event()
         cfg = OperatorConfig(
             kubeconfig=str(sandbox.kubeconfig),
@@ -206,7 +207,7 @@ class CountingSandbox:
 
             server._handle = counted  # type: ignore[method-assign]
             await server.start("127.0.0.1", 0)
-            seed_server(server, "none")
+            seed_server(server, "none", project_crds())
             return server
 
         self.server = asyncio.run_coroutine_threadsafe(start(), self.loop).result(60)

@@ -267,7 +267,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        handle = SandboxHandle(Path(tmp) / "kubeconfig", seed="default", crds_dir=None, controller=False)
+        handle = SandboxHandle(Path(tmp) / "kubeconfig", seed="default", controller=False)
         try:
             handle.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
             handle.apply(*[configmap(n) for n in range(1000)])

@@ -175,6 +175,7 @@ def run_child(row: str, url: str, kubeconfig: Path, days: float, at: float, conc
 
 def measure_size(size: int, args: argparse.Namespace, krr: str | None) -> list[dict[str, Any]]:
     """Every row for one cluster size."""
+    from krr_mcp.api import project_crds
     from krr_mcp.metrics_history import PrometheusProcess, build_tsdb, synthetic_cluster, workload_objects
     from krr_mcp.sandbox.handle import SandboxHandle
 
@@ -189,7 +190,9 @@ def measure_size(size: int, args: argparse.Namespace, krr: str | None) -> list[d
     )
     rows = []
     with tempfile.TemporaryDirectory(prefix="krr-mcp-scan-bench-") as workdir:
-        sandbox = SandboxHandle(Path(workdir) / "kubeconfig", seed="none", controller=False)
+        sandbox = SandboxHandle(
+            Path(workdir) / "kubeconfig", seed="none", crds=project_crds(), controller=False
+        )
         try:
             sandbox.apply(*workload_objects(spec))
             with PrometheusProcess(tsdb, extra_args=("--query.max-samples=500000000",)) as prom:

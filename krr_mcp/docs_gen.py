@@ -192,8 +192,7 @@ def crd_markdown(crd: dict[str, Any]) -> str:
 
 def crd_reference_markdown() -> str:
     """The CRD reference page, for every model in `krr_mcp.api.CRD_MODELS`."""
-    from krr_mcp.api import CRD_MODELS
-    from krr_mcp.api.crdgen import crd_for
+    from krr_mcp.api import project_crds
 
     header = [
         "# CRD reference",
@@ -202,7 +201,7 @@ def crd_reference_markdown() -> str:
         "`krr-mcp crds generate` turns into `crds/`).",
         "",
     ]
-    return "\n".join(header) + "\n" + "\n".join(crd_markdown(crd_for(info)) for info in CRD_MODELS)
+    return "\n".join(header) + "\n" + "\n".join(crd_markdown(crd) for crd in project_crds())
 
 
 # --- MCP tools reference ------------------------------------------------------------------------------

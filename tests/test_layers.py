@@ -1,7 +1,7 @@
 """The house plan (docs/architecture.md): imports between our packages point one way.
 
-api <- core <- {client, recommenders}; client <- {operator, bridge, plugin}; recommenders <- {operator,
-bridge}; all <- tools (CLI, demo, docs, the real control plane);
+api <- core <- client <- {recommenders, operator, bridge, plugin}; recommenders <- {operator, bridge};
+all <- tools (CLI, demo, docs, the real control plane);
 the sandbox, the CEL library and the metrics-history writer stand alone. Every product module is parsed
 (ast, imports inside functions included) and every import of one of our modules is checked against
 ALLOWED; a failure names the file, the line and the import.
@@ -125,20 +125,9 @@ def violations(path: pathlib.Path) -> list[tuple[str, str, str]]:
     return out
 
 
-# Imports against the plan still to be fixed (issue 16), each with why it is still there. An entry
-# whose import is gone fails the test too: remove it.
-KNOWN: dict[tuple[str, str], str] = {
-    ("krr_mcp/sandbox/seed.py", "krr_mcp.api"): "the sandbox serves the project's CRDs by default",
-    ("krr_mcp/sandbox/seed.py", "krr_mcp.api.crdgen"): "the sandbox serves the project's CRDs by default",
-}
-
-
 def test_every_import_points_the_allowed_way() -> None:
-    found = [violation for path in product_files() for violation in violations(path)]
-    problems = [message for file, target, message in found if (file, target) not in KNOWN]
+    problems = [message for path in product_files() for _, _, message in violations(path)]
     assert not problems, "imports against the house plan (docs/architecture.md):\n" + "\n".join(problems)
-    gone = set(KNOWN) - {(file, target) for file, target, _ in found}
-    assert not gone, f"fixed, so remove from KNOWN: {sorted(gone)}"
 
 
 @pytest.mark.parametrize(
@@ -157,6 +146,9 @@ def test_every_import_points_the_allowed_way() -> None:
             "imports mcp_bridge.server",
         ),
         ("from krr_mcp import api\n", "krr_mcp/sandbox/x.py", "imports krr_mcp.api (api)"),
+        ("from krr_mcp.api import project_crds\n", "krr_mcp/sandbox/seed.py", "imports krr_mcp.api (api)"),
+        ("from mcp_bridge.tools import scan\n", "operator/x.py", "imports mcp_bridge.tools (bridge)"),
+        ("from mcp_bridge import scans\n", "krr_mcp/recommenders/x.py", "imports mcp_bridge (bridge)"),
     ],
 )
 def test_a_wrong_way_import_is_named(

@@ -5,9 +5,11 @@ To serve another custom resource, append a `CRDModel` to `CRD_MODELS` and run `k
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import policy
 from . import resource_recommendation as rr
-from .crdgen import CRDModel
+from .crdgen import CRDModel, crd_for
 
 CRD_MODELS: list[CRDModel] = [
     CRDModel(
@@ -48,4 +50,11 @@ CRD_MODELS: list[CRDModel] = [
     ),
 ]
 
-__all__ = ["CRD_MODELS", "CRDModel"]
+
+def project_crds() -> list[dict[str, Any]]:
+    """The project's CustomResourceDefinitions: the documents `krr-mcp crds generate` writes to crds/
+    (what a sandbox is given to serve: an installed wheel has them without a checkout)."""
+    return [crd_for(info) for info in CRD_MODELS]
+
+
+__all__ = ["CRD_MODELS", "CRDModel", "project_crds"]

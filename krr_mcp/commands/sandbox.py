@@ -24,6 +24,7 @@ def sandbox(
     """Run the sandbox API server (in memory) and write a kubeconfig for it (context krr-mcp-sandbox)."""
     if seed not in ("default", "none"):
         raise typer.BadParameter("must be 'default' or 'none'", param_hint="--seed")
+    from krr_mcp.api import project_crds
     from krr_mcp.sandbox import celrules
     from krr_mcp.sandbox.launch import run_sandbox  # imported here: aiohttp is slow to import
 
@@ -34,7 +35,16 @@ def sandbox(
         )
 
     try:
-        asyncio.run(run_sandbox(port=port, kubeconfig=kubeconfig, seed=seed, user=user, on_ready=ready))  # type: ignore[arg-type]
+        asyncio.run(
+            run_sandbox(
+                port=port,
+                kubeconfig=kubeconfig,
+                seed=seed,  # type: ignore[arg-type]
+                user=user,
+                crds=project_crds(),
+                on_ready=ready,
+            )
+        )
     except OSError as exc:  # the port is taken, the kubeconfig folder is not writable, ...
         typer.echo(f"krr-mcp sandbox: cannot start: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -11,13 +11,13 @@ import importlib
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from .narrator import StepFailed
 
@@ -51,7 +51,11 @@ class LocalCluster:
 def start_sandbox(stack: ExitStack, kubeconfig: Path) -> LocalCluster:
     """The seeded sandbox API server (krr_mcp.sandbox.run_sandbox) on its own loop in a background
     thread; it writes `kubeconfig` and stops when `stack` closes."""
-    run_sandbox = attribute("krr_mcp.sandbox.launch", "run_sandbox", "the sandbox API server")
+    run_sandbox = cast(
+        Callable[..., Awaitable[None]],
+        attribute("krr_mcp.sandbox.launch", "run_sandbox", "the sandbox API server"),
+    )
+    project_crds = cast(Callable[[], list[Any]], attribute("krr_mcp.api", "project_crds", "the CRDs"))
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     ready: Future[LocalCluster] = Future()
@@ -61,7 +65,9 @@ def start_sandbox(stack: ExitStack, kubeconfig: Path) -> LocalCluster:
 
     async def serve() -> None:
         try:
-            await run_sandbox(kubeconfig=kubeconfig, seed="default", on_ready=on_ready, stop=stop)  # type: ignore[operator]
+            await run_sandbox(
+                kubeconfig=kubeconfig, seed="default", crds=project_crds(), on_ready=on_ready, stop=stop
+            )
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc)

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 
 from .kubeconfig import CONTEXT, write_kubeconfig
-from .launch import Seed, start_sandbox
+from .launch import Crds, Seed, start_sandbox
 from .server import SandboxServer
 
 T = TypeVar("T")
@@ -28,12 +28,12 @@ class SandboxHandle:
     """A running sandbox in a background thread: its URL, kubeconfig and ways to talk to it."""
 
     def __init__(
-        self, kubeconfig: Path, seed: Seed = "none", crds_dir: Any = "auto", **server_options: Any
+        self, kubeconfig: Path, seed: Seed = "none", crds: Crds = None, **server_options: Any
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="krr-mcp-sandbox", daemon=True)
         self._thread.start()
-        self.server: SandboxServer = self._run(start_sandbox(seed=seed, crds_dir=crds_dir, **server_options))
+        self.server: SandboxServer = self._run(start_sandbox(seed=seed, crds=crds, **server_options))
         self.url = self.server.url
         self.kubeconfig = write_kubeconfig(kubeconfig, self.url)
         self.kube_cache = kubeconfig.parent / f"kube-cache-{self.url.rsplit(':', 1)[1]}"

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from .controllers import WORKLOADS, rollout_status
 from .kubeconfig import write_kubeconfig
 from .operations import now_iso
-from .seed import SYSTEM_NAMESPACES, crd_files, default_objects, namespace, project_crds
+from .seed import SYSTEM_NAMESPACES, crd_files, default_objects, namespace
 from .server import SandboxServer
 
 Seed = Literal["default", "none"]
+# The CRDs a sandbox serves from the start: documents (the launcher's: `krr_mcp.api.project_crds()` for
+# ours), a folder of YAML files, or None.
+Crds = Iterable[dict[str, Any]] | Path | None
 DEFAULT_KUBECONFIG = Path(".krr-mcp/sandbox.kubeconfig")  # also in krr_mcp/commands/sandbox.py
 
 
@@ -27,17 +30,14 @@ def _with_ready_status(obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def seed_server(
-    server: SandboxServer, seed: Seed = "default", crds_dir: Path | Literal["auto"] | None = "auto"
-) -> None:
-    """Load the system namespaces, the CRDs (`crds_dir`: "auto" the project's, from its models; a folder:
-    its YAML files; None: none) and, with seed="default", the sample workloads (already rolled out). Runs
-    on the server's loop."""
+def seed_server(server: SandboxServer, seed: Seed = "default", crds: Crds = None) -> None:
+    """Load the system namespaces, the CRDs (`crds`: documents, a folder of YAML files, or None: none)
+    and, with seed="default", the sample workloads (already rolled out). Runs on the server's loop."""
     server.apply_documents([namespace(n) for n in SYSTEM_NAMESPACES])
-    if crds_dir == "auto":
-        server.apply_documents(project_crds())
-    elif files := crd_files(crds_dir):
-        server.load_yaml_files(files)
+    if isinstance(crds, Path):
+        server.load_yaml_files(crd_files(crds))
+    elif crds is not None:
+        server.apply_documents(list(crds))
     if seed == "default":
         server.apply_documents([_with_ready_status(o) for o in default_objects()])
 
@@ -47,7 +47,7 @@ async def start_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     seed: Seed = "default",
-    crds_dir: Path | Literal["auto"] | None = "auto",
+    crds: Crds = None,
     user: str | None = None,
     **server_options: Any,
 ) -> SandboxServer:
@@ -56,7 +56,7 @@ async def start_sandbox(
     if user:
         server.set_user(user)
     await server.start(host, port)
-    seed_server(server, seed, crds_dir)
+    seed_server(server, seed, crds)
     return server
 
 
@@ -66,7 +66,7 @@ async def run_sandbox(
     kubeconfig: Path = DEFAULT_KUBECONFIG,
     seed: Seed = "default",
     user: str | None = None,
-    crds_dir: Path | Literal["auto"] | None = "auto",
+    crds: Crds = None,
     on_ready: Callable[[str, Path], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
@@ -81,7 +81,7 @@ async def run_sandbox(
             installed.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
-    server = await start_sandbox(port=port, seed=seed, crds_dir=crds_dir, user=user)
+    server = await start_sandbox(port=port, seed=seed, crds=crds, user=user)
     try:
         path = write_kubeconfig(kubeconfig, server.url)
         if on_ready is not None:

@@ -1,7 +1,6 @@
 """What a sandbox starts with: the system namespaces always; with the default seed, sample workloads
-whose resources are worth right-sizing (some over-provisioned, some under-provisioned); and the project's
-CRDs, as the pydantic models generate them (crds/ holds the same documents, checked by a drift test), so
-an installed wheel has them without a checkout."""
+whose resources are worth right-sizing (some over-provisioned, some under-provisioned). CRDs are the
+caller's to give (`launch.seed_server`): the sandbox knows nothing of the project's own."""
 
 from __future__ import annotations
 
@@ -10,14 +9,6 @@ from typing import Any
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SEED_NAMESPACES = ("shop", "billing", "batch")
-
-
-def project_crds() -> list[dict[str, Any]]:
-    """The project's CustomResourceDefinitions: the documents `krr-mcp crds generate` writes to crds/."""
-    from krr_mcp.api import CRD_MODELS
-    from krr_mcp.api.crdgen import crd_for
-
-    return [crd_for(info) for info in CRD_MODELS]
 
 
 def crd_files(crds_dir: Path | None) -> list[Path]:

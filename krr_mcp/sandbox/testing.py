@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from krr_mcp.api import project_crds
+
 from .handle import SandboxHandle
 from .launch import Seed
 
@@ -23,7 +25,7 @@ __all__ = ["SandboxHandle", "sandbox", "seeded_sandbox"]
 
 def _handle(tmp_path_factory: pytest.TempPathFactory, seed: Seed) -> Iterator[SandboxHandle]:
     folder = tmp_path_factory.mktemp("sandbox")
-    handle = SandboxHandle(folder / "kubeconfig", seed=seed)
+    handle = SandboxHandle(folder / "kubeconfig", seed=seed, crds=project_crds())
     try:
         yield handle
     finally:

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from krr_mcp.api import CRD_MODELS
+from krr_mcp.api import CRD_MODELS, project_crds
 from krr_mcp.api.crdgen import (
     CRDGenerationError,
     CRDModel,
@@ -35,7 +35,6 @@ from krr_mcp.api.resource_recommendation import (
     TargetRef,
 )
 from krr_mcp.cli import app
-from krr_mcp.sandbox.seed import project_crds
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "crds"

@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
+from krr_mcp.api import project_crds
 from krr_mcp.sandbox.testing import SandboxHandle
 from mcp_bridge.server import build_server
 from mcp_bridge.settings import BridgeSettings
@@ -20,7 +21,9 @@ from .bridge_support import WEB_PROPOSAL, list_rrs
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MCPServer, SandboxHandle]]:
     """One seeded sandbox for the whole module: every case here must leave it as it was (nothing created)."""
-    handle = SandboxHandle(tmp_path_factory.mktemp("hostile") / "kubeconfig", seed="default")
+    handle = SandboxHandle(
+        tmp_path_factory.mktemp("hostile") / "kubeconfig", seed="default", crds=project_crds()
+    )
     try:
         yield build_server(BridgeSettings(kubeconfig=str(handle.kubeconfig))), handle
     finally:

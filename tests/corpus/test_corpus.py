@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from mcp.server.mcpserver import MCPServer
 
+from krr_mcp.api import project_crds
 from krr_mcp.sandbox.handle import SandboxHandle
 from mcp_bridge.server import build_server
 from mcp_bridge.settings import BridgeSettings
@@ -66,7 +67,9 @@ def test_hostile_opencost_answer(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def mcp_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
-    handle = SandboxHandle(tmp_path_factory.mktemp("corpus") / "kubeconfig", seed="default")
+    handle = SandboxHandle(
+        tmp_path_factory.mktemp("corpus") / "kubeconfig", seed="default", crds=project_crds()
+    )
     try:
         yield handle
     finally:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from krr_operator.main import OperatorConfig
 
+from krr_mcp.api import project_crds
 from krr_mcp.sandbox.handle import SandboxHandle
 
 from .operator_harness import OperatorThread, operator_running, wait_for
@@ -102,7 +103,9 @@ def test_an_approval_for_a_missing_workload_never_applies_to_one_created_later(
 def sandbox_without_crd_rules(tmp_path: Path) -> Iterator[SandboxHandle]:
     """Simulates an API server that does not enforce the CRD's validation rules (x-kubernetes-validations:
     an older server, or CEL turned off): an approved RR's spec can be edited."""
-    handle = SandboxHandle(tmp_path / "kubeconfig", seed="none", crd_validation_rules=False)
+    handle = SandboxHandle(
+        tmp_path / "kubeconfig", seed="none", crds=project_crds(), crd_validation_rules=False
+    )
     try:
         yield handle
     finally:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from krr_operator.main import OperatorConfig
 
+from krr_mcp.api import project_crds
 from krr_mcp.sandbox.handle import SandboxHandle
 from krr_mcp.sandbox.kubeconfig import write_kubeconfig
 
@@ -49,7 +50,7 @@ def profile() -> settings:
 def quiet_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     """One sandbox for a whole module, its rollout controller off (the test plays the controller)."""
     folder: Path = tmp_path_factory.mktemp("reliability-sandbox")
-    handle = SandboxHandle(folder / "kubeconfig", controller=False)
+    handle = SandboxHandle(folder / "kubeconfig", crds=project_crds(), controller=False)
     try:
         yield handle
     finally:
@@ -59,7 +60,7 @@ def quiet_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxH
 @pytest.fixture
 def proxied_sandbox(tmp_path: Path) -> Iterator[tuple[SandboxHandle, FaultProxy, str]]:
     """A sandbox without its rollout controller, a FaultProxy in front, and a kubeconfig for the proxy."""
-    handle = SandboxHandle(tmp_path / "sandbox.kubeconfig", controller=False)
+    handle = SandboxHandle(tmp_path / "sandbox.kubeconfig", crds=project_crds(), controller=False)
     proxy = FaultProxy(handle.url)
     try:
         yield handle, proxy, str(write_kubeconfig(tmp_path / "proxy.kubeconfig", proxy.url))

@@ -30,7 +30,7 @@ def rr(name: str, target: str = "web", namespace: str = "shop", **spec: Any) -> 
 def sb(tmp_path: Path) -> Iterator[SandboxHandle]:
     """Default seed, no repository CRDs, the test CRD applied; fast rollout controller."""
     handle = SandboxHandle(
-        tmp_path / "kubeconfig", seed="default", crds_dir=None, rollout_delay=0.05, rollout_fail_after=0.3
+        tmp_path / "kubeconfig", seed="default", rollout_delay=0.05, rollout_fail_after=0.3
     )
     try:
         handle.apply(CRD_FILE.read_text())

@@ -57,7 +57,7 @@ def test_repository_crds_are_served_with_their_names(sandbox: SandboxHandle) -> 
 
 @pytest.mark.skipif(not CRDS, reason="crds/ has no CRD files yet")
 def test_kubectl_apply_of_the_crds_folder_serves_the_kinds(tmp_path: Path) -> None:
-    handle = SandboxHandle(tmp_path / "kubeconfig", seed="none", crds_dir=None)
+    handle = SandboxHandle(tmp_path / "kubeconfig", seed="none")
     try:
         assert handle.kubectl("get", "rr").returncode != 0  # not served yet
         folder = CRDS[0].parent

@@ -130,7 +130,7 @@ def test_watch_without_resource_version_starts_with_current_objects(
 
 
 def test_watch_streams_live_changes_with_selectors_and_bookmarks(tmp_path: Path) -> None:
-    handle = SandboxHandle(tmp_path / "kc", seed="default", crds_dir=None, bookmark_interval=0.2)
+    handle = SandboxHandle(tmp_path / "kc", seed="default", bookmark_interval=0.2)
     try:
         rv = handle.call(lambda: handle.server.store.rv)
         received: list[dict[str, Any]] = []
@@ -171,7 +171,7 @@ def test_watch_streams_live_changes_with_selectors_and_bookmarks(tmp_path: Path)
 
 
 def test_watch_from_a_forgotten_resource_version_is_410_gone(tmp_path: Path) -> None:
-    handle = SandboxHandle(tmp_path / "kc", seed="default", crds_dir=None, history_size=5)
+    handle = SandboxHandle(tmp_path / "kc", seed="default", history_size=5)
     try:
         for n in range(10):
             handle.apply(
