@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
-from krr_mcp.kubectl_plugin import kube as plugin_kube
-from krr_mcp.kubectl_plugin.errors import PluginError
+from kubernetes.config.config_exception import ConfigException
+
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
+from krr_mcp.kube.client import Kube, KubeError, connect, resource_path, workload_list_path
 from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 
 from .history import PodOwner, WorkloadKey, running_pods
 from .narrator import StepFailed
 
-WORKLOAD_LISTS = {
-    "Deployment": "/apis/apps/v1/deployments",
-    "StatefulSet": "/apis/apps/v1/statefulsets",
-    "DaemonSet": "/apis/apps/v1/daemonsets",
-    "CronJob": "/apis/batch/v1/cronjobs",
-    "HorizontalPodAutoscaler": "/apis/autoscaling/v2/horizontalpodautoscalers",
-}
+# What the generated history records besides the workloads: the HPAs scaling them, and the controllers
+# (ReplicaSets, Jobs) between a workload and its pods.
+HPA = ("autoscaling/v2", "horizontalpodautoscalers")
+CONTROLLERS = {"ReplicaSet": ("apps/v1", "replicasets"), "Job": ("batch/v1", "jobs")}
+CALL_TIMEOUT = 30  # seconds per API call
 
 
 class PhaseTimeout(StepFailed):
@@ -27,15 +28,24 @@ class PhaseTimeout(StepFailed):
 
 
 class DemoCluster:
-    """The cluster the demo talks to (the local sandbox or the user's), through the kubernetes client."""
+    """The cluster the demo talks to (the local sandbox or the user's), through the shared client
+    (krr_mcp.kube.client.Kube); it only reads."""
 
     def __init__(self, kubeconfig: str, context: str | None = None) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
-        self.conn = plugin_kube.connect(kubeconfig, context)
+        if not Path(kubeconfig).expanduser().exists():
+            raise StepFailed(f"kubeconfig {kubeconfig} does not exist")
+        try:
+            self.kube = Kube(connect(kubeconfig, context), timeout=CALL_TIMEOUT)
+        except ConfigException as exc:
+            raise StepFailed(f"invalid kubeconfig {kubeconfig}: {exc}") from None
 
     def workload(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
-        return plugin_kube.get_workload(self.conn, namespace, kind, name)
+        found = self.kube.get_workload(namespace, kind, name)
+        if found is None:
+            raise StepFailed(f"{kind} {namespace}/{name} not found")
+        return found
 
     def container_resources(self, workload: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Each container's full `resources`, by container name."""
@@ -44,28 +54,32 @@ class DemoCluster:
     def workloads(self) -> list[dict[str, Any]]:
         """Every Deployment, StatefulSet, DaemonSet and CronJob in the cluster, and the HPAs scaling them
         (the generated history records those as kube-state-metrics does)."""
-        found = []
-        for kind, path in WORKLOAD_LISTS.items():
-            items = plugin_kube.request(self.conn, "GET", path).get("items") or []
-            found += [{**item, "kind": kind} for item in items]
-        return found
+        lists = [(kind, workload_list_path(kind, None)) for kind in WORKLOAD_KINDS]
+        lists.append(("HorizontalPodAutoscaler", resource_path(*HPA)))
+        return [{**item, "kind": kind} for kind, path in lists for item in self._list(kind, path)]
 
     def running_pods(self) -> dict[WorkloadKey, list[PodOwner]]:
         """The Running pods of each workload, with the ReplicaSets and Jobs the controllers made
         (history.running_pods of what the API lists)."""
-        pods = plugin_kube.request(self.conn, "GET", "/api/v1/pods").get("items") or []
+        pods = self._list("Pod", resource_path("v1", "pods"))
         controllers = [
             {**item, "kind": kind}
-            for kind, path in (("ReplicaSet", "/apis/apps/v1/replicasets"), ("Job", "/apis/batch/v1/jobs"))
-            for item in plugin_kube.request(self.conn, "GET", path).get("items") or []
+            for kind, (api_version, plural) in CONTROLLERS.items()
+            for item in self._list(kind, resource_path(api_version, plural))
         ]
         return running_pods(pods, controllers)
 
+    def _list(self, kind: str, path: str) -> list[dict[str, Any]]:
+        return self.kube.list_items(f"list {kind}s", path)
+
     def rr(self, namespace: str, name: str) -> dict[str, Any]:
-        return plugin_kube.get_rr(self.conn, namespace, name)
+        found = self.kube.get_rr(namespace, name)
+        if found is None:
+            raise StepFailed(f"resourcerecommendation {name!r} not found in namespace {namespace!r}")
+        return found
 
     def list_rrs(self, namespace: str | None = None) -> list[dict[str, Any]]:
-        return plugin_kube.list_rrs(self.conn, namespace)
+        return self.kube.list_rrs(namespace)
 
     async def wait_for_phase(
         self,
@@ -81,10 +95,9 @@ class DemoCluster:
         while time.monotonic() < deadline:
             try:
                 last = await asyncio.to_thread(self.rr, namespace, name)
-            except PluginError as exc:
-                raise StepFailed(
-                    f"cannot read resourcerecommendation {namespace}/{name}: {exc.message}"
-                ) from None
+            except (KubeError, StepFailed) as exc:  # StepFailed: not found
+                why = exc.detail if isinstance(exc, KubeError) else str(exc)
+                raise StepFailed(f"cannot read resourcerecommendation {namespace}/{name}: {why}") from None
             status = last.get("status") or {}
             phase = status.get("phase")
             if phase in phases:

@@ -45,15 +45,23 @@ class KubeError(Exception):
     Forbidden, ..., Unreachable), so callers catch the case they handle instead of comparing statuses.
 
     `status`: the HTTP status (None when the server was not reached); `reason`: the Status object's
-    reason; `server_message`: the API server's own message ("" when it sent none)."""
+    reason; `server_message`: the API server's own message ("" when it sent none); `detail`: what to
+    tell a person after naming the call: the server's message, else the HTTP reason phrase (for
+    Unreachable: why the server was not reached)."""
 
     def __init__(
-        self, message: str, status: int | None = None, reason: str = "", server_message: str = ""
+        self,
+        message: str,
+        status: int | None = None,
+        reason: str = "",
+        server_message: str = "",
+        detail: str = "",
     ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.server_message = server_message
+        self.detail = detail or server_message or message
 
     @property
     def transient(self) -> bool:
@@ -119,7 +127,7 @@ _ERRORS_BY_STATUS: dict[int, type[KubeError]] = {
 
 
 def error_for(
-    message: str, status: int | None = None, reason: str = "", server_message: str = ""
+    message: str, status: int | None = None, reason: str = "", server_message: str = "", detail: str = ""
 ) -> KubeError:
     """The KubeError subclass for `status` (Unreachable for None, ServerError for 5xx)."""
     if status is None:
@@ -128,7 +136,7 @@ def error_for(
         kind = ServerError
     else:
         kind = _ERRORS_BY_STATUS.get(status, KubeError)
-    return kind(message, status, reason, server_message)
+    return kind(message, status, reason, server_message, detail)
 
 
 def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> client.Configuration:
@@ -157,7 +165,13 @@ def _error(exc: ApiException, what: str) -> KubeError:
         message, reason = str(body.get("message") or ""), str(body.get("reason") or "")
     except (ValueError, AttributeError):
         pass
-    return error_for(f"{what}: {exc.status} {message or exc.reason}", exc.status, reason, message)
+    detail = message or str(exc.reason or "")
+    return error_for(f"{what}: {exc.status} {detail}", exc.status, reason, message, detail)
+
+
+def _unreachable(exc: Exception, what: str) -> Unreachable:
+    why = f"API server unreachable ({type(exc).__name__}: {exc})"
+    return Unreachable(f"{what}: {why}", detail=why)
 
 
 class InvalidRequest(KubeError):
@@ -226,6 +240,16 @@ def policy_path(namespace: str | None) -> str:
     return f"{base}/namespaces/{_namespace(namespace)}/{policy_api.PLURAL}/{name}"
 
 
+def resource_path(api_version: str, plural: str, namespace: str | None = None) -> str:
+    """The API path of the `plural` resources of group/version `api_version` ("v1": the core group) in
+    `namespace`, or in all namespaces when None; InvalidRequest for an invalid namespace or plural."""
+    root = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    scope = "" if namespace is None else f"/namespaces/{_namespace(namespace)}"
+    if not _LABEL.match(plural):
+        raise InvalidRequest(f"refusing to build an API path: {plural!r} is not a resource name")
+    return f"{root}{scope}/{plural}"
+
+
 def namespace_path(namespace: str) -> str:
     """`/api/v1/namespaces/NAMESPACE` (core resources in it are below); InvalidRequest if invalid."""
     return f"/api/v1/namespaces/{_namespace(namespace)}"
@@ -233,10 +257,12 @@ def namespace_path(namespace: str) -> str:
 
 @dataclass
 class Kube:
-    """API calls on one ApiClient, writing as `field_manager`."""
+    """API calls on one ApiClient, writing as `field_manager`; `timeout` (seconds) bounds each call
+    (None: the client's default, no bound)."""
 
     api: client.ApiClient
     field_manager: str = OPERATOR_FIELD_MANAGER
+    timeout: float | None = None
 
     def request(
         self,
@@ -258,12 +284,19 @@ class Kube:
                 body=body,
                 auth_settings=["BearerToken"],
             )
-            response = self.api.call_api(method_, url, header_params=headers, body=body_, post_params=post)
+            response = self.api.call_api(
+                method_,
+                url,
+                header_params=headers,
+                body=body_,
+                post_params=post,
+                _request_timeout=self.timeout,
+            )
             response.read()
         except ApiException as exc:
             raise _error(exc, what) from None
         except Exception as exc:  # connection refused, timeouts, TLS: the server was not reached
-            raise Unreachable(f"{what}: API server unreachable ({type(exc).__name__}: {exc})") from None
+            raise _unreachable(exc, what) from None
         if not 200 <= response.status < 300:
             raise _error(ApiException(http_resp=response), what)
         return json.loads(response.data or b"null")
@@ -329,7 +362,7 @@ class Kube:
         except ApiException as exc:
             raise _error(exc, what) from None
         except Exception as exc:
-            raise Unreachable(f"{what}: API server unreachable ({type(exc).__name__}: {exc})") from None
+            raise _unreachable(exc, what) from None
         if not 200 <= response.status < 300:
             response.read()
             raise _error(ApiException(http_resp=response), what)
@@ -422,13 +455,16 @@ class Kube:
     # -- what the safety rules read ----------------------------------------------------------------
     def load_cluster_context(self, namespace: str) -> ClusterContext:
         """The namespace and its LimitRanges, ResourceQuotas, HPAs and PDBs, as the safety rules take them."""
-        core, ns = namespace_path(namespace), f"namespaces/{_namespace(namespace)}"
+        core = namespace_path(namespace)
+        hpas = resource_path("autoscaling/v2", "horizontalpodautoscalers", namespace)
         return ClusterContext(
             namespace=self._optional(f"get namespace {namespace}", core),
             limit_ranges=tuple(self._items("list limitranges", f"{core}/limitranges")),
             resource_quotas=tuple(self._items("list resourcequotas", f"{core}/resourcequotas")),
-            hpas=tuple(self._items("list hpas", f"/apis/autoscaling/v2/{ns}/horizontalpodautoscalers")),
-            pdbs=tuple(self._items("list pdbs", f"/apis/policy/v1/{ns}/poddisruptionbudgets")),
+            hpas=tuple(self._items("list hpas", hpas)),
+            pdbs=tuple(
+                self._items("list pdbs", resource_path("policy/v1", "poddisruptionbudgets", namespace))
+            ),
         )
 
     def load_policy(self, namespace: str) -> PolicySpec:

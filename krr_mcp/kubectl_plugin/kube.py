@@ -7,20 +7,30 @@ Kubeconfig resolution is kubectl's: `--kubeconfig`, else `$KUBECONFIG` (a path l
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from krr_mcp.core.workloads import WORKLOAD_PLURALS
-from krr_mcp.kube.client import InvalidRequest, load_configuration, rr_path, workload_path
+from krr_mcp.kube.client import (
+    MERGE_PATCH,
+    Conflict,
+    Invalid,
+    InvalidRequest,
+    Kube,
+    KubeError,
+    load_configuration,
+    rr_path,
+)
+from krr_mcp.kube.client import NotFound as Missing
 
-from .errors import ExitCode, NotFound, PluginError, Refused
+from .errors import NotFound, PluginError, Refused
 
 FIELD_MANAGER = "kubectl-krr"
 _TIMEOUT = 30
@@ -28,11 +38,16 @@ _TIMEOUT = 30
 
 @dataclass
 class Connection:
-    """An API client plus the namespace the kubeconfig context selects (kubectl's default)."""
+    """An API client plus the namespace the kubeconfig context selects (kubectl's default); `kube`: the
+    shared client on it (krr_mcp.kube.client), writing as "kubectl-krr", each call bounded to 30 s."""
 
     api: client.ApiClient
     namespace: str
     context: str | None
+    kube: Kube = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kube = Kube(self.api, field_manager=FIELD_MANAGER, timeout=_TIMEOUT)
 
 
 def _kubeconfig_paths(explicit: str | None) -> list[str]:
@@ -73,131 +88,83 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
     return Connection(api=client.ApiClient(configuration), namespace=namespace, context=None)
 
 
-def _api_message(exc: ApiException) -> str:
-    try:
-        body = json.loads(exc.body or "{}")
-        return str(body.get("message") or exc.reason)
-    except (ValueError, AttributeError):
-        return str(exc.body or exc.reason)
-
-
-def translate(exc: ApiException, what: str) -> PluginError:
-    """Map an API error to the plugin's exit codes, keeping the server's message."""
-    message = f"{what}: {_api_message(exc)}"
-    if exc.status == 404:
+def translate(exc: KubeError, what: str) -> PluginError:
+    """The plugin's exit code for a client error, keeping the server's message: a name refused before
+    any request, a conflict or an invalid object is REFUSED, a missing object NOT_FOUND, anything else
+    (unreachable, unauthorized, forbidden, server trouble) ERROR."""
+    if isinstance(exc, InvalidRequest):
+        return Refused(str(exc))
+    message = f"{what}: {exc.detail}"
+    if isinstance(exc, Missing):
         return NotFound(message)
-    if exc.status == 409:
-        return Refused(message)
-    if exc.status in (401, 403):
-        return PluginError(message, ExitCode.ERROR)
-    if exc.status == 422:
+    if isinstance(exc, Conflict | Invalid):
         return Refused(message)
     return PluginError(message)
 
 
-def request(
-    conn: Connection,
-    method: str,
-    path: str,
-    *,
-    body: Any = None,
-    query: dict[str, Any] | None = None,
-    content_type: str | None = None,
-) -> Any:
-    """One JSON request to the API server; non-2xx raises ApiException."""
-    headers = {"Accept": "application/json"}
-    if content_type:
-        headers["Content-Type"] = content_type
-    elif body is not None:
-        headers["Content-Type"] = "application/json"
-    method_, url, headers_, body_, post = conn.api.param_serialize(
-        method,
-        path,
-        query_params=query or None,
-        header_params=headers,
-        body=body,
-        auth_settings=["BearerToken"],
-    )
-    response = conn.api.call_api(
-        method_, url, header_params=headers_, body=body_, post_params=post, _request_timeout=_TIMEOUT
-    )
-    response.read()
-    return conn.api.response_deserialize(response, {"2XX": "object"}).data
-
-
-def _rr_path(namespace: str | None, name: str | None = None) -> str:
-    """The client's validated path (rr_path): a name that is not a Kubernetes name is refused here,
-    before any request, so `../` in a name or an RR field can never reach another API path."""
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
     try:
-        return rr_path(namespace, name)
-    except InvalidRequest as exc:
-        raise Refused(str(exc)) from None
+        yield
+    except KubeError as exc:
+        raise translate(exc, what) from None
 
 
 def get_rr(conn: Connection, namespace: str, name: str) -> dict[str, Any]:
-    try:
-        return dict(request(conn, "GET", _rr_path(namespace, name)))
-    except ApiException as exc:
-        if exc.status == 404:
-            raise NotFound(f"resourcerecommendation {name!r} not found in namespace {namespace!r}") from None
-        raise translate(exc, f"reading resourcerecommendation {namespace}/{name}") from None
+    with _translated(f"reading resourcerecommendation {namespace}/{name}"):
+        rr = conn.kube.get_rr(namespace, name)
+    if rr is None:
+        raise NotFound(f"resourcerecommendation {name!r} not found in namespace {namespace!r}")
+    return rr
 
 
 def list_rrs(conn: Connection, namespace: str | None) -> list[dict[str, Any]]:
-    """All RRs of a namespace, or of every namespace when namespace is None."""
-    try:
-        body = request(conn, "GET", _rr_path(namespace))
-    except ApiException as exc:
-        raise translate(exc, "listing resourcerecommendations") from None
+    """All RRs of a namespace, or of every namespace when namespace is None (NOT_FOUND when the kind
+    is not served: the CRDs are not installed)."""
+    what = "listing resourcerecommendations"
+    with _translated(what):
+        body = conn.kube.request(what, "GET", rr_path(namespace))
     return list(body.get("items") or [])
 
 
 def merge_patch_rr(conn: Connection, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
     """A JSON merge patch; a `metadata.resourceVersion` in it makes the server refuse stale writes (409)."""
+    what = f"patching resourcerecommendation {namespace}/{name}"
+    query = [("fieldManager", conn.kube.field_manager)]
     try:
-        return dict(
-            request(
-                conn,
-                "PATCH",
-                _rr_path(namespace, name),
-                body=patch,
-                query={"fieldManager": FIELD_MANAGER},
-                content_type="application/merge-patch+json",
-            )
-        )
-    except ApiException as exc:
-        if exc.status == 409:
-            raise Refused(
-                f"resourcerecommendation {namespace}/{name} changed since it was read "
-                f"(resourceVersion {patch.get('metadata', {}).get('resourceVersion')}); "
-                "review it again: kubectl krr show " + name
-            ) from None
-        raise translate(exc, f"patching resourcerecommendation {namespace}/{name}") from None
+        path = rr_path(namespace, name)
+        return dict(conn.kube.request(what, "PATCH", path, body=patch, query=query, content_type=MERGE_PATCH))
+    except Conflict:
+        raise Refused(
+            f"resourcerecommendation {namespace}/{name} changed since it was read "
+            f"(resourceVersion {patch.get('metadata', {}).get('resourceVersion')}); "
+            "review it again: kubectl krr show " + name
+        ) from None
+    except KubeError as exc:
+        raise translate(exc, what) from None
 
 
 def get_workload(conn: Connection, namespace: str, kind: str, name: str) -> dict[str, Any]:
     if kind not in WORKLOAD_PLURALS:
         raise Refused(f"unknown workload kind {kind!r}")
-    try:
-        path = workload_path(namespace, kind, name)  # the client's validated path, as for RRs
-    except InvalidRequest as exc:
-        raise Refused(str(exc)) from None
-    try:
-        return dict(request(conn, "GET", path))
-    except ApiException as exc:
-        if exc.status == 404:
-            raise NotFound(f"{kind} {namespace}/{name} not found") from None
-        raise translate(exc, f"reading {kind} {namespace}/{name}") from None
+    with _translated(f"reading {kind} {namespace}/{name}"):
+        workload = conn.kube.get_workload(namespace, kind, name)  # the client's validated path, as for RRs
+    if workload is None:
+        raise NotFound(f"{kind} {namespace}/{name} not found")
+    return workload
 
 
 def whoami(conn: Connection) -> str:
     """The caller's user name as the API server authenticates it (SelfSubjectReview)."""
     body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    what = "SelfSubjectReview"
     try:
-        review = request(conn, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body)
-    except ApiException as exc:
+        review = conn.kube.request(
+            what, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body=body
+        )
+    except KubeError as exc:
         raise PluginError(
-            f"cannot learn who you are from the API server (SelfSubjectReview): {_api_message(exc)}"
+            f"cannot learn who you are from the API server (SelfSubjectReview): {exc.detail}"
         ) from None
     username = ((review.get("status") or {}).get("userInfo") or {}).get("username")
     if not username:
