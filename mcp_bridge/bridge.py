@@ -51,7 +51,7 @@ class Bridge:
         try:
             return self.cluster.kube.load_cluster_context(namespace)
         except KubeError as exc:
-            raise explain_error(exc, f"the surroundings of namespace {namespace}", "") from None
+            raise explain_error(exc, f"the surroundings of namespace {namespace}") from None
 
     def protected_reason(self, namespace: str, policy: PolicySpec | None = None) -> str | None:
         """Why the bridge may not propose changes in `namespace`, or None when it may."""

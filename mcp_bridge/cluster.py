@@ -8,6 +8,8 @@ updates or patches an RR: creation is its only write, so there is no path by whi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kubernetes import client
@@ -30,11 +32,13 @@ from .settings import BridgeSettings
 
 
 class ClusterError(Exception):
-    """A cluster call failed for a reason worth telling the assistant (already worded for it)."""
+    """A cluster call failed for a reason worth telling the assistant (already worded for it).
+    `error`: the client's typed error it words (NotFound, Forbidden, ...), for callers that handle a
+    case (`isinstance(exc.error, NotFound)`), never an HTTP status to compare."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, error: KubeError) -> None:
         super().__init__(message)
-        self.status = status
+        self.error = error
 
 
 def api_client_for(settings: BridgeSettings) -> client.ApiClient:
@@ -42,11 +46,9 @@ def api_client_for(settings: BridgeSettings) -> client.ApiClient:
     return connect(settings.kubeconfig, settings.context)
 
 
-def explain_error(exc: KubeError, what: str, call: str) -> ClusterError:
+def explain_error(exc: KubeError, what: str) -> ClusterError:
     """One clear sentence from a KubeError (the API server's message, never a traceback)."""
-    detail = (
-        exc.server_message or str(exc).removeprefix(f"{call}: ").removeprefix(f"{exc.status} ") or exc.reason
-    )
+    detail = exc.detail
     if isinstance(exc, InvalidRequest):
         text = f"refused before asking the API server for {what}: {exc}"
     elif isinstance(exc, Unreachable):
@@ -61,7 +63,16 @@ def explain_error(exc: KubeError, what: str, call: str) -> ClusterError:
         text = f"the API server refused {what}: {detail}"
     else:
         text = f"the API server answered {exc.status} for {what}: {detail}"
-    return ClusterError(text, exc.status)
+    return ClusterError(text, exc)
+
+
+@contextmanager
+def explained(what: str) -> Iterator[None]:
+    """KubeError inside becomes the ClusterError explaining it (about `what`)."""
+    try:
+        yield
+    except KubeError as exc:
+        raise explain_error(exc, what) from None
 
 
 class Cluster:
@@ -72,29 +83,18 @@ class Cluster:
         self.kube = Kube(api_client, field_manager)
 
     def _call(self, what: str, method: str, path: str, **kwargs: Any) -> Any:
-        call = f"{method} {path}"
-        try:
-            return self.kube.request(call, method, path, **kwargs)
-        except KubeError as exc:
-            raise explain_error(exc, what, call) from None
+        with explained(what):
+            return self.kube.request(f"{method} {path}", method, path, **kwargs)
 
     def get_optional(self, what: str, path: str) -> dict[str, Any] | None:
         """GET `path`; None when it does not exist."""
-        try:
-            return dict(self._call(what, "GET", path))
-        except ClusterError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        with explained(what):
+            return self.kube.get_optional(f"GET {path}", path)
 
     def list_in_namespace(self, what: str, path: str) -> list[dict[str, Any]]:
         """The items of a list (empty when the kind is not served)."""
-        try:
-            return list(self._call(what, "GET", path).get("items") or [])
-        except ClusterError as exc:
-            if exc.status == 404:
-                return []
-            raise
+        with explained(what):
+            return self.kube.list_items(f"GET {path}", path)
 
     def read_workload(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
         return dict(self._call(f"{kind} {namespace}/{name}", "GET", workload_path(namespace, kind, name)))
@@ -118,9 +118,5 @@ class Cluster:
         """Create an RR under the bridge's field manager (the bridge's only write to the cluster)."""
         namespace = manifest["metadata"]["namespace"]
         name = manifest["metadata"]["name"]
-        try:
+        with explained(f"ResourceRecommendation {namespace}/{name}"):
             return self.kube.create_rr(namespace, manifest)
-        except KubeError as exc:
-            raise explain_error(
-                exc, f"ResourceRecommendation {namespace}/{name}", f"create rr in {namespace}"
-            ) from None

@@ -11,6 +11,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from krr_mcp.api import CRD_MODELS
 from krr_mcp.api.crdgen import crd_for
 from krr_mcp.api.resource_recommendation import DNS1123_LABEL, DNS1123_SUBDOMAIN, KIND
+from krr_mcp.kube.client import NotFound
 
 from .bridge import Bridge
 from .cluster import ClusterError
@@ -46,7 +47,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
         try:
             obj = await in_thread(bridge.cluster.get_recommendation, namespace, name)
         except ClusterError as exc:
-            if exc.status == 404:
+            if isinstance(exc.error, NotFound):
                 raise ResourceNotFoundError(str(exc)) from None
             raise ResourceError(str(exc)) from None
         obj.get("metadata", {}).pop("managedFields", None)

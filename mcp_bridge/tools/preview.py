@@ -104,7 +104,7 @@ def operator_dry_run(bridge: Bridge, plan: PlannedRecommendation) -> DryRunResul
     try:
         return dry_run(bridge.cluster.kube, plan.manifest)
     except KubeError as exc:
-        raise explain_error(exc, f"the dry run of {plan.kind} {plan.namespace}/{plan.name}", "") from None
+        raise explain_error(exc, f"the dry run of {plan.kind} {plan.namespace}/{plan.name}") from None
 
 
 def persistence_check(bridge: Bridge, plan: PlannedRecommendation, result: DryRunResult) -> tuple[bool, str]:

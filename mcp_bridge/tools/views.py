@@ -13,7 +13,7 @@ from krr_mcp.api.resource_recommendation import (
     Phase,
 )
 from krr_mcp.core.savings import savings_by_currency
-from krr_mcp.kube.client import namespace_path
+from krr_mcp.kube.client import Forbidden, namespace_path
 
 from ..bridge import Bridge
 from ..cluster import ClusterError
@@ -81,7 +81,7 @@ def read_events(bridge: Bridge, namespace: str) -> tuple[list[dict[str, Any]], s
             f"Events in {namespace}", f"{namespace_path(namespace)}/events"
         ), ""
     except ClusterError as exc:
-        if exc.status == 403:
+        if isinstance(exc.error, Forbidden):
             return [], "Kubernetes Events are not included: the bridge's identity may not list them."
         raise
 
