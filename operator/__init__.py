@@ -1,14 +1,14 @@
-"""krr-mcp operator: the ResourceRecommendation API and the controller that applies approved ones.
+"""krr-mcp operator: the controller that applies approved ResourceRecommendations (import `krr_operator`).
 
-Data flows one way: proposal -> approval -> change -> history.
+Data flows one way: proposal -> approval -> change -> history. The API types, the pure core (decisions,
+patches, workloads, rollout, safety) and the Kubernetes client live in `krr_mcp` (docs/architecture.md);
+this package holds only the controller:
 
-- `api/`: the pydantic models (the one schema) and `crdgen` (crds/ is generated from them).
-- `workloads`, `rollout`: pure reads of workload objects (containers per kind, rollout state).
-- `decisions`: pure `decide(DecisionInputs(rr, workload, now, ...)) -> Decision` (wait, apply, stale, expired,
-  supersede, reject, rollback, resume, refuse, follow-rollout, noop).
-- `patches`: pure JSON patches with `test` ops, resources of named containers only.
-- `safety/`: pure safety rules (shared with the bridge).
-- `kube`: the one place that talks to the API server; `audit`: status, log line, Events.
-- `reconcile`: write-ahead snapshot -> guarded patch -> outcome; `handlers`: thin kopf handlers;
-  `main`: kopf settings and `run`; `dry_run`: the exact patch and the server's dry-run verdict.
+- `reconcile`: one RR at a time: gather its inputs (`krr_mcp.kube.decision_inputs`), decide (pure
+  `krr_mcp.core.decisions.decide`), then record (`status_patch`: the status fields, pure) or change
+  (`write_ahead`: the prior resources recorded in status before the workload is patched); `locks`: one
+  lock per RR;
+- `audit`: status, log line, Events; `handlers`: thin kopf handlers; `recheck`, `workload_watch`,
+  `following`: when an RR is looked at again; `namespace_inputs`: the safety inputs' short-lived cache;
+  `approval_gate`, `usage_reader`: the operator's own checks; `health`, `metrics`, `main`.
 """

@@ -21,9 +21,10 @@ from .approval_gate import APPROVAL_POLICY, FLAG, ApprovalGate
 from .handlers import on_workload_change, register
 from .health import ProbeServer
 from .recheck import RecheckLoop
-from .reconcile import Hook, Reconciler, ReconcileSettings
+from .reconcile import Reconciler, ReconcileSettings
 from .usage_reader import UsageSource
 from .workload_watch import WorkloadWatch
+from .write_ahead import Hook
 
 log = structlog.get_logger("krr_mcp.operator")
 

@@ -11,10 +11,19 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
 
 from krr_mcp.api.quantities import parse_resource_quantity
-from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
-from krr_mcp.core.usage_recheck import DEFAULT_TOLERANCE_PERCENT, UsageReading, history_hours
+from krr_mcp.api.resource_recommendation import Phase, ResourceRecommendationSpec
+from krr_mcp.core.usage_recheck import (
+    DEFAULT_TOLERANCE_PERCENT,
+    UsageReading,
+    UsageVerdict,
+    history_hours,
+    usage_recheck,
+)
 from krr_mcp.recommenders import PrometheusError, ScanRequest
 from krr_mcp.recommenders.native import scan_with_prometheus
 
@@ -58,3 +67,20 @@ def read_usage(
         peak = item.usage.memoryPeak if item is not None else None
         peaks[container.name] = parse_resource_quantity(peak, "memory") if peak is not None else None
     return UsageReading(peaks=peaks)
+
+
+def usage_verdict(source: UsageSource, rr: dict[str, Any], now: datetime) -> UsageVerdict | None:
+    """What the usage Prometheus shows now says about applying an approved RR (read only for an
+    approved, unrejected RR not yet decided for good; None: nothing against it)."""
+    spec_raw = rr.get("spec") or {}
+    phase = (rr.get("status") or {}).get("phase")
+    if not spec_raw.get("approved") or spec_raw.get("rejected"):
+        return None
+    if phase not in (None, Phase.PROPOSED, Phase.APPROVED):
+        return None
+    try:
+        spec = ResourceRecommendationSpec.model_validate(spec_raw)
+    except ValidationError:
+        return None  # decide refuses the spec itself
+    reading = read_usage(source, rr["metadata"]["namespace"], spec, now)
+    return usage_recheck(spec, reading, source.tolerance_percent)
