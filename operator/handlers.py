@@ -17,7 +17,7 @@ from typing import Any
 
 import kopf
 
-from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION, supersede_view
 from krr_mcp.core.patches import PatchError
 from krr_mcp.kube.client import KubeError
 
@@ -72,27 +72,10 @@ TARGET_INDEX = "rr_by_target"
 def target_index_entry(
     namespace: str | None, name: str | None, body: Any, **_: Any
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """The index entry of one RR: what the supersede search (`resource_recommendation.newer_overlapping`)
-    reads of it, keyed by its target."""
-    spec = body.get("spec")
-    key = _index_key(namespace, spec)
-    if key is None:
-        return {}
-    target = spec["target"]
-    meta = body.get("metadata") or {}
-    raw_containers = spec.get("containers")
-    containers: list[Any] = raw_containers if isinstance(raw_containers, list) else []
-    return {
-        key: {
-            "metadata": {"name": name, "creationTimestamp": meta.get("creationTimestamp")},
-            "spec": {
-                "target": {"kind": target.get("kind"), "name": target.get("name")},
-                "containers": [{"name": c.get("name")} for c in containers if isinstance(c, dict)],
-                "rejected": spec.get("rejected"),
-            },
-            "status": {"phase": (body.get("status") or {}).get("phase")},
-        }
-    }
+    """The index entry of one RR: what the supersede search reads of it (`supersede_view`), keyed by
+    its target."""
+    key = _index_key(namespace, body.get("spec"))
+    return {} if key is None else {key: supersede_view(body, name)}
 
 
 IndexKey = tuple[str, str, str]  # (namespace, target kind, target name)

@@ -10,6 +10,7 @@ json_schema_extra; they are evaluated for real in tests/api/test_cel_rules.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -476,6 +477,27 @@ def summary_columns(spec: dict[str, Any]) -> dict[str, str]:
             parts.append(f"{old}->{new}" if len(containers) == 1 else f"{c.get('name')}:{old}->{new}")
         columns[key] = " ".join(parts)
     return columns
+
+
+def supersede_view(rr: Mapping[str, Any], name: str | None = None) -> dict[str, Any]:
+    """What the supersede search (`newer_overlapping`) reads of an RR (a dict, or kopf's view of one),
+    and nothing more: the operator's kopf index keeps this per RR, so that searching the index equals
+    searching the full list. `name` defaults to the RR's own. The RR's spec must be a mapping whose
+    target is one."""
+    spec = rr["spec"]
+    target = spec["target"]
+    meta = rr.get("metadata") or {}
+    raw_containers = spec.get("containers")
+    containers: list[Any] = raw_containers if isinstance(raw_containers, list) else []
+    return {
+        "metadata": {"name": name or meta.get("name"), "creationTimestamp": meta.get("creationTimestamp")},
+        "spec": {
+            "target": {"kind": target.get("kind"), "name": target.get("name")},
+            "containers": [{"name": c.get("name")} for c in containers if isinstance(c, dict)],
+            "rejected": spec.get("rejected"),
+        },
+        "status": {"phase": (rr.get("status") or {}).get("phase")},
+    }
 
 
 def newer_overlapping(rr: dict[str, Any], siblings: list[dict[str, Any]]) -> str | None:
