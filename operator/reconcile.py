@@ -26,7 +26,6 @@ from krr_mcp.api.names import BRIDGE_NAME
 from krr_mcp.api.policy import PolicySpec
 from krr_mcp.api.resource_recommendation import Phase, valid_target
 from krr_mcp.core.decisions import Action, Decision, DecisionInputs, decide
-from krr_mcp.core.safety import NamespaceInputs
 from krr_mcp.kube.client import Kube
 from krr_mcp.kube.decision_inputs import InputsGatherer, OperatorChecks, read_namespace_inputs
 
@@ -72,7 +71,9 @@ class Reconciler:
         self.locks = RRLocks()
         self.following = Following()  # the RRs whose rollout is under way, by workload
         self.namespace_inputs = NamespaceInputsCache(
-            self._load_namespace_inputs, self.settings.context_ttl, lambda: self.settings.now().timestamp()
+            partial(read_namespace_inputs, kube),
+            self.settings.context_ttl,
+            lambda: self.settings.now().timestamp(),
         )
         source = self.settings.usage_source
         checks = OperatorChecks(
@@ -84,9 +85,6 @@ class Reconciler:
         self.gatherer = InputsGatherer(kube, self.namespace_inputs.get, checks)
         self.write_ahead = WriteAhead(kube, self.audit, self.settings.hook)
         self.savings = SavingsPricer(kube)
-
-    def _load_namespace_inputs(self, namespace: str) -> NamespaceInputs:
-        return read_namespace_inputs(self.kube, namespace)
 
     def reconcile(
         self, namespace: str, name: str, siblings: list[dict[str, Any]] | None = None
