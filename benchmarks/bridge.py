@@ -146,6 +146,7 @@ async def run(
         history_hours=args.history_hours,
         source="native",
         prometheus_url=prometheus_url,
+        keep_explanations=False,  # as scan_recommendations asks
     )
 
     async def direct_list() -> None:

@@ -17,6 +17,7 @@ P is krr's load_pods window, so the pods found are the ones krr would query.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -345,60 +346,79 @@ def hpa_from_api(obj: dict[str, Any]) -> tuple[tuple[str, str, str], HpaInfo]:
     )
 
 
-def _list(api_client: Any, api_version: str, plural: str, request: ScanRequest) -> list[dict[str, Any]]:
+LIST_PAGE = 500
+"""Items per list request (`limit`/`continue`): a whole list decoded at once was the scan's peak (10,000
+containers: the Deployments alone briefly took over 100 MB); a page at a time is turned into Workloads."""
+
+
+def _paged(kube: Kube, what: str, path: str) -> Iterator[dict[str, Any]]:
+    """The items of the list at `path`, LIST_PAGE per request. KubeError while iterating."""
+    token = ""
+    while True:
+        query: list[tuple[str, Any]] = [("limit", LIST_PAGE)] + ([("continue", token)] if token else [])
+        answer = kube.request(what, "GET", path, query=query) or {}
+        yield from answer.get("items") or []
+        token = (answer.get("metadata") or {}).get("continue") or ""
+        if not token:
+            return
+
+
+def _list(api_client: Any, api_version: str, plural: str, request: ScanRequest) -> Iterator[dict[str, Any]]:
     """Raw items (dicts, as the API server sent them) in the request's namespaces, or in every namespace
-    but kube-system (krr's default). KubeError (krr_mcp.kube.client) when a list fails."""
+    but kube-system (krr's default), a page at a time. KubeError (krr_mcp.kube.client) when a list fails
+    (raised while iterating)."""
     kube = Kube(api_client)
-    what = f"list {plural}"
-    if request.namespaces:
-        out = []
-        for ns in sorted(set(request.namespaces)):
-            out += _items(kube.request(what, "GET", list_path(api_version, plural, ns)))
-        return out
-    found = _items(kube.request(what, "GET", list_path(api_version, plural, None)))
-    return [o for o in found if (o.get("metadata") or {}).get("namespace") != "kube-system"]
+    for ns in sorted(set(request.namespaces)) if request.namespaces else [None]:
+        for item in _paged(kube, f"list {plural}", list_path(api_version, plural, ns)):
+            if ns is not None or (item.get("metadata") or {}).get("namespace") != "kube-system":
+                yield item
 
 
-def _items(answer: Any) -> list[dict[str, Any]]:
-    """The items of a decoded list answer."""
-    return list((answer or {}).get("items") or [])
+def _workload(kind: str, obj: dict[str, Any]) -> Workload:
+    """The Workload (containers, current resources, labels) of a workload object as listed."""
+    meta = obj.get("metadata") or {}
+    w = Workload(str(meta.get("namespace", "")), kind, str(meta.get("name", "")))
+    w.labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
+    for c in _pod_spec(kind, obj).get("containers") or []:
+        res = c.get("resources") or {}
+        w.current[c["name"]] = {
+            part: {r: _amount((res.get(part) or {}).get(r), r) for r in ("cpu", "memory")}
+            for part in ("requests", "limits")
+        }
+    w.containers = sorted(w.current)
+    return w
 
 
 def list_from_kubernetes(api_client: Any, request: ScanRequest) -> ApiView:
     """Workloads and HPAs through the API, as krr lists them (blocking: run it in a thread).
 
     Jobs owned by a CronJob are the CronJob's, not workloads of their own (krr). A kind the API refuses
-    (403) or does not serve (404) is skipped and named in `refused`, as krr skips it; any other failed
-    workload list raises. A failed HPA list is reported in `hpa_error` (krr would assume "no HPA")."""
+    (403) or does not serve (404) is skipped and named in `refused`, as krr skips it (nothing of that
+    kind is kept, even when some pages or namespaces were listed); any other failed workload list
+    raises. A failed HPA list is reported in `hpa_error` (krr would assume "no HPA")."""
     view = ApiView(workloads={}, hpas=None)
     for kind, (api_version, plural) in _API_LISTS.items():
+        found: list[tuple[Workload, dict[str, Any], str]] = []
         try:
-            listed = _list(api_client, api_version, plural, request)
+            for obj in _list(api_client, api_version, plural, request):
+                meta = obj.get("metadata") or {}
+                owners = meta.get("ownerReferences") or []
+                if kind == "Job" and any(o.get("kind") == "CronJob" for o in owners):
+                    continue
+                selector = (obj.get("spec") or {}).get("selector") or {}
+                found.append((_workload(kind, obj), selector, str(meta.get("uid", ""))))
         except (Forbidden, NotFound) as exc:  # krr too skips a kind it may not list (or that is not served)
             view.refused[kind] = f"{exc.status} {HTTPStatus(exc.status or 0).phrase}"
             continue
-        for obj in listed:
-            meta = obj.get("metadata") or {}
-            owners = meta.get("ownerReferences") or []
-            if kind == "Job" and any(o.get("kind") == "CronJob" for o in owners):
-                continue
-            w = Workload(str(meta.get("namespace", "")), kind, str(meta.get("name", "")))
-            w.labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-            for c in _pod_spec(kind, obj).get("containers") or []:
-                res = c.get("resources") or {}
-                w.current[c["name"]] = {
-                    part: {r: _amount((res.get(part) or {}).get(r), r) for r in ("cpu", "memory")}
-                    for part in ("requests", "limits")
-                }
-            w.containers = sorted(w.current)
+        for w, selector, uid in found:
             view.workloads[w.key] = w
-            view.selectors[w.key] = (obj.get("spec") or {}).get("selector") or {}
-            view.uids[w.key] = str(meta.get("uid", ""))
+            view.selectors[w.key] = selector
+            view.uids[w.key] = uid
     try:
         try:
-            hpas = _list(api_client, _HPA_VERSIONS[0], _HPA_PLURAL, request)
+            hpas = list(_list(api_client, _HPA_VERSIONS[0], _HPA_PLURAL, request))
         except NotFound:
-            hpas = _list(api_client, _HPA_VERSIONS[1], _HPA_PLURAL, request)
+            hpas = list(_list(api_client, _HPA_VERSIONS[1], _HPA_PLURAL, request))
         view.hpas = dict(hpa_from_api(h) for h in hpas)  # krr: the last HPA listed for a target wins
     except Exception as exc:  # krr assumes no HPA here; we fall back to kube-state-metrics and say so
         view.hpa_error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
@@ -431,10 +451,10 @@ def pods_from_kubernetes(api_client: Any, view: ApiView, workloads: list[Workloa
     kube = Kube(api_client)
     found: dict[str, list[str]] = {}
     for ns in sorted({w.namespace for w in workloads}):
-        pods = _items(kube.request(f"list pods in {ns}", "GET", list_path("v1", "pods", ns)))
+        pods = list(_paged(kube, f"list pods in {ns}", list_path("v1", "pods", ns)))
         jobs: list[dict[str, Any]] = []
         if any(w.kind == "CronJob" for w in workloads if w.namespace == ns):
-            jobs = _items(kube.request(f"list jobs in {ns}", "GET", list_path(*_JOB, ns)))
+            jobs = list(_paged(kube, f"list jobs in {ns}", list_path(*_JOB, ns)))
         for w in (w for w in workloads if w.namespace == ns):
             owned = _jobs_of(jobs, view.uids.get(w.key)) if w.kind == "CronJob" else set()
             selector = view.selectors.get(w.key) or {}

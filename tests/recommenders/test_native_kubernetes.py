@@ -310,3 +310,22 @@ def test_a_scan_through_the_api_loads_no_generated_kubernetes_classes(
     found = json.loads(run.stdout.strip().splitlines()[-1])
     assert found["containers"] == ["app", "nginx"] and found["errors"] == []
     assert found["generated"] == []
+
+
+async def test_workloads_are_listed_a_page_at_a_time(
+    golden_prometheus: GoldenPrometheus, sandbox: Any, monkeypatch: Any
+) -> None:
+    """A whole list decoded at once was a 10,000-container scan's peak: the engine lists LIST_PAGE items
+    per request (`limit`/`continue`) and finds every workload across pages."""
+    from krr_mcp.recommenders import discovery
+
+    monkeypatch.setattr(discovery, "LIST_PAGE", 1)
+    _golden_workloads_in(sandbox, ["web", "worker", "frontend"])
+    before = sandbox.server.requests_served
+    with sandbox.api_client() as api_client:
+        view = discovery.list_from_kubernetes(api_client, ScanRequest())
+    assert sorted(k[2] for k in view.workloads) == ["frontend", "web", "worker"]
+    # three Deployments: three pages (the last says there are no more); one page per other kind and HPAs
+    assert sandbox.server.requests_served - before == 3 + 4 + 1
+    result = await _with_api(sandbox, _request(golden_prometheus))
+    assert {(i.name, i.container) for i in result.items} >= {("web", "nginx"), ("worker", "worker")}

@@ -80,3 +80,31 @@ def test_without_krr_the_benchmark_says_so_and_prints_the_native_rows(tmp_path: 
     assert any("engine CPU / Prometheus CPU" in line for line in lines)
     assert any("native per-object / batched: wall" in line for line in lines)
     assert not any("krr CLI /" in line for line in lines)  # no krr ratio either
+
+
+def test_a_scans_peak_memory_is_its_own_not_the_benchmarks() -> None:
+    """Each scan runs in a child of the benchmark, whose parent holds the sandbox and the cluster (about
+    270 MB at 10,000 containers). ru_maxrss would report that parent's peak (Linux carries it across
+    fork and exec); the benchmark reports the child's own high-water mark."""
+    parent = (
+        "import subprocess, sys\n"
+        "held = bytearray(300 * 1024 * 1024)\n"
+        "held[::4096] = b'x' * len(held[::4096])\n"  # resident, not just reserved
+        f"print(subprocess.run([sys.executable, '-c', {CHILD!r}], capture_output=True, text=True,"
+        " check=True).stdout)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", parent], capture_output=True, text=True, check=True, timeout=60
+    )
+    own, inherited = (float(v) for v in out.stdout.split())
+    assert inherited >= 300  # what ru_maxrss says: the parent's
+    assert own < 100  # what the benchmark reports
+
+
+CHILD = (
+    "import importlib.util, resource\n"
+    f"spec = importlib.util.spec_from_file_location('scan_benchmark', {str(BENCHMARK)!r})\n"
+    "module = importlib.util.module_from_spec(spec)\n"
+    "spec.loader.exec_module(module)\n"
+    "print(module.own_peak_rss_mb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+)
