@@ -7,8 +7,9 @@ directly in Python, in the same run, on the same sandbox and Prometheus.
 Prints p50/p99 per path and the p50 ratio against the direct call. The headline is what an assistant
 pays: the SDK client's `call_tool` for the default page (50 items; it also revalidates the structured
 result against the tool's output schema with jsonschema), goal at most 1.5x the direct call at p50.
-Also timed: the bare tools/call request (transport + server only), and `call_tool` asking for every item
-in one answer (limit 5000), as before paging.
+Also timed: the list's next page (its cursor, asked right after its first page, as an assistant pages:
+served from the first page's read), the bare tools/call request (transport + server only), and
+`call_tool` asking for every item in one answer (limit 5000), as before paging. `--calls` narrows those.
 """
 
 from __future__ import annotations
@@ -149,11 +150,20 @@ async def run(
         keep_explanations=False,  # as scan_recommendations asks
     )
 
+    cursors: dict[str, str | None] = {}  # the last first page's next_cursor, per path
+
     async def direct_list() -> None:
         result = await asyncio.to_thread(
             list_recommendations_view, bridge, None, None, None, None, DEFAULT_PAGE
         )
         assert result.total == args.rrs and len(result.items) == min(DEFAULT_PAGE, args.rrs), result.total
+        cursors["direct"] = result.next_cursor
+
+    async def direct_next() -> None:
+        result = await asyncio.to_thread(
+            list_recommendations_view, bridge, None, None, None, None, DEFAULT_PAGE, cursors["direct"]
+        )
+        assert result.total == args.rrs and len(result.items) == min(DEFAULT_PAGE, args.rrs - DEFAULT_PAGE)
 
     async def direct_scan() -> None:
         result = await get_recommendations(request, kube_api=bridge.cluster.api_client)
@@ -178,7 +188,7 @@ async def run(
     results: list[tuple[str, str, list[float]]] = []
     stderr_path = Path(args.workdir) / "server.stderr"
     try:
-        await measure(args, params, stderr_path, results, direct_list, direct_scan)
+        await measure(args, params, stderr_path, results, (direct_list, direct_next, cursors), direct_scan)
     except BaseException:
         print("krr-mcp serve stderr (last 40 lines):", file=sys.stderr)
         print("\n".join(stderr_path.read_text(errors="replace").splitlines()[-40:]), file=sys.stderr)
@@ -191,7 +201,7 @@ async def measure(
     params: Any,
     stderr_path: Path,
     results: list[tuple[str, str, list[float]]],
-    direct_list: Callable[[], Awaitable[None]],
+    direct_lists: tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]], dict[str, str | None]],
     direct_scan: Callable[[], Awaitable[None]],
 ) -> None:
     from mcp import Client
@@ -229,19 +239,58 @@ async def measure(
 
                 return call
 
-            for name, direct, arguments, iterations in (
-                ("list_recommendations", direct_list, list_args, args.list_iterations),
-                ("scan_recommendations", direct_scan, scan_args, args.scan_iterations),
-            ):
-                everything = arguments | {"limit": 5000}
+            direct_list, direct_next, cursors = direct_lists
+
+            async def sdk_first() -> None:
+                result = await client.call_tool("list_recommendations", list_args)
+                check("list_recommendations", result)
+                cursors["sdk"] = result.structured_content["next_cursor"]  # type: ignore[index]
+
+            async def sdk_next() -> None:
+                check(
+                    "list_recommendations",
+                    await client.call_tool("list_recommendations", {"cursor": cursors["sdk"]}),
+                )
+
+            # A page sequence: each next page asked right after its first page (what an assistant does).
+            samples = await timed_all(
+                [direct_list, direct_next, sdk_first, sdk_next], args.list_iterations, args.warmup
+            )
+            results.append(("list_recommendations", "direct (Python)", samples[0]))
+            results.append(("list_recommendations", "direct (Python), next page (cursor)", samples[1]))
+            results.append(("list_recommendations", HEADLINE, samples[2]))
+            results.append(
+                ("list_recommendations", "MCP stdio: SDK client call_tool, next page (cursor)", samples[3])
+            )
+            if "list_recommendations" in args.calls:
                 samples = await timed_all(
                     [
-                        direct,
-                        sdk_client(name, arguments),
-                        wire_only(name, arguments),
-                        sdk_client(name, everything),
+                        wire_only("list_recommendations", list_args),
+                        sdk_client("list_recommendations", {"limit": 5000}),
                     ],
-                    iterations,
+                    args.list_iterations,
+                    args.warmup,
+                )
+                results.append(
+                    ("list_recommendations", "MCP stdio: transport + server, default page", samples[0])
+                )
+                results.append(
+                    (
+                        "list_recommendations",
+                        "MCP stdio: SDK client call_tool, all items (limit 5000)",
+                        samples[1],
+                    )
+                )
+            if "scan_recommendations" in args.calls:
+                name = "scan_recommendations"
+                samples = await timed_all(
+                    [
+                        direct_scan,
+                        sdk_client(name, scan_args),
+                        wire_only(name, scan_args),
+                        sdk_client(name, scan_args | {"limit": 5000}),
+                    ],
+                    args.scan_iterations,
                     args.warmup,
                 )
                 results.append((name, "direct (Python)", samples[0]))
@@ -291,6 +340,12 @@ def main() -> None:
     parser.add_argument("--scan-iterations", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--future-minutes", type=int, default=60, help="history extends this far past now")
+    parser.add_argument(
+        "--calls",
+        nargs="+",
+        default=["list_recommendations", "scan_recommendations"],
+        help="whose other paths to time (the list's first and next pages are always timed)",
+    )
     args = parser.parse_args()
     if args.containers % args.containers_per_workload:
         parser.error("--containers must be a multiple of --containers-per-workload")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubernetes import client
 
@@ -12,7 +13,7 @@ from krr_mcp.kube.client import KubeError, policy_path
 
 from .cluster import Cluster, api_client_for, explain_error
 from .identity import AccessReviews, IdentityGuard
-from .paging import ScanPages
+from .paging import LISTING_TTL_SECONDS, LISTINGS_KEPT, KeptResults, ScanPages
 from .settings import BridgeSettings
 
 
@@ -21,6 +22,10 @@ class Bridge:
     settings: BridgeSettings
     cluster: Cluster
     scan_pages: ScanPages = field(default_factory=ScanPages)  # scans kept for their next pages
+    # RR listings (tools.views.Listing) kept for their next pages, briefly
+    listings: KeptResults[Any] = field(
+        default_factory=lambda: KeptResults("listing", LISTINGS_KEPT, LISTING_TTL_SECONDS)
+    )
     identity_guard: IdentityGuard | None = None  # re-checks the identity per namespace while serving
 
     @classmethod

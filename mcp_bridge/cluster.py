@@ -30,6 +30,8 @@ from krr_mcp.kube.client import (
 
 from .settings import BridgeSettings
 
+LIST_CHUNK = 500  # RRs per list request: ~1 MB of JSON at most, whatever the cluster holds
+
 
 class ClusterError(Exception):
     """A cluster call failed for a reason worth telling the assistant (already worded for it).
@@ -99,17 +101,29 @@ class Cluster:
     def read_workload(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
         return dict(self._call(f"{kind} {namespace}/{name}", "GET", workload_path(namespace, kind, name)))
 
+    def recommendation_chunks(
+        self, namespace: str | None, label_selector: str | None = None, chunk: int | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """The RRs, at most `chunk` (LIST_CHUNK) per request (the API's `limit` and `continue`: one
+        consistent read, never all of them decoded at once), each chunk with the read's resourceVersion.
+        An expired `continue` raises ClusterError (its error Gone, 410): the caller reads again."""
+        where = f"namespace {namespace}" if namespace else "all namespaces"
+        token: str | None = None
+        while True:
+            query: list[tuple[str, Any]] = [("limit", chunk or LIST_CHUNK)]
+            query += [("labelSelector", label_selector)] if label_selector else []
+            query += [("continue", token)] if token else []
+            answer = self._call(f"ResourceRecommendations in {where}", "GET", rr_path(namespace), query=query)
+            meta = answer.get("metadata") or {}
+            yield list(answer.get("items") or []), meta.get("resourceVersion")
+            token = meta.get("continue") or None
+            if token is None:
+                return
+
     def list_recommendations(
         self, namespace: str | None, label_selector: str | None = None
     ) -> list[dict[str, Any]]:
-        query = [("labelSelector", label_selector)] if label_selector else None
-        where = f"namespace {namespace}" if namespace else "all namespaces"
-        return list(
-            self._call(f"ResourceRecommendations in {where}", "GET", rr_path(namespace), query=query).get(
-                "items"
-            )
-            or []
-        )
+        return [item for items, _ in self.recommendation_chunks(namespace, label_selector) for item in items]
 
     def get_recommendation(self, namespace: str, name: str) -> dict[str, Any]:
         return dict(self._call(f"ResourceRecommendation {namespace}/{name}", "GET", rr_path(namespace, name)))

@@ -12,6 +12,7 @@ OpenCost lives with the caller.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -175,11 +176,10 @@ def monthly_savings(rr: dict[str, Any]) -> tuple[Decimal, str] | None:
     return (amount, currency) if amount.is_finite() else None
 
 
-def savings_by_currency(rrs: list[dict[str, Any]]) -> dict[str, Decimal]:
-    """The RRs' `monthly_savings` summed per currency (RRs without one count in none)."""
+def sum_by_currency(amounts: Iterable[tuple[Decimal, str] | None]) -> dict[str, Decimal]:
+    """(amount, currency) pairs summed per currency, sorted by currency (None counts in none)."""
     sums: dict[str, Decimal] = {}
-    for rr in rrs:
-        found = monthly_savings(rr)
+    for found in amounts:
         if found is not None:
             sums[found[1]] = sums.get(found[1], Decimal(0)) + found[0]
     return dict(sorted(sums.items()))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -12,14 +15,23 @@ from pydantic import BaseModel, Field
 from krr_mcp.api.resource_recommendation import (
     Phase,
 )
-from krr_mcp.core.savings import savings_by_currency
-from krr_mcp.kube.client import Forbidden, namespace_path
+from krr_mcp.api.times import timestamp
+from krr_mcp.core.savings import monthly_savings, sum_by_currency
+from krr_mcp.kube.client import Forbidden, Gone, namespace_path
 
 from ..bridge import Bridge
 from ..cluster import ClusterError
 from ..inputs import Namespace, ObjectName, WorkloadKindName
 from ..manifests import LABEL_TARGET_KIND, LABEL_TARGET_NAME, label_value
-from ..paging import DEFAULT_PAGE, MAX_PAGE, CursorError, decode_cursor, encode_cursor, fingerprint
+from ..paging import (
+    DEFAULT_PAGE,
+    LISTING_TTL_SECONDS,
+    MAX_PAGE,
+    CursorError,
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+)
 from ..untrusted import UNTRUSTED_DESCRIPTION, mark_recommendation, quote
 from ..views import (
     AuditEntry,
@@ -55,6 +67,12 @@ class RecommendationList(BaseModel):
     monthly_savings: dict[str, float] = Field(
         default_factory=dict, description="What all that matched save per month, per currency (all pages)."
     )
+    as_of: datetime = Field(
+        description="When these RRs were read from the API server (UTC). Next pages asked for within "
+        f"{LISTING_TTL_SECONDS:g} s of it are served from that same read (as a Kubernetes paged list is one "
+        "snapshot); later ones from a new read. Call without cursor for a fresh first page."
+    )
+    resource_version: str = Field(default="", description="The API server's resourceVersion of that read.")
 
 
 class RecommendationDetail(BaseModel):
@@ -100,6 +118,64 @@ def _order(s: RecommendationSummary) -> tuple[bool, float, str, str]:
     return (s.created_at is not None, s.created_at.timestamp() if s.created_at else 0.0, s.namespace, s.name)
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One read of the RRs a call's filters select, summarized: what each page of it is served from."""
+
+    selection: str  # the fingerprint of the filters it was read for
+    summaries: list[RecommendationSummary]  # newest first
+    by_namespace: dict[str, NamespaceCount]
+    monthly_savings: dict[str, float]
+    as_of: datetime
+    resource_version: str
+
+
+def read_listing(
+    bridge: Bridge,
+    selection: str,
+    namespace: str | None,
+    phase: str | None,
+    target_kind: str | None,
+    target_name: str | None,
+) -> Listing:
+    """Read and summarize the matching RRs chunk by chunk (only summaries are held, never every RR);
+    read again from the start when the API server expired the read's `continue` (410) meanwhile."""
+    for attempt in range(3):
+        rows: list[tuple[RecommendationSummary, tuple[Decimal, str] | None]] = []
+        as_of, version = datetime.now(UTC).replace(microsecond=0), ""
+        try:
+            for items, read_version in bridge.cluster.recommendation_chunks(
+                namespace, _target_selector(target_kind, target_name)
+            ):
+                version = read_version or version
+                for obj in items:
+                    s = summarize(obj)
+                    # labels hold at most 63 characters of the name; match the full name here
+                    if (not target_name or s.target_name == target_name) and (not phase or s.phase == phase):
+                        rows.append((s, monthly_savings(obj)))
+        except ClusterError as exc:
+            if isinstance(exc.error, Gone) and attempt < 2:
+                continue
+            raise
+        break
+    by_namespace: dict[str, NamespaceCount] = {}
+    for s, _ in rows:
+        count = by_namespace.setdefault(s.namespace, NamespaceCount(total=0, by_phase={}))
+        count.total += 1
+        count.by_phase[s.phase] = count.by_phase.get(s.phase, 0) + 1
+    for ns, count in by_namespace.items():
+        sums = sum_by_currency(found for s, found in rows if s.namespace == ns)
+        count.monthly_savings = {c: float(v) for c, v in sums.items()}
+    return Listing(
+        selection=selection,
+        summaries=sorted((s for s, _ in rows), key=_order, reverse=True),
+        by_namespace=dict(sorted(by_namespace.items())),
+        monthly_savings={c: float(v) for c, v in sum_by_currency(found for _, found in rows).items()},
+        as_of=as_of,
+        resource_version=version,
+    )
+
+
 def list_recommendations_view(
     bridge: Bridge,
     namespace: str | None,
@@ -110,38 +186,38 @@ def list_recommendations_view(
     cursor: str | None = None,
 ) -> RecommendationList:
     """One page of the RRs matching the filters, newest first, with the totals of all pages (the code
-    both the tool and the benchmark run). Raises CursorError for a cursor of other filters."""
+    both the tool and the benchmark run). A first page reads the RRs; a next page is served from that
+    read while it is kept (LISTING_TTL_SECONDS), else from a new one (its `as_of` says when). Raises
+    CursorError for a cursor of other filters."""
     selection = fingerprint(dict(namespace=namespace, phase=phase, kind=target_kind, name=target_name))
-    after = decode_cursor(cursor, selection).get("after") if cursor is not None else None
+    data = decode_cursor(cursor, selection) if cursor is not None else {}
+    after = data.get("after")
     if cursor is not None and not (isinstance(after, list) and len(after) == 4):
         raise CursorError("this cursor is not one this server gave out")
-    objects = bridge.cluster.list_recommendations(namespace, _target_selector(target_kind, target_name))
-    matched = [(summarize(o), o) for o in objects]
-    if target_name:  # labels hold at most 63 characters of the name; match the full name here
-        matched = [(s, o) for s, o in matched if s.target_name == target_name]
-    if phase:
-        matched = [(s, o) for s, o in matched if s.phase == phase]
-    summaries = sorted((s for s, _ in matched), key=_order, reverse=True)
-    by_namespace: dict[str, NamespaceCount] = {}
-    objects_in: dict[str, list[dict[str, Any]]] = {}
-    for s, o in matched:
-        count = by_namespace.setdefault(s.namespace, NamespaceCount(total=0, by_phase={}))
-        count.total += 1
-        count.by_phase[s.phase] = count.by_phase.get(s.phase, 0) + 1
-        objects_in.setdefault(s.namespace, []).append(o)
-    for ns, count in by_namespace.items():
-        count.monthly_savings = {c: float(v) for c, v in savings_by_currency(objects_in[ns]).items()}
+    listing_id = data.get("l")
+    try:
+        listing: Listing = bridge.listings.get(listing_id)
+        if listing.selection != selection:
+            raise CursorError("a read for other filters")
+    except CursorError:  # a first page, or the read is no longer kept: read now
+        listing = read_listing(bridge, selection, namespace, phase, target_kind, target_name)
+        listing_id = bridge.listings.keep(listing)
+    summaries = listing.summaries
     rest = summaries if after is None else [s for s in summaries if _order(s) < tuple(after)]
     page = rest[:limit]
     more = len(rest) > limit
-    next_cursor = encode_cursor({"f": selection, "after": list(_order(page[-1]))}) if more else None
+    next_cursor = (
+        encode_cursor({"f": selection, "l": listing_id, "after": list(_order(page[-1]))}) if more else None
+    )
     return RecommendationList(
         items=page,
         total=len(summaries),
         truncated=more,
         next_cursor=next_cursor,
-        by_namespace=dict(sorted(by_namespace.items())),
-        monthly_savings={c: float(v) for c, v in savings_by_currency([o for _, o in matched]).items()},
+        by_namespace=listing.by_namespace,
+        monthly_savings=listing.monthly_savings,
+        as_of=listing.as_of,
+        resource_version=listing.resource_version,
     )
 
 
@@ -188,6 +264,8 @@ def register(server: MCPServer, bridge: Bridge) -> None:
                 f"{amount:.2f} {currency}" for currency, amount in result.monthly_savings.items()
             )
             text += f"\nTogether (all pages) they save {sums} per month."
+        text += f"\nAs read at {timestamp(result.as_of)}"
+        text += f" (resourceVersion {result.resource_version})." if result.resource_version else "."
         if result.next_cursor:
             text += f"\nThe next page: cursor={result.next_cursor}"
         return tool_result(result, text)

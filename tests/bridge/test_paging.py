@@ -69,7 +69,8 @@ async def test_list_pages_cover_every_rr_once_with_totals_on_each(
                 }
                 or sum(c["total"] for c in page["by_namespace"].values()) == 10
             )
-        # An RR created between two pages is newer: it does not shift the next page.
+        # A next page is served from the first page's read, and says so: an RR created in between is
+        # neither on it nor in its totals, and its as_of is the first page's.
         first = (await client.call_tool("list_recommendations", {"limit": 4})).structured_content
         assert first is not None
         cluster.apply(_rr("shop", 99))
@@ -78,7 +79,11 @@ async def test_list_pages_cover_every_rr_once_with_totals_on_each(
         assert [i["name"] for i in second.structured_content["items"]] == [
             i["name"] for i in pages[1]["items"]
         ]
-        assert second.structured_content["total"] == 11
+        assert second.structured_content["total"] == 10
+        assert second.structured_content["as_of"] == first["as_of"]
+        assert f"As read at {first['as_of']}" in second.content[0].text  # type: ignore[union-attr]
+        fresh = (await client.call_tool("list_recommendations", {"limit": 4})).structured_content
+        assert fresh is not None and fresh["total"] == 11 and fresh["as_of"] >= first["as_of"]
         # A cursor belongs to its filters.
         other = await client.call_tool(
             "list_recommendations", {"namespace": "shop", "limit": 4, "cursor": first["next_cursor"]}
@@ -102,3 +107,30 @@ def test_kept_scans_expire_and_are_bounded() -> None:
     now[0] = 61
     with pytest.raises(CursorError, match="no longer kept"):
         pages.get(second)
+
+
+def test_a_next_page_after_the_read_expired_is_read_again_and_says_when(cluster: SandboxHandle) -> None:
+    from mcp_bridge.bridge import Bridge
+    from mcp_bridge.paging import KeptResults
+    from mcp_bridge.settings import BridgeSettings
+    from mcp_bridge.tools.views import list_recommendations_view
+
+    cluster.apply(*(_rr("shop", i) for i in range(7)))
+    now = [0.0]
+    bridge = Bridge.connect(BridgeSettings(kubeconfig=str(cluster.kubeconfig)))
+    bridge.listings = KeptResults("listing", 4, 60, clock=lambda: now[0])
+
+    def page(cursor: str | None) -> Any:
+        return list_recommendations_view(bridge, "shop", None, None, None, 3, cursor)
+
+    first = page(None)
+    cluster.apply(_rr("shop", 99))  # newer than every RR listed: it does not shift the next page
+    kept = page(first.next_cursor)
+    assert (kept.total, kept.as_of) == (7, first.as_of)
+    now[0] = 61  # the read is no longer kept: the next page is read again, and its as_of says so
+    again = page(first.next_cursor)
+    assert again.total == 8 and again.as_of >= first.as_of
+    assert [i.name for i in again.items] == [i.name for i in kept.items]
+    # A cursor whose read belongs to other filters is not served from it.
+    other = list_recommendations_view(bridge, None, None, None, None, 3, None)
+    assert other.total >= 8 and page(first.next_cursor).total == 8
