@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.testing import SandboxHandle
+
+from .operator_harness import OperatorThread, operator_running
 
 
 @pytest.fixture
@@ -18,3 +22,10 @@ def operator_config(sandbox: SandboxHandle) -> OperatorConfig:
         watch_timeout=5,
         allow_without_admission_policy=True,
     )
+
+
+@pytest.fixture
+def running_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
+    """The operator running with `operator_config` for the test (stopped and joined after it)."""
+    with operator_running(operator_config) as op:
+        yield op

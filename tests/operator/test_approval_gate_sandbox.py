@@ -7,7 +7,6 @@ the real-cluster suite do)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -41,10 +40,9 @@ POLICY_FILE = Path(__file__).resolve().parents[2] / "config/admission/recommenda
 @pytest.fixture
 def strict_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
     """The operator as shipped: approvals only while the approval policy is installed (checked often)."""
-    cfg = dataclasses.replace(
+    with operator_running(
         operator_config, allow_without_admission_policy=False, admission_check_interval=0.3, idle_interval=0.3
-    )
-    with operator_running(cfg) as op:
+    ) as op:
         yield op
 
 

@@ -3,7 +3,6 @@ an approval is for one observed state of one workload, never for a later one."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -41,7 +40,7 @@ SEVERAL_RECHECKS = 3.0
 @pytest.fixture
 def eager_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
     """The operator re-checking waiting RRs every 0.3 s (in production: every minute)."""
-    with operator_running(dataclasses.replace(operator_config, idle_interval=0.3)) as op:
+    with operator_running(operator_config, idle_interval=0.3) as op:
         yield op
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -113,12 +111,6 @@ def container_resources(deploy: dict[str, Any], name: str) -> dict[str, Any]:
     raise KeyError(name)
 
 
-@pytest.fixture
-def running_operator(operator_config: OperatorConfig) -> Iterator[OperatorThread]:
-    with operator_running(operator_config) as op:
-        yield op
-
-
 def test_approval_gate_apply_and_rollback_from_the_outside(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
@@ -187,13 +179,11 @@ def test_crash_between_snapshot_and_patch_then_restart(
     original = rolled_out(sandbox)
     halted = threading.Event()
     crash = CrashAt(stage, halted)
-    first = OperatorThread(dataclasses.replace(operator_config, hook=crash, halted=halted)).start()
-    try:
+    with operator_running(operator_config, hook=crash, halted=halted) as first:
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
         wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
         approve(sandbox)
         wait_for(f"the crash at {stage}", crash.reached.is_set)
-    finally:
         first.kill()
 
     # Dead operator: one of the two legal states, and the snapshot is stored either way.
@@ -204,8 +194,7 @@ def test_crash_between_snapshot_and_patch_then_restart(
     live = deployment_json(sandbox)
     assert container_resources(live, "app") == (PROPOSED if patched_before_crash else ORIGINAL)
 
-    second = OperatorThread(dataclasses.replace(operator_config, halted=threading.Event())).start()
-    try:
+    with operator_running(operator_config):
         applied = wait_for("phase Applied after restart", phase_is(sandbox, "Applied"))
         assert [h["outcome"] for h in applied["status"]["history"]] == outcomes
         after = deployment_json(sandbox)
@@ -216,8 +205,6 @@ def test_crash_between_snapshot_and_patch_then_restart(
         request_rollback(sandbox)
         wait_for("phase RolledBack", phase_is(sandbox, "RolledBack"))
         assert deployment_json(sandbox)["spec"] == original["spec"]
-    finally:
-        second.kill()
 
 
 @pytest.mark.parametrize(
@@ -244,13 +231,11 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
     rolled_out(sandbox)
     halted = threading.Event()
     crash = CrashAt(stage, halted)
-    first = OperatorThread(dataclasses.replace(operator_config, hook=crash, halted=halted)).start()
-    try:
+    with operator_running(operator_config, hook=crash, halted=halted) as first:
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
         wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
         approve(sandbox)
         wait_for(f"the crash at {stage}", crash.reached.is_set)
-    finally:
         first.kill()
 
     if meanwhile == "set the proposed values":
@@ -273,8 +258,7 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
             kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
     before_restart = deployment_json(sandbox) if meanwhile != "delete the workload" else None
 
-    second = OperatorThread(dataclasses.replace(operator_config, halted=threading.Event())).start()
-    try:
+    with operator_running(operator_config):
         settled = wait_for(f"phase {phase} after restart", phase_is(sandbox, phase))
         history = settled["status"]["history"]
         assert [h["outcome"] for h in history] == [outcome], history
@@ -285,8 +269,6 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
             assert (
                 deployment_json(sandbox)["metadata"]["generation"] == before_restart["metadata"]["generation"]
             )
-    finally:
-        second.kill()
 
 
 def test_failed_rollout_rolls_back_automatically(
@@ -314,7 +296,6 @@ def test_a_concurrent_edit_makes_the_apply_fail_cleanly(
 ) -> None:
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
     rolled_out(sandbox)
-    halted = threading.Event()
 
     def edit_in_between(stage: str, rr: dict[str, Any]) -> None:
         if stage == "snapshot-stored":  # someone edits the workload after the check, before the patch
@@ -324,14 +305,11 @@ def test_a_concurrent_edit_makes_the_apply_fail_cleanly(
                 sandbox, "patch", "deployment", "web", "-n", "default", "--type", "strategic", "-p", patch
             )
 
-    op = OperatorThread(dataclasses.replace(operator_config, hook=edit_in_between, halted=halted)).start()
-    try:
+    with operator_running(operator_config, hook=edit_in_between):
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
         wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
         approve(sandbox)
         stale = wait_for("phase Stale", phase_is(sandbox, "Stale"))
-    finally:
-        op.kill()
     refused = stale["status"]["history"][-1]
     assert refused["outcome"] == "Failed"
     assert "the workload changed during the apply; nothing was changed" in refused["message"]

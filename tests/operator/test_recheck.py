@@ -16,7 +16,7 @@ from krr_operator.recheck import RecheckLoop, RecheckSchedule
 from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .operator_harness import OperatorThread, wait_for
+from .operator_harness import operator_running, wait_for
 from .test_operator_sandbox import deployment, kubectl, phase_is, rolled_out, rr_manifest
 
 pytestmark = pytest.mark.looptime  # the loop's waits cost no wall time
@@ -159,8 +159,7 @@ def test_the_running_operator_rechecks_waiting_rrs_from_its_index_without_listin
         watch_timeout=5,
         allow_without_admission_policy=True,  # the sandbox runs no admission policies
     )
-    operator = OperatorThread(config).start()
-    try:
+    with operator_running(config):
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
         rolled_out(sandbox)
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
@@ -168,5 +167,3 @@ def test_the_running_operator_rechecks_waiting_rrs_from_its_index_without_listin
         calls.clear()
         wait_for("three re-checks of the waiting RR", lambda: calls["get_rr"] >= 3, timeout=20)
         assert calls["list_rrs"] == 0, calls
-    finally:
-        operator.kill()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from krr_operator.main import OperatorConfig
 
-from ..operator.operator_harness import OperatorThread, wait_for
+from ..operator.operator_harness import OperatorThread, operator_running, wait_for
 from .test_plugin_sandbox import RR_NAME, Kubectl, read_rr, rr_manifest
 
 # Within the built-in policy's step (-50% at most), so the operator's safety rules allow it.
@@ -20,15 +20,11 @@ STEP = {"requests": {"cpu": "500m", "memory": "640Mi"}, "limits": {"memory": "1G
 
 @pytest.fixture
 def operator(seeded_sandbox: Any) -> Iterator[OperatorThread]:
-    thread = OperatorThread(
-        OperatorConfig(  # the sandbox runs no admission policies
-            kubeconfig=str(seeded_sandbox.kubeconfig), poll_interval=0.3, allow_without_admission_policy=True
-        )
-    ).start()
-    try:
-        yield thread
-    finally:
-        thread.kill()
+    cfg = OperatorConfig(  # the sandbox runs no admission policies
+        kubeconfig=str(seeded_sandbox.kubeconfig), poll_interval=0.3, allow_without_admission_policy=True
+    )
+    with operator_running(cfg) as op:
+        yield op
 
 
 def phase(sandbox: Any, wanted: str) -> Any:

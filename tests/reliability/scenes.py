@@ -3,15 +3,15 @@ operator's config pointing at the proxy."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import threading
 from typing import Any
 
 from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.handle import SandboxHandle
 
-from ..operator.operator_harness import OperatorThread, wait_for
+from ..operator.operator_harness import OperatorThread, operator_running, wait_for
 from .faults import app_resources
 from .proxy import FaultProxy
 from .world import ORIGINAL, PROPOSALS, Actor, rr_body
@@ -58,8 +58,9 @@ class Scene:
 
         return wait_for(f"{name} {phase}", probe, timeout=timeout)
 
-    def start(self, **changes: Any) -> OperatorThread:
-        return OperatorThread(dataclasses.replace(self.cfg, halted=threading.Event(), **changes)).start()
+    def operator(self, **changes: Any) -> contextlib.AbstractContextManager[OperatorThread]:
+        """The operator through the proxy for a `with` block (operator_running with the scene's config)."""
+        return operator_running(self.cfg, **changes)
 
 
 def assert_applied_once_with_full_audit(scene: Scene, rr: dict[str, Any]) -> None:

@@ -40,8 +40,7 @@ def free_port() -> int:
 def test_operator_metrics_and_probes_move_with_a_real_apply(scene: Scene) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    operator = scene.start(probe_port=port, probe_host="127.0.0.1")
-    try:
+    with scene.operator(probe_port=port, probe_host="127.0.0.1"):
         assert httpx.get(f"{base}/healthz").status_code == 200
         assert httpx.get(f"{base}/readyz").text == "ready"
         before = samples(httpx.get(f"{base}/metrics").text)
@@ -55,8 +54,6 @@ def test_operator_metrics_and_probes_move_with_a_real_apply(scene: Scene) -> Non
         response = httpx.get(f"{base}/metrics")
         assert response.headers["content-type"].startswith("text/plain")
         after = samples(response.text)
-    finally:
-        operator.kill()
 
     def moved(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)

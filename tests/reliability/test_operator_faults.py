@@ -4,7 +4,6 @@ no approval, and leaves a complete audit trail."""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from krr_mcp.kube.client import rr_path
 
-from ..operator.operator_harness import CrashAt, OperatorThread, wait_for
+from ..operator.operator_harness import CrashAt, wait_for
 from .faults import app_resources
 from .scenes import NS, PROPOSED, Scene, assert_applied_once_with_full_audit
 from .world import ORIGINAL
@@ -43,15 +42,13 @@ def test_killed_at_every_step_of_an_apply_then_restarted(scene: Scene, stage: st
         reached = crash.reached
     elif stage == "before-snapshot":
         reached = dies_before_snapshot(scene, first)
-    operator = OperatorThread(dataclasses.replace(scene.cfg, **first)).start()
-    try:
+    with scene.operator(**first) as operator:
         scene.propose()
         scene.approve()
         if stage == "rollout-watch":  # the patch is made; the rollout is followed until the kill
             wait_for("Applying", lambda: (scene.rr().get("status") or {}).get("phase") == "Applying")
         else:
             wait_for(f"the kill at {stage}", reached.is_set)
-    finally:
         operator.kill()
     scene.proxy.interceptors.clear()
 
@@ -65,17 +62,13 @@ def test_killed_at_every_step_of_an_apply_then_restarted(scene: Scene, stage: st
     if stage == "before-snapshot":
         assert live == ORIGINAL and not history
 
-    second = scene.start()
-    try:
+    with scene.operator():
         applied = scene.settle("Applied")
-    finally:
-        second.kill()
     assert_applied_once_with_full_audit(scene, applied)
 
 
 def test_api_server_unreachable_for_a_while_then_back(scene: Scene) -> None:
-    operator = scene.start()
-    try:
+    with scene.operator():
         scene.propose()
         wait_for("Proposed", lambda: (scene.rr().get("status") or {}).get("phase") == "Proposed")
         scene.proxy.down = True
@@ -84,14 +77,11 @@ def test_api_server_unreachable_for_a_while_then_back(scene: Scene) -> None:
         assert app_resources(scene.workload()) == ORIGINAL
         scene.proxy.down = False
         applied = scene.settle("Applied")
-    finally:
-        operator.kill()
     assert_applied_once_with_full_audit(scene, applied)
 
 
 def test_watches_cut_and_expired_410_miss_no_approval(scene: Scene) -> None:
-    operator = scene.start(poll_interval=60.0)  # no timer help: the approval must come via the watch
-    try:
+    with scene.operator(poll_interval=60.0):  # no timer help: the approval must come via the watch
         scene.propose()
         wait_for("Proposed", lambda: (scene.rr().get("status") or {}).get("phase") == "Proposed")
         wait_for("kopf's watches open", lambda: scene.proxy.open_watches() >= 1)
@@ -106,7 +96,5 @@ def test_watches_cut_and_expired_410_miss_no_approval(scene: Scene) -> None:
             return rr if [h["outcome"] for h in history] == ["Succeeded"] else None
 
         applied = wait_for("the apply (Applied needs the timer, which is off here)", patched)
-    finally:
-        operator.kill()
     assert scene.proxy.expired > 0, "no watch was resumed with a resourceVersion: 410 not exercised"
     assert_applied_once_with_full_audit(scene, applied)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,12 @@ def test_two_replicas_only_one_acts(scene: Scene) -> None:
     scene.sandbox.apply(docs[2])
     seen: list[tuple[str, str]] = []
     replicas = {}
-    # Each process draws its own peering priority (OperatorConfig's default); here: two distinct ones.
-    for priority, name in enumerate(("a", "b"), start=1):
-        replicas[name] = scene.start(standalone=False, peering_priority=priority, hook=Recorder(name, seen))
-    try:
+    with contextlib.ExitStack() as running:
+        # Each process draws its own peering priority (OperatorConfig's default); here: two distinct ones.
+        for priority, name in enumerate(("a", "b"), start=1):
+            replicas[name] = running.enter_context(
+                scene.operator(standalone=False, peering_priority=priority, hook=Recorder(name, seen))
+            )
         scene.propose()
         scene.approve()
         applied = scene.settle("Applied")
@@ -54,6 +57,3 @@ def test_two_replicas_only_one_acts(scene: Scene) -> None:
         (other,) = replicas
         assert (other, "workload-patched") in seen, seen
         assert app_resources(scene.workload("api")) == PROPOSED
-    finally:
-        for operator in replicas.values():
-            operator.kill()

@@ -1,0 +1,27 @@
+"""The test harness that runs the operator in a thread: ready inside the block, stopped and joined after
+it, and an operator that dies is an error of the test, never a thread failing silently."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from krr_operator.main import OperatorConfig
+
+from .operator_harness import OperatorFailed, operator_running
+
+
+def test_the_operator_is_stopped_and_joined_after_the_block(operator_config: OperatorConfig) -> None:
+    with operator_running(operator_config, idle_interval=0.3) as op:
+        assert op.ready.is_set() and op.thread.is_alive()
+        assert op.cfg.idle_interval == 0.3 and op.cfg.halted is not operator_config.halted
+    assert not op.thread.is_alive()
+
+
+def test_an_operator_that_dies_starting_fails_the_test(
+    operator_config: OperatorConfig, tmp_path: Path
+) -> None:
+    broken = dataclasses.replace(operator_config, kubeconfig=str(tmp_path / "missing-kubeconfig"))
+    with pytest.raises(OperatorFailed, match="died"), operator_running(broken):
+        pass  # never reached: the failure of the operator's thread is raised on entry
