@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client
 
+from krr_mcp.kube.client import LIST_CHUNK as KUBE_LIST_CHUNK
 from krr_mcp.kube.client import (
     Conflict,
     Forbidden,
@@ -30,7 +31,7 @@ from krr_mcp.kube.client import (
 
 from .settings import BridgeSettings
 
-LIST_CHUNK = 500  # RRs per list request: ~1 MB of JSON at most, whatever the cluster holds
+LIST_CHUNK = KUBE_LIST_CHUNK  # RRs per list request (tests make it small)
 
 
 class ClusterError(Exception):
@@ -104,21 +105,15 @@ class Cluster:
     def recommendation_chunks(
         self, namespace: str | None, label_selector: str | None = None, chunk: int | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
-        """The RRs, at most `chunk` (LIST_CHUNK) per request (the API's `limit` and `continue`: one
-        consistent read, never all of them decoded at once), each chunk with the read's resourceVersion.
-        An expired `continue` raises ClusterError (its error Gone, 410): the caller reads again."""
+        """The RRs in chunks of one consistent read (`Kube.list_chunks`), each with the read's
+        resourceVersion. An expired read raises ClusterError (its error Gone): the caller reads again."""
         where = f"namespace {namespace}" if namespace else "all namespaces"
-        token: str | None = None
-        while True:
-            query: list[tuple[str, Any]] = [("limit", chunk or LIST_CHUNK)]
-            query += [("labelSelector", label_selector)] if label_selector else []
-            query += [("continue", token)] if token else []
-            answer = self._call(f"ResourceRecommendations in {where}", "GET", rr_path(namespace), query=query)
-            meta = answer.get("metadata") or {}
-            yield list(answer.get("items") or []), meta.get("resourceVersion")
-            token = meta.get("continue") or None
-            if token is None:
-                return
+        what = f"ResourceRecommendations in {where}"
+        query = [("labelSelector", label_selector)] if label_selector else None
+        with explained(what):
+            yield from self.kube.list_chunks(
+                f"GET {rr_path(namespace)}", rr_path(namespace), query, chunk or LIST_CHUNK
+            )
 
     def list_recommendations(
         self, namespace: str | None, label_selector: str | None = None

@@ -38,6 +38,7 @@ from krr_mcp.core.workloads import WORKLOAD_PLURALS
 OPERATOR_FIELD_MANAGER = OPERATOR_NAME
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
+LIST_CHUNK = 500  # items per list request: ~1 MB of JSON at most, whatever the cluster holds
 
 
 class KubeError(Exception):
@@ -314,6 +315,26 @@ class Kube:
             return dict(self.request(what, "GET", path))
         except NotFound:
             return None
+
+    def list_chunks(
+        self, what: str, path: str, query: list[tuple[str, Any]] | None = None, chunk: int | None = None
+    ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """The list at `path`, at most `chunk` (LIST_CHUNK) items per request (the API's `limit` and
+        `continue`: one consistent read, never all of it decoded at once), each chunk with the read's
+        resourceVersion. An expired `continue` raises Gone (410): the caller reads again."""
+        token: str | None = None
+        while True:
+            paged = [
+                *(query or []),
+                ("limit", chunk or LIST_CHUNK),
+                *([("continue", token)] if token else []),
+            ]
+            answer = self.request(what, "GET", path, query=paged) or {}
+            meta = answer.get("metadata") or {}
+            yield list(answer.get("items") or []), meta.get("resourceVersion")
+            token = meta.get("continue") or None
+            if token is None:
+                return
 
     def _items(
         self, what: str, path: str, query: list[tuple[str, Any]] | None = None
