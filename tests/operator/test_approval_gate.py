@@ -15,7 +15,7 @@ from krr_operator.audit import APPROVALS_ENFORCED, next_status
 from krr_mcp.api.resource_recommendation import SafetyReport
 from krr_mcp.core.decisions import DecisionInputs, decide
 
-from .operator_builders import rr, workload
+from ..builders import rr, workload
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [

@@ -16,7 +16,7 @@ from krr_mcp.api.resource_recommendation import (
 )
 from krr_mcp.core.decisions import Decision, DecisionInputs, approval_pin, approved_spec_digest, decide
 
-from .operator_builders import rr, workload
+from ..builders import rr, workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SAFE = SafetyReport(allowed=True, risk="low")

@@ -30,7 +30,7 @@ from krr_mcp.core.workloads import same_cpu_memory
 from krr_mcp.kube.client import KubeError
 from krr_mcp.sandbox.patching import merge_patch as merge
 
-from .operator_builders import settings_without_admission
+from ..builders import settings_without_admission
 
 ORIGINAL = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 PROPOSED = {"requests": {"cpu": "400m", "memory": "448Mi"}, "limits": {"memory": "896Mi"}}

@@ -17,7 +17,7 @@ from krr_mcp.api.resource_recommendation import (
 from krr_mcp.core.decisions import Action, Decision, DecisionInputs, decide
 from krr_mcp.core.patches import desired_resources
 
-from .operator_builders import rr, workload
+from ..builders import rr, workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SAFE = SafetyReport(allowed=True, risk="low")

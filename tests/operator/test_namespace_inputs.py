@@ -22,7 +22,7 @@ from krr_mcp.core.safety import ClusterContext, NamespaceInputs
 from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .operator_builders import settings_without_admission
+from ..builders import settings_without_admission
 from .test_operator_sandbox import deployment, kubectl, rolled_out, rr_manifest
 
 

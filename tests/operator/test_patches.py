@@ -14,7 +14,7 @@ from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.patches import PatchError, changes_only, json_patch
 from krr_mcp.core.workloads import UnknownKind, containers_pointer
 
-from .operator_builders import rr, workload
+from ..builders import rr, workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 ORIGINAL = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}

@@ -15,7 +15,7 @@ from krr_operator.write_ahead import pending_entry
 from krr_mcp.api.resource_recommendation import ContainerChange, Phase, SafetyReport
 from krr_mcp.core.decisions import Action, Decision, DecisionInputs, decide
 
-from .operator_builders import rr, workload
+from ..builders import rr, workload
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SAFE = SafetyReport(allowed=True, risk="low")

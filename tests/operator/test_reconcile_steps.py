@@ -23,7 +23,7 @@ from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.kube.dry_run import dry_run
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .operator_builders import settings_without_admission
+from ..builders import settings_without_admission
 from .test_operator_sandbox import (
     ORIGINAL,
     PROPOSED,

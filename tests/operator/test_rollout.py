@@ -8,7 +8,7 @@ import pytest
 
 from krr_mcp.core.rollout import rollout_state
 
-from .operator_builders import workload
+from ..builders import workload
 
 
 def _with(kind: str, generation: int = 2, **status: Any) -> dict[str, Any]:

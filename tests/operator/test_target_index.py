@@ -9,7 +9,7 @@ from krr_operator.handlers import TARGET_INDEX, _siblings, target_index_entry
 
 from krr_mcp.api.resource_recommendation import newer_overlapping
 
-from .operator_builders import rr
+from ..builders import rr
 
 
 def _index(*bodies: dict[str, Any]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:

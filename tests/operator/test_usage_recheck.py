@@ -10,6 +10,8 @@ from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 from krr_mcp.core.decisions import Action, DecisionInputs, decide
 from krr_mcp.core.usage_recheck import UsageReading, UsageVerdict, usage_recheck
 
+from ..builders import workload
+
 MI = 2**20
 
 
@@ -77,13 +79,9 @@ def _approved_rr(the_spec: ResourceRecommendationSpec) -> dict:
     return {"metadata": {"name": "web-rr", "namespace": "default", "generation": 2}, "spec": body}
 
 
-def _workload() -> dict:
-    resources = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
-    return {
-        "kind": "Deployment",
-        "metadata": {"name": "web", "uid": "u1"},
-        "spec": {"template": {"spec": {"containers": [{"name": "app", "resources": resources}]}}},
-    }
+LIVE = {
+    "app": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+}  # the live Deployment web's container app
 
 
 def test_decide_refuses_or_waits_on_the_usage_verdict() -> None:
@@ -94,18 +92,22 @@ def test_decide_refuses_or_waits_on_the_usage_verdict() -> None:
     now = datetime(2026, 12, 4, tzinfo=UTC)
     allowed = SafetyReport(allowed=True, risk="low", findings=[], checkedAt=now)
     rr = _approved_rr(spec())
-    applied = decide(DecisionInputs(rr, _workload(), now, safety=allowed))
+    applied = decide(DecisionInputs(rr, workload(containers=LIVE), now, safety=allowed))
     assert applied.action == Action.APPLY
     refused = decide(
         DecisionInputs(
-            rr, _workload(), now, safety=allowed, usage_verdict=UsageVerdict("BelowObservedPeak", "m")
+            rr,
+            workload(containers=LIVE),
+            now,
+            safety=allowed,
+            usage_verdict=UsageVerdict("BelowObservedPeak", "m"),
         )
     )
     assert (refused.action, refused.phase, refused.reason) == (Action.REFUSE, "Failed", "BelowObservedPeak")
     waiting = decide(
         DecisionInputs(
             rr,
-            _workload(),
+            workload(containers=LIVE),
             now,
             safety=allowed,
             usage_verdict=UsageVerdict("UsageUnavailable", "m", retry=True),

@@ -29,7 +29,7 @@ from krr_mcp.core.safety.provenance import approval_provenance_problem
 from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
 
 from ..admission.rr_objects import stored_rr
-from ..operator.operator_builders import rr as operator_rr
+from ..builders import rr as operator_rr
 from .cluster import deployment_manifest
 from .conftest import REAL
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer

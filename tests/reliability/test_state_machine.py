@@ -35,7 +35,7 @@ from krr_mcp.core.workloads import same_cpu_memory
 from krr_mcp.kube.client import rr_path, workload_path
 from krr_mcp.sandbox.handle import SandboxHandle
 
-from ..operator.operator_builders import settings_without_admission
+from ..builders import settings_without_admission
 from .conftest import profile
 from .faults import FAULT_KINDS, Change, FaultyKube, app_resources
 from .world import (

@@ -1,0 +1,184 @@
+"""The one place tests build Kubernetes objects: workloads and ResourceRecommendations as the API
+server returns them, and the operator's settings for servers without admission policies.
+
+Built on the project's own table: API versions and pod template paths come from
+`krr_mcp.api.workload_kinds`. The defaults describe one Deployment `web` in `default` with one container
+`app`, and an RR proposing to shrink it (CURRENT -> PROPOSED).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from krr_operator.approval_gate import ApprovalGate
+from krr_operator.reconcile import ReconcileSettings
+
+from krr_mcp.api.resource_recommendation import GROUP, VERSION
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
+
+Resources = dict[str, Any]
+
+CURRENT: Resources = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
+PROPOSED: Resources = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+CREATED = "2026-11-25T10:00:00Z"
+
+
+def containers_of(containers: Mapping[str, Resources] | Sequence[dict[str, Any]], image: str) -> list[Any]:
+    """Container dicts: a mapping name -> resources becomes containers of `image`; a list is taken as is."""
+    if isinstance(containers, Mapping):
+        return [{"name": n, "image": image, "resources": copy.deepcopy(r)} for n, r in containers.items()]
+    return copy.deepcopy(list(containers))
+
+
+def rolled_out_status(kind: str, generation: int, replicas: int | None) -> dict[str, Any] | None:
+    """The status of a finished rollout (what the workload's controller reports), None for a CronJob."""
+    counts = {
+        "Deployment": (2, ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
+        "StatefulSet": (2, ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
+        "DaemonSet": (3, ("desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable")),
+    }
+    if kind not in counts:
+        return None
+    default, fields = counts[kind]
+    return {
+        "observedGeneration": generation,
+        **dict.fromkeys(fields, default if replicas is None else replicas),
+    }
+
+
+def workload(
+    kind: str = "Deployment",
+    name: str = "web",
+    containers: Mapping[str, Resources] | Sequence[dict[str, Any]] | None = None,
+    *,
+    namespace: str = "default",
+    init_containers: Mapping[str, Resources] | Sequence[dict[str, Any]] | None = None,
+    replicas: int | None = None,
+    generation: int = 1,
+    image: str = "nginx:1.27",
+    init_image: str = "busybox",
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    pod_labels: dict[str, str] | None = None,
+    pod_annotations: dict[str, str] | None = None,
+    schedule: str = "0 * * * *",
+    status: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A workload as the API server returns it, its rollout finished (`status` replaces that status).
+
+    `containers` maps a name to its resources (default: `app` with CURRENT) or lists whole containers.
+    `replicas` is the spec's for a Deployment or StatefulSet (2 when None) and the scheduled count for
+    a DaemonSet (3 when None); a CronJob has neither."""
+    if kind not in WORKLOAD_KINDS:
+        raise ValueError(f"not a workload kind: {kind}")
+    pod_spec: dict[str, Any] = {"containers": containers_of(containers or {"app": CURRENT}, image)}
+    if init_containers:
+        pod_spec["initContainers"] = containers_of(init_containers, init_image)
+    template_meta: dict[str, Any] = {"labels": pod_labels or {"app": name}}
+    if pod_annotations:
+        template_meta["annotations"] = pod_annotations
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "uid": f"{name}-uid",
+        "generation": generation,
+        "resourceVersion": "10",
+    }
+    if labels is not None:
+        metadata["labels"] = labels
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    obj: dict[str, Any] = {"apiVersion": WORKLOAD_KINDS[kind].api_version, "kind": kind, "metadata": metadata}
+    node = obj
+    *parents, last = WORKLOAD_KINDS[kind].template_path
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = {"metadata": template_meta, "spec": pod_spec}
+    spec = obj["spec"]
+    if kind == "CronJob":
+        spec["schedule"] = schedule
+    else:
+        spec["selector"] = {"matchLabels": {"app": name}}
+    if kind == "StatefulSet":
+        spec["serviceName"] = name
+    if kind in ("Deployment", "StatefulSet"):
+        replicas = 2 if replicas is None else replicas
+        spec["replicas"] = replicas
+    rolled = status if status is not None else rolled_out_status(kind, generation, replicas)
+    if rolled is not None:
+        obj["status"] = rolled
+    return obj
+
+
+def change(
+    name: str = "app", current: Resources | None = None, proposed: Resources | None = None, **fields: Any
+) -> dict[str, Any]:
+    """One container of an RR's spec: `current` -> `proposed` (default CURRENT -> PROPOSED), plus
+    `fields` (usage, severity, valuesFrom)."""
+    return {
+        "name": name,
+        "current": copy.deepcopy(CURRENT if current is None else current),
+        "proposed": copy.deepcopy(PROPOSED if proposed is None else proposed),
+        **fields,
+    }
+
+
+def rr(
+    name: str = "web-rr",
+    *,
+    namespace: str = "default",
+    kind: str = "Deployment",
+    target: str = "web",
+    containers: list[dict[str, Any]] | None = None,
+    evidence: dict[str, Any] | None = None,
+    reason: str = "right-size",
+    approved: bool = False,
+    approved_by: str | None = None,
+    status: dict[str, Any] | None = None,
+    created: str = CREATED,
+    generation: int = 1,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    **spec_fields: Any,
+) -> dict[str, Any]:
+    """An RR as the API server returns it (not validated: tests build hostile ones too). By default it
+    proposes `change()` for Deployment `web`; `spec_fields` are further spec fields by their API names.
+    Approved means approvedBy too (default alice)."""
+    api_version = WORKLOAD_KINDS[kind].api_version if kind in WORKLOAD_KINDS else "apps/v1"
+    spec: dict[str, Any] = {
+        "target": {"apiVersion": api_version, "kind": kind, "name": target},
+        "containers": [change()] if containers is None else containers,
+        "evidence": {"source": "krr"} if evidence is None else evidence,
+        "reason": reason,
+        "approved": approved,
+        **spec_fields,
+    }
+    if approved:
+        spec["approvedBy"] = approved_by or "alice"
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "generation": generation,
+        "creationTimestamp": created,
+    }
+    if labels is not None:
+        metadata["labels"] = labels
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    body: dict[str, Any] = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ResourceRecommendation",
+        "metadata": metadata,
+        "spec": spec,
+    }
+    if status is not None:
+        body["status"] = status
+    return body
+
+
+def settings_without_admission(**fields: Any) -> ReconcileSettings:
+    """Reconcile settings for API servers that run no admission policies (the sandbox, in-memory
+    stand-ins): the approval gate is not required, as with --allow-without-admission-policy."""
+    return ReconcileSettings(approval_gate=ApprovalGate(required=False), **fields)
