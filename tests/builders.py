@@ -15,14 +15,33 @@ from typing import Any
 from krr_operator.approval_gate import ApprovalGate
 from krr_operator.reconcile import ReconcileSettings
 
-from krr_mcp.api.resource_recommendation import GROUP, VERSION
+from krr_mcp.api.resource_recommendation import GROUP, VERSION, ResourceRecommendationSpec
 from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
 Resources = dict[str, Any]
 
 CURRENT: Resources = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
 PROPOSED: Resources = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+# The safety rules' usual baseline: a container whose memory request equals its limit.
+SMALL: Resources = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
 CREATED = "2026-11-25T10:00:00Z"
+
+
+def resources(
+    cpu: str | None = None,
+    memory: str | None = None,
+    cpu_limit: str | None = None,
+    memory_limit: str | None = None,
+) -> Resources:
+    """A container `resources` dict with only the given values set."""
+    requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
+    limits = {k: v for k, v in (("cpu", cpu_limit), ("memory", memory_limit)) if v is not None}
+    out: Resources = {}
+    if requests:
+        out["requests"] = requests
+    if limits:
+        out["limits"] = limits
+    return out
 
 
 def containers_of(containers: Mapping[str, Resources] | Sequence[dict[str, Any]], image: str) -> list[Any]:
@@ -32,20 +51,17 @@ def containers_of(containers: Mapping[str, Resources] | Sequence[dict[str, Any]]
     return copy.deepcopy(list(containers))
 
 
-def rolled_out_status(kind: str, generation: int, replicas: int | None) -> dict[str, Any] | None:
-    """The status of a finished rollout (what the workload's controller reports), None for a CronJob."""
-    counts = {
-        "Deployment": (2, ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
-        "StatefulSet": (2, ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")),
-        "DaemonSet": (3, ("desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable")),
-    }
-    if kind not in counts:
+def rolled_out_status(kind: str, generation: int, pods: int | None) -> dict[str, Any] | None:
+    """The status of a finished rollout of `pods` pods (None: the API's default, 1), as the workload's
+    controller reports it; None for a CronJob."""
+    fields = {
+        "Deployment": ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
+        "StatefulSet": ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"),
+        "DaemonSet": ("desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable"),
+    }.get(kind)
+    if fields is None:
         return None
-    default, fields = counts[kind]
-    return {
-        "observedGeneration": generation,
-        **dict.fromkeys(fields, default if replicas is None else replicas),
-    }
+    return {"observedGeneration": generation, **dict.fromkeys(fields, 1 if pods is None else pods)}
 
 
 def workload(
@@ -55,7 +71,8 @@ def workload(
     *,
     namespace: str = "default",
     init_containers: Mapping[str, Resources] | Sequence[dict[str, Any]] | None = None,
-    replicas: int | None = None,
+    replicas: int | None = 2,
+    scheduled: int = 3,
     generation: int = 1,
     image: str = "nginx:1.27",
     init_image: str = "busybox",
@@ -69,8 +86,8 @@ def workload(
     """A workload as the API server returns it, its rollout finished (`status` replaces that status).
 
     `containers` maps a name to its resources (default: `app` with CURRENT) or lists whole containers.
-    `replicas` is the spec's for a Deployment or StatefulSet (2 when None) and the scheduled count for
-    a DaemonSet (3 when None); a CronJob has neither."""
+    `replicas` is a Deployment's or StatefulSet's (None: the field left out, as the API allows),
+    `scheduled` a DaemonSet's pod count; a CronJob has neither."""
     if kind not in WORKLOAD_KINDS:
         raise ValueError(f"not a workload kind: {kind}")
     pod_spec: dict[str, Any] = {"containers": containers_of(containers or {"app": CURRENT}, image)}
@@ -103,10 +120,10 @@ def workload(
         spec["selector"] = {"matchLabels": {"app": name}}
     if kind == "StatefulSet":
         spec["serviceName"] = name
-    if kind in ("Deployment", "StatefulSet"):
-        replicas = 2 if replicas is None else replicas
+    if kind in ("Deployment", "StatefulSet") and replicas is not None:
         spec["replicas"] = replicas
-    rolled = status if status is not None else rolled_out_status(kind, generation, replicas)
+    count = scheduled if kind == "DaemonSet" else replicas
+    rolled = status if status is not None else rolled_out_status(kind, generation, count)
     if rolled is not None:
         obj["status"] = rolled
     return obj
@@ -176,6 +193,40 @@ def rr(
     if status is not None:
         body["status"] = status
     return body
+
+
+def rr_spec(
+    proposed: Resources | None = None,
+    *,
+    container: str = "app",
+    current: Resources | None = None,
+    peak: str | None = "200Mi",
+    oom: bool = False,
+    kind: str = "Deployment",
+    name: str = "web",
+    more: list[dict[str, Any]] | None = None,
+) -> ResourceRecommendationSpec:
+    """A validated RR spec for one container, SMALL -> `proposed` (default SMALL) with the scan's usage
+    (memory `peak`, `oom`), plus `more` containers as raw dicts."""
+    usage: dict[str, Any] = {"oomKilled": oom}
+    if peak is not None:
+        usage["memoryPeak"] = peak
+    first = change(container, SMALL if current is None else current, SMALL if proposed is None else proposed)
+    body = rr(kind=kind, target=name, containers=[first | {"usage": usage}, *(more or [])])
+    spec = body["spec"] | {"reason": "right-size from observed usage"}
+    del spec["approved"]
+    return ResourceRecommendationSpec.model_validate(spec)
+
+
+def namespace(
+    name: str = "default", labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A Namespace as the API server returns it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels or {}, "annotations": annotations or {}},
+    }
 
 
 def settings_without_admission(**fields: Any) -> ReconcileSettings:

@@ -6,7 +6,8 @@ import pytest
 
 from krr_mcp.api.policy import PolicySpec, ResourceBounds, StepLimit, StepLimits
 
-from .safety_builders import messages, resources, rr_spec, rules, run, workload
+from ..builders import SMALL, resources, rr_spec, workload
+from .safety_checks import messages, rules, run
 
 MI = 1024 * 1024
 
@@ -45,13 +46,13 @@ def test_floor(proposed, refused) -> None:
 )
 def test_ceiling(cpu, memory, refused) -> None:
     proposed = resources(cpu=cpu, memory=memory, memory_limit=memory)
-    report = run(rr_spec(proposed), workload(containers={"app": proposed}))
+    report = run(rr_spec(proposed), workload(containers={"app": proposed}, replicas=3))
     assert _refused(report, "ceiling") is refused
 
 
 def test_policy_floor_and_ceiling_override_the_builtins() -> None:
     proposed = resources(cpu="50m", memory="512Mi", memory_limit="512Mi")
-    live = workload(containers={"app": proposed})
+    live = workload(containers={"app": proposed}, replicas=3)
     policy = PolicySpec(floors=ResourceBounds(cpu="51m"), ceilings=ResourceBounds(memory="511Mi"))
     report = run(rr_spec(proposed), live, policy=policy)
     assert messages(report, "floor") == ["requests.cpu 50m is below the floor 51m"]
@@ -82,19 +83,22 @@ def test_policy_floor_and_ceiling_override_the_builtins() -> None:
     ],
 )
 def test_max_step(live, proposed, refused) -> None:
-    report = run(rr_spec(proposed, peak=None), workload(containers={"app": live}))
+    report = run(rr_spec(proposed, peak=None), workload(containers={"app": live}, replicas=3))
     assert _refused(report, "max-step") is refused
 
 
 def test_max_step_message_has_the_numbers() -> None:
-    report = run(rr_spec(resources(cpu="200m"), peak=None), workload(containers={"app": resources(cpu="1")}))
+    report = run(
+        rr_spec(resources(cpu="200m"), peak=None),
+        workload(containers={"app": resources(cpu="1")}, replicas=3),
+    )
     assert messages(report, "max-step") == [
         "requests.cpu 1 -> 200m drops 80%, more than the allowed 50% in one change (lowest allowed 500m)"
     ]
 
 
 def test_policy_can_allow_a_larger_step() -> None:
-    live = workload(containers={"app": resources(memory="1Gi")})
+    live = workload(containers={"app": resources(memory="1Gi")}, replicas=3)
     spec = rr_spec(resources(memory="200Mi"), peak="100Mi")
     assert _refused(run(spec, live), "max-step")
     generous = PolicySpec(maxStep=StepLimits(memory=StepLimit(maxDecreasePercent=90)))
@@ -113,7 +117,9 @@ def test_policy_can_allow_a_larger_step() -> None:
     ],
 )
 def test_memory_never_below_peak(proposed, refused) -> None:
-    report = run(rr_spec(proposed, peak="300Mi"), workload(containers={"app": resources(memory="400Mi")}))
+    report = run(
+        rr_spec(proposed, peak="300Mi"), workload(containers={"app": resources(memory="400Mi")}, replicas=3)
+    )
     assert _refused(report, "memory-below-peak") is refused
 
 
@@ -122,7 +128,10 @@ def test_memory_never_below_peak(proposed, refused) -> None:
     [("330Mi", False), (str(330 * MI - 1), True), ("300Mi", True)],  # 10% over a 300Mi peak is 330Mi
 )
 def test_little_memory_headroom_is_high_risk(limit, warned) -> None:
-    report = run(rr_spec(resources(memory="300Mi", memory_limit=limit), peak="300Mi"), workload())
+    report = run(
+        rr_spec(resources(memory="300Mi", memory_limit=limit), peak="300Mi"),
+        workload(containers={"app": SMALL}, replicas=3),
+    )
     assert ("memory-headroom" in rules(report, "warning")) is warned
     if warned:
         assert report.risk == "high"
@@ -143,7 +152,9 @@ def test_limits_never_below_requests(proposed, refused) -> None:
     spec = rr_spec(resources(cpu="200m", memory="256Mi", memory_limit="256Mi"))
     data = spec.model_dump(mode="json", exclude_none=True)
     data["containers"][0]["proposed"] = proposed
-    report = run(ResourceRecommendationSpec.model_validate(data), workload())
+    report = run(
+        ResourceRecommendationSpec.model_validate(data), workload(containers={"app": SMALL}, replicas=3)
+    )
     assert _refused(report, "limits-below-requests") is refused
 
 
@@ -183,7 +194,8 @@ def test_removed_values(proposed, severity, risk) -> None:
 
 def test_removing_a_cpu_limit_is_low_risk_information() -> None:
     live = workload(
-        containers={"app": resources(cpu="500m", cpu_limit="1", memory="512Mi", memory_limit="512Mi")}
+        containers={"app": resources(cpu="500m", cpu_limit="1", memory="512Mi", memory_limit="512Mi")},
+        replicas=3,
     )
     report = run(rr_spec(resources(cpu="500m", memory="512Mi", memory_limit="512Mi")), live)
     assert [(f.severity, f.message) for f in report.findings if f.rule == "removed"] == [

@@ -9,7 +9,9 @@ import pytest
 from krr_mcp.api.policy import BUILTIN_POLICY, PolicySpec
 from krr_mcp.core.safety import ClusterContext, evaluate
 
-from .safety_builders import NOW, messages, namespace_obj, resources, rr_spec, rules, run, workload
+from ..builders import SMALL, resources, rr_spec, workload
+from ..builders import namespace as namespace_obj
+from .safety_checks import NOW, messages, rules, run
 
 
 def test_a_plain_increase_is_low_risk_and_allowed() -> None:
@@ -40,7 +42,7 @@ def test_a_refusal_is_critical_and_names_it() -> None:
     ],
 )
 def test_target_mismatch_is_refused(kind: str, name: str, problem: str) -> None:
-    report = run(rr_spec(), workload(kind=kind, name=name))
+    report = run(rr_spec(), workload(kind=kind, name=name, containers={"app": SMALL}, replicas=3))
     assert messages(report, "target") == [problem]
     assert not report.allowed
 
@@ -51,7 +53,7 @@ def test_unknown_container_is_refused() -> None:
 
 
 def test_unreadable_live_quantity_is_refused_not_raised() -> None:
-    live = workload(containers={"app": {"requests": {"cpu": "lots"}}})
+    live = workload(containers={"app": {"requests": {"cpu": "lots"}}}, replicas=3)
     report = run(rr_spec(), live)
     assert rules(report, "refuse") == ["quantity"]
 
@@ -61,7 +63,7 @@ def test_every_supported_kind_is_read(kind: str) -> None:
     # A floor violation proves the container was found through the kind's template path.
     report = run(
         rr_spec(resources(cpu="5m"), kind=kind, peak=None),
-        workload(kind=kind, containers={"app": resources(cpu="5m")}),
+        workload(kind=kind, containers={"app": resources(cpu="5m")}, replicas=3),
     )
     assert rules(report, "refuse") == ["floor"]
 
@@ -70,19 +72,21 @@ def test_init_containers_count_for_qos_and_quota() -> None:
     live = workload(
         containers={"app": resources(cpu="500m", cpu_limit="500m", memory="512Mi", memory_limit="512Mi")},
         init_containers={"setup": resources(cpu="100m")},
+        replicas=3,
     )
     # Without the init container this would be Guaranteed -> Burstable; with it, Burstable before and after.
     report = run(rr_spec(resources(cpu="600m", memory="600Mi", memory_limit="600Mi")), live)
     assert "qos" not in rules(report)
     alone = workload(
-        containers={"app": resources(cpu="500m", cpu_limit="500m", memory="512Mi", memory_limit="512Mi")}
+        containers={"app": resources(cpu="500m", cpu_limit="500m", memory="512Mi", memory_limit="512Mi")},
+        replicas=3,
     )
     assert "qos" in rules(run(rr_spec(resources(cpu="600m", memory="600Mi", memory_limit="600Mi")), alone))
 
 
 def test_evaluate_is_pure() -> None:
     spec = rr_spec(resources(cpu="300m", memory="400Mi", memory_limit="400Mi"))
-    live = workload(labels={"argocd.argoproj.io/instance": "shop"})
+    live = workload(labels={"argocd.argoproj.io/instance": "shop"}, containers={"app": SMALL}, replicas=3)
     context = ClusterContext(
         namespace=namespace_obj(),
         limit_ranges=[

@@ -11,7 +11,7 @@ import yaml
 
 from krr_mcp.core.safety import render_gitops_patch
 
-from .safety_builders import resources, rr_spec, workload
+from ..builders import resources, rr_spec, workload
 
 KUBECTL = shutil.which(
     "kubectl", path=str(Path(__file__).resolve().parents[2] / ".venv" / "bin")
@@ -50,7 +50,9 @@ def _apply_locally(live: dict, patch: str, tmp_path: Path) -> dict:
 def test_patch_file_applies_the_proposal_and_nothing_else(kind: str, tmp_path: Path) -> None:
     live_resources = resources(cpu="500m", cpu_limit="1", memory="512Mi", memory_limit="512Mi")
     live_resources["requests"]["ephemeral-storage"] = "1Gi"  # not ours: must survive
-    live = workload(kind=kind, containers={"app": live_resources, "sidecar": resources(cpu="50m")})
+    live = workload(
+        kind=kind, containers={"app": live_resources, "sidecar": resources(cpu="50m")}, image="nginx"
+    )
     proposed = resources(cpu="200m", memory="300Mi", memory_limit="300Mi")  # and no cpu limit
     spec = rr_spec(
         proposed,

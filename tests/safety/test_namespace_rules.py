@@ -8,7 +8,9 @@ import pytest
 
 from krr_mcp.core.safety import ClusterContext
 
-from .safety_builders import messages, namespace_obj, resources, rr_spec, rules, run, workload
+from ..builders import namespace as namespace_obj
+from ..builders import resources, rr_spec, workload
+from .safety_checks import messages, rules, run
 
 MI = 1024 * 1024
 
@@ -26,7 +28,7 @@ def _lr_refused(
 ) -> list[str]:
     report = run(
         rr_spec(proposed, peak="50Mi"),
-        workload(containers={"app": live or proposed}),
+        workload(containers={"app": live or proposed}, replicas=3),
         ctx(limit_ranges=[limit_range(item)]),
     )
     return messages(report, "limit-range")
@@ -89,13 +91,13 @@ def test_limit_range_pod_items_use_the_pod_sum() -> None:
     item = {"type": "Pod", "max": {"cpu": "600m"}}
     ok = run(
         rr_spec(resources(cpu="400m"), peak=None),
-        workload(containers=live),
+        workload(containers=live, replicas=3),
         ctx(limit_ranges=[limit_range(item)]),
     )
     assert "limit-range" not in rules(ok)  # 400m + 200m = 600m: exactly at max
     over = run(
         rr_spec(resources(cpu="401m"), peak=None),
-        workload(containers=live),
+        workload(containers=live, replicas=3),
         ctx(limit_ranges=[limit_range(item)]),
     )
     assert messages(over, "limit-range") == [

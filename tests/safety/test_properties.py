@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .safety_builders import resources, rr_spec, run, workload
+from ..builders import resources, rr_spec, workload
+from .safety_checks import run
 
 MI = 1024 * 1024
 millicores = st.integers(min_value=1, max_value=8000)

@@ -9,7 +9,9 @@ import pytest
 from krr_mcp.api.policy import HpaMode, PolicySpec
 from krr_mcp.core.safety import ClusterContext
 
-from .safety_builders import messages, namespace_obj, resources, rr_spec, rules, run, workload
+from ..builders import SMALL, resources, rr_spec, workload
+from ..builders import namespace as namespace_obj
+from .safety_checks import messages, rules, run
 
 GROW = resources(cpu="600m", memory="600Mi", memory_limit="600Mi")  # an increase: no other rule fires
 
@@ -17,16 +19,18 @@ GROW = resources(cpu="600m", memory="600Mi", memory_limit="600Mi")  # an increas
 @pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"])
 def test_default_protected_namespaces_are_refused(namespace: str) -> None:
     report = run(
-        rr_spec(GROW), workload(namespace=namespace), ClusterContext(namespace=namespace_obj(namespace))
+        rr_spec(GROW),
+        workload(namespace=namespace, containers={"app": SMALL}, replicas=3),
+        ClusterContext(namespace=namespace_obj(namespace)),
     )
     assert rules(report, "refuse") == ["protected-namespace"]
     assert not report.allowed and report.risk == "critical"
 
 
 def test_protected_namespaces_are_configurable() -> None:
-    policy = PolicySpec(protectedNamespaces=["shop"])
+    policy = PolicySpec(protectedNamespaces=["default"])
     assert "protected-namespace" in rules(run(rr_spec(GROW), policy=policy), "refuse")
-    kube_system = workload(namespace="kube-system")
+    kube_system = workload(namespace="kube-system", containers={"app": SMALL}, replicas=3)
     assert run(rr_spec(GROW), kube_system, ClusterContext(), policy).allowed  # the list replaces the default
 
 
@@ -46,6 +50,8 @@ def test_opt_out(where: str, value: str, refused: bool) -> None:
     live = workload(
         labels=marker if where == "workload-label" else None,
         annotations=marker if where == "workload-annotation" else None,
+        containers={"app": SMALL},
+        replicas=3,
     )
     ns = namespace_obj(
         labels=marker if where == "namespace-label" else None,
@@ -56,7 +62,7 @@ def test_opt_out(where: str, value: str, refused: bool) -> None:
 
 
 def test_opt_out_key_is_configurable() -> None:
-    live = workload(labels={"example.com/hands-off": "true"})
+    live = workload(labels={"example.com/hands-off": "true"}, containers={"app": SMALL}, replicas=3)
     assert run(rr_spec(GROW), live).allowed
     report = run(rr_spec(GROW), live, policy=PolicySpec(optOutKey="example.com/hands-off"))
     assert messages(report, "opt-out") == ['the workload opted out with label example.com/hands-off: "true"']
@@ -77,7 +83,9 @@ def test_opt_out_key_is_configurable() -> None:
 def test_gitops_is_warned(
     labels: dict[str, str], annotations: dict[str, str], controller: str | None
 ) -> None:
-    report = run(rr_spec(GROW), workload(labels=labels, annotations=annotations))
+    report = run(
+        rr_spec(GROW), workload(labels=labels, annotations=annotations, containers={"app": SMALL}, replicas=3)
+    )
     found = messages(report, "gitops")
     if controller is None:
         assert found == []
@@ -164,7 +172,7 @@ def test_hpa_refuse_mode() -> None:
     ],
 )
 def test_qos_class_change(live: dict[str, Any], proposed: dict[str, Any], change: str | None) -> None:
-    report = run(rr_spec(proposed), workload(containers={"app": live}))
+    report = run(rr_spec(proposed), workload(containers={"app": live}, replicas=3))
     found = messages(report, "qos")
     assert found == (
         [f"pod QoS class changes {change} (changes eviction order under node pressure)"] if change else []
@@ -172,7 +180,7 @@ def test_qos_class_change(live: dict[str, Any], proposed: dict[str, Any], change
 
 
 def test_qos_to_best_effort_is_high_risk() -> None:
-    live = workload(containers={"app": resources(cpu="100m")})
+    live = workload(containers={"app": resources(cpu="100m")}, replicas=3)
     spec = rr_spec({}, current=resources(cpu="100m"))
     report = run(spec, live)
     assert "Burstable -> BestEffort" in messages(report, "qos")[0]
@@ -191,14 +199,14 @@ def test_qos_to_best_effort_is_high_risk() -> None:
     ],
 )
 def test_single_replica(kind: str, count: int, expected: str | None) -> None:
-    report = run(rr_spec(GROW, kind=kind), workload(kind=kind, replicas=count))
+    report = run(rr_spec(GROW, kind=kind), workload(kind=kind, replicas=count, containers={"app": SMALL}))
     assert [f.severity for f in report.findings if f.rule == "single-replica"] == (
         [expected] if expected else []
     )
 
 
 def test_replicas_default_to_one() -> None:
-    report = run(rr_spec(GROW), workload(replicas=None))
+    report = run(rr_spec(GROW), workload(replicas=None, containers={"app": SMALL}))
     assert rules(report, "warning") == ["single-replica"]
 
 
