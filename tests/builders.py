@@ -15,7 +15,12 @@ from typing import Any
 from krr_operator.approval_gate import ApprovalGate
 from krr_operator.reconcile import ReconcileSettings
 
-from krr_mcp.api.resource_recommendation import GROUP, VERSION, ResourceRecommendationSpec
+from krr_mcp.api.resource_recommendation import (
+    GROUP,
+    VERSION,
+    ResourceRecommendation,
+    ResourceRecommendationSpec,
+)
 from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
 Resources = dict[str, Any]
@@ -155,14 +160,15 @@ def rr(
     approved_by: str | None = None,
     status: dict[str, Any] | None = None,
     created: str = CREATED,
-    generation: int = 1,
+    generation: int | None = 1,
+    resource_version: str | None = None,
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
     **spec_fields: Any,
 ) -> dict[str, Any]:
     """An RR as the API server returns it (not validated: tests build hostile ones too). By default it
     proposes `change()` for Deployment `web`; `spec_fields` are further spec fields by their API names.
-    Approved means approvedBy too (default alice)."""
+    Approved means approvedBy too (default alice); `generation` None leaves it out."""
     api_version = WORKLOAD_KINDS[kind].api_version if kind in WORKLOAD_KINDS else "apps/v1"
     spec: dict[str, Any] = {
         "target": {"apiVersion": api_version, "kind": kind, "name": target},
@@ -174,12 +180,11 @@ def rr(
     }
     if approved:
         spec["approvedBy"] = approved_by or "alice"
-    metadata: dict[str, Any] = {
-        "name": name,
-        "namespace": namespace,
-        "generation": generation,
-        "creationTimestamp": created,
-    }
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "creationTimestamp": created}
+    if generation is not None:
+        metadata["generation"] = generation
+    if resource_version is not None:
+        metadata["resourceVersion"] = resource_version
     if labels is not None:
         metadata["labels"] = labels
     if annotations is not None:
@@ -193,6 +198,60 @@ def rr(
     if status is not None:
         body["status"] = status
     return body
+
+
+def stored(body: dict[str, Any]) -> dict[str, Any]:
+    """An RR as the API server stores it: validated by the model (a bad value raises), the schema's
+    defaults filled in, unset fields left out."""
+    return ResourceRecommendation.model_validate(body).model_dump(mode="json", exclude_none=True)
+
+
+# app as a native scan proposes to change it (memory request up, limit down).
+NATIVE_CURRENT: Resources = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+NATIVE_PROPOSED: Resources = {"requests": {"cpu": "250m", "memory": "640Mi"}, "limits": {"memory": "640Mi"}}
+APPLY_ENTRY: dict[str, Any] = {
+    "action": "apply",
+    "outcome": "Succeeded",
+    "at": "2026-11-25T09:05:00Z",
+    "actor": "alice",
+    "containers": [{"name": "app", "before": NATIVE_CURRENT, "after": NATIVE_PROPOSED}],
+}
+
+
+def bridge_rr(
+    name: str = "web-rr",
+    namespace: str = "default",
+    *,
+    phase: str | None = "Proposed",
+    approved: bool = False,
+    rejected: bool = False,
+    resource_version: str = "7",
+    expires_at: str | None = None,
+    history: list[dict[str, Any]] | None = None,
+    safety: dict[str, Any] | None = None,
+    rollback_requested: bool = False,
+) -> dict[str, Any]:
+    """A stored RR the bridge proposed from a native scan (NATIVE_CURRENT -> NATIVE_PROPOSED, with its
+    usage), in `phase` (None: no status yet), as `kubectl krr` reads it."""
+    usage = {"cpuPercentileCores": "200m", "memoryPeak": "500Mi", "dataPoints": 1000}
+    body = rr(
+        name,
+        namespace=namespace,
+        containers=[change("app", NATIVE_CURRENT, NATIVE_PROPOSED, usage=usage, severity="WARNING")],
+        evidence={"source": "native", "historyHours": 168, "cpuPercentile": 95},
+        reason="CPU p95 is 200m over 7 days",
+        approved=approved,
+        created="2026-11-25T09:00:00Z",
+        generation=None,
+        resource_version=resource_version,
+        annotations={"krr-mcp.io/created-by": "bridge"},
+        rejected=rejected,
+        rollbackRequested=rollback_requested,
+        expiresAt=expires_at,
+    )
+    if phase is not None:
+        body["status"] = {"phase": phase, "history": history or [], "safety": safety}
+    return stored(body)
 
 
 def rr_spec(

@@ -16,7 +16,7 @@ from krr_mcp.kubectl_plugin.workload_diff import (
     with_resources,
 )
 
-from .plugin_samples import APPLY_ENTRY, make_rr
+from ..builders import APPLY_ENTRY, bridge_rr
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -52,7 +52,7 @@ def test_age(stamp: str, expected: str) -> None:
 
 
 def test_list_rows_and_filters() -> None:
-    rrs = [make_rr("b"), make_rr("a", phase="Applied", approved=True)]
+    rrs = [bridge_rr("b"), bridge_rr("a", phase="Applied", approved=True)]
     rows = list_rows(filter_rrs(rrs, [], []), NOW)
     assert [r["name"] for r in rows] == ["a", "b"]
     assert rows[1] | {} == {
@@ -74,7 +74,7 @@ def test_list_rows_and_filters() -> None:
 
 
 def test_audit_rows_show_approval_and_history() -> None:
-    rr = make_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
+    rr = bridge_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
     rr["status"]["approvedAt"] = "2026-11-25T09:04:00Z"
     rows = audit_rows([rr])
     assert [(r["event"], r["actor"], r["time"]) for r in rows] == [
@@ -85,7 +85,7 @@ def test_audit_rows_show_approval_and_history() -> None:
 
 
 def test_describe_has_every_reviewer_section() -> None:
-    titles = [s.title for s in describe(make_rr(history=[APPLY_ENTRY]), NOW)]
+    titles = [s.title for s in describe(bridge_rr(history=[APPLY_ENTRY]), NOW)]
     assert titles == [
         "Recommendation",
         "Reason (the proposer's words, not checked)",
@@ -124,7 +124,7 @@ WORKLOAD = {
 
 
 def test_with_resources_sets_exactly_the_proposal_and_keeps_other_resources() -> None:
-    after = with_resources(WORKLOAD, proposed_resources(make_rr()))
+    after = with_resources(WORKLOAD, proposed_resources(bridge_rr()))
     app = after["spec"]["template"]["spec"]["containers"][0]
     assert app["resources"] == {
         "requests": {"cpu": "250m", "memory": "640Mi", "ephemeral-storage": "1Gi"},
@@ -137,7 +137,7 @@ def test_with_resources_sets_exactly_the_proposal_and_keeps_other_resources() ->
 def test_with_resources_refuses_a_missing_container() -> None:
     gone = {**WORKLOAD, "spec": {"template": {"spec": {"containers": [{"name": "other"}]}}}}
     with pytest.raises(Refused, match="no container named app"):
-        with_resources(gone, proposed_resources(make_rr()))
+        with_resources(gone, proposed_resources(bridge_rr()))
 
 
 def test_cronjob_pod_template() -> None:
@@ -149,14 +149,14 @@ def test_cronjob_pod_template() -> None:
             }
         },
     }
-    after = with_resources(cron, proposed_resources(make_rr()))
+    after = with_resources(cron, proposed_resources(bridge_rr()))
     job = after["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert job["resources"]["requests"] == {"cpu": "250m", "memory": "640Mi"}
 
 
 def test_unified_diff_is_kubectl_diff_like() -> None:
     text = unified_diff(
-        WORKLOAD, with_resources(WORKLOAD, proposed_resources(make_rr())), "Deployment.default.web"
+        WORKLOAD, with_resources(WORKLOAD, proposed_resources(bridge_rr())), "Deployment.default.web"
     )
     assert text.startswith("--- live/Deployment.default.web\n+++ proposed/Deployment.default.web\n")
     changed = [line[0] + line[1:].strip() for line in text.splitlines()[2:] if line[:1] in "+-"]
@@ -174,16 +174,16 @@ def test_unified_diff_is_kubectl_diff_like() -> None:
 
 
 def test_rollback_resources_are_the_last_apply_before() -> None:
-    rr = make_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
+    rr = bridge_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
     assert rollback_resources(rr) == {"app": APPLY_ENTRY["containers"][0]["before"]}
 
 
 def test_show_ends_with_the_next_command_for_the_phase() -> None:
     from krr_mcp.kubectl_plugin.cli import next_step
 
-    assert next_step(make_rr(resource_version="9")) == (
+    assert next_step(bridge_rr(resource_version="9")) == (
         "To approve exactly what you just read: kubectl krr approve web-rr -n default --resource-version 9"
     )
-    applied = make_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
+    applied = bridge_rr(approved=True, phase="Applied", history=[APPLY_ENTRY])
     assert next_step(applied) == "To restore the previous resources: kubectl krr rollback web-rr -n default"
-    assert next_step(make_rr(rejected=True, phase="Rejected")) is None
+    assert next_step(bridge_rr(rejected=True, phase="Rejected")) is None
