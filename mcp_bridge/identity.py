@@ -25,13 +25,12 @@ from typing import Any, Literal
 
 from kubernetes import client
 
-from krr_mcp.api.names import BRIDGE_NAME, SYSTEM_NAMESPACE
+from krr_mcp.api.names import BRIDGE_NAME
 from krr_mcp.api.resource_recommendation import GROUP, PLURAL
 from krr_mcp.api.text import printable
 from krr_mcp.kube.client import Kube, KubeError
 
 BRIDGE_SERVICE_ACCOUNT = BRIDGE_NAME
-DEFAULT_BRIDGE_NAMESPACE = SYSTEM_NAMESPACE
 UNSAFE_FLAG = "--unsafe-allow-approver-credentials"
 IMPERSONATE_USER = "Impersonate-User"
 

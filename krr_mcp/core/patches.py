@@ -102,8 +102,3 @@ def json_patch(kind: str, workload: dict[str, Any], changes: Sequence[ContainerC
         ops.append({"op": "test", "path": f"{pointer}/resources", "value": live})
         ops.extend(_resources_ops(f"{pointer}/resources", live, change.after))
     return ops
-
-
-def changes_only(patch: JsonPatch) -> JsonPatch:
-    """The operations that change something (the `test` preconditions left out), for previews."""
-    return [op for op in patch if op["op"] != "test"]

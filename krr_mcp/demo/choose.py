@@ -76,12 +76,6 @@ def candidates(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> 
     return groups
 
 
-def choose_workload(items: list[dict[str, Any]], prefer_kind: str = "Deployment") -> list[dict[str, Any]]:
-    """The first of `candidates` ([] when nothing should change)."""
-    found = candidates(items, prefer_kind)
-    return found[0] if found else []
-
-
 def propose_arguments(chosen: list[dict[str, Any]], scan: dict[str, Any]) -> dict[str, Any]:
     """propose_change arguments that name the scan (its scan_id) and which of its recommendations to
     propose (the workload and containers); the numbers, usage and evidence are the bridge's, from the

@@ -20,15 +20,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-METRICS = (
-    "cpu_percentile",
-    "cpu_peak",
-    "cpu_range",
-    "cpu_points",
-    "memory_peak",
-    "memory_points",
-    "oomkill",
-)
 RANGE_METRICS = frozenset({"cpu_range"})  # asked with query_range (krr's CPULoader, simple_limit)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CREATE_ONLY = ("create",)
-SUBRESOURCE_VERBS = ("get", "patch", "update")
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,6 @@ class Watcher:
         self.predicate = predicate
         self.queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue(maxsize=maxsize)
         self.closed = False
-        self.overflowed = False
 
     def translate(self, event: WatchEvent) -> WatchEvent | None:
         """The event as this watcher sees it, or None. As with kube-apiserver, an object that starts
@@ -85,7 +84,6 @@ class Watcher:
         try:
             self.queue.put_nowait(seen)
         except asyncio.QueueFull:
-            self.overflowed = True
             self.close()
             raise
 
@@ -110,7 +108,6 @@ class Store:
         self._watchers: set[Watcher] = set()
         self._window_starts: dict[StorageKey, int] = {}
         self._kind_rvs: dict[StorageKey, int] = {}  # the resourceVersion of each kind's latest event
-        self.writes = 0
         self.overflows = 0  # watchers closed because they fell `watch_queue_size` events behind
 
     # -- reads -------------------------------------------------------------------------------------
@@ -165,7 +162,6 @@ class Store:
         return gone
 
     def _emit(self, event: WatchEvent) -> None:
-        self.writes += 1
         self._kind_rvs[event.storage] = event.rv
         self._history.append(event)
         for watcher in list(self._watchers):
@@ -215,10 +211,6 @@ class Store:
         for watcher in list(self._watchers):
             watcher.close()
         self._watchers.clear()
-
-    @property
-    def watcher_count(self) -> int:
-        return len(self._watchers)
 
     @property
     def history_length(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from krr_mcp.demo.choose import candidates, choose_workload, preview_arguments, propose_arguments, scan_items
+from krr_mcp.demo.choose import candidates, preview_arguments, propose_arguments, scan_items
 
 
 def item(
@@ -28,15 +28,15 @@ def test_picks_the_most_severe_then_biggest_change_and_all_its_containers() -> N
         item("cart", "app", "1", "800m", "CRITICAL"),
         item("same", "app", "1", "1000m", "CRITICAL"),
     ]
-    chosen = choose_workload(items)
+    chosen = candidates(items)[0]
     assert [(i["name"], i["container"]) for i in chosen] == [("cart", "app")]
-    chosen = choose_workload([i for i in items if i["name"] != "cart"])
+    chosen = candidates([i for i in items if i["name"] != "cart"])[0]
     assert [(i["name"], i["container"]) for i in chosen] == [("web", "app"), ("web", "sidecar")]
 
 
 def test_nothing_to_propose_when_every_recommendation_equals_the_current_values() -> None:
-    assert choose_workload([item("same", "app", "1", "1000m")]) == []
-    assert choose_workload([item("web", "app", "1", "100m") | {"proposable": False}]) == []
+    assert candidates([item("same", "app", "1", "1000m")]) == []
+    assert candidates([item("web", "app", "1", "100m") | {"proposable": False}]) == []
     assert scan_items({"items": [1]}) == [1] and scan_items({}) == []
 
 

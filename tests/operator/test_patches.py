@@ -11,7 +11,7 @@ import pytest
 
 from krr_mcp.api.resource_recommendation import ContainerChange, SafetyReport
 from krr_mcp.core.decisions import DecisionInputs, decide
-from krr_mcp.core.patches import PatchError, changes_only, json_patch
+from krr_mcp.core.patches import PatchError, json_patch
 from krr_mcp.core.workloads import UnknownKind, containers_pointer
 
 from ..builders import rr, workload
@@ -118,7 +118,7 @@ def test_container_without_resources_gets_them_added() -> None:
     patch = json_patch(
         "Deployment", live, [ContainerChange(name="app", before={}, after={"requests": {"cpu": "1"}})]
     )
-    assert changes_only(patch) == [
+    assert [op for op in patch if op["op"] != "test"] == [
         {
             "op": "add",
             "path": "/spec/template/spec/containers/0/resources",
