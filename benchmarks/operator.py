@@ -39,7 +39,7 @@ from krr_mcp.api.resource_recommendation import SafetyReport
 from krr_mcp.cluster.control_plane import die_with_parent
 from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.patches import json_patch
-from krr_mcp.kube.client import Kube
+from krr_mcp.kube.client import MERGE_PATCH, Kube, rr_path
 from krr_mcp.sandbox.testing import SandboxHandle
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -136,24 +136,10 @@ def end_to_end_table(console: Console, count: int = 5) -> None:
                 latencies, rollbacks = [], []
                 for i in range(count):
                     kube.create_rr("default", rr(f"r{i}", f"w{i}", 1, approved=False))
-                    started = time.monotonic()
-                    kube.request(
-                        "approve",
-                        "PATCH",
-                        f"/apis/krr-mcp.io/v1alpha1/namespaces/default/resourcerecommendations/r{i}",
-                        body={"spec": {"approved": True, "approvedBy": "bench"}},
-                        content_type="application/merge-patch+json",
-                    )
-                    latencies.append(wait_phase(kube, f"r{i}", "Applied") - started)
-                    started = time.monotonic()
-                    kube.request(
-                        "rollback",
-                        "PATCH",
-                        f"/apis/krr-mcp.io/v1alpha1/namespaces/default/resourcerecommendations/r{i}",
-                        body={"spec": {"rollbackRequested": True, "rollbackRequestedBy": "bench"}},
-                        content_type="application/merge-patch+json",
-                    )
-                    rollbacks.append(wait_phase(kube, f"r{i}", "RolledBack") - started)
+                    approve = {"approved": True, "approvedBy": "bench"}
+                    latencies.append(timed_spec_patch(kube, f"r{i}", approve, "Applied"))
+                    rollback = {"rollbackRequested": True, "rollbackRequestedBy": "bench"}
+                    rollbacks.append(timed_spec_patch(kube, f"r{i}", rollback, "RolledBack"))
         finally:
             stop.set()
             thread.join(10)
@@ -164,6 +150,19 @@ def end_to_end_table(console: Console, count: int = 5) -> None:
     table.add_row("approve -> Applied", f"{statistics.median(latencies):.2f}", f"{max(latencies):.2f}")
     table.add_row("rollback -> RolledBack", f"{statistics.median(rollbacks):.2f}", f"{max(rollbacks):.2f}")
     console.print(table)
+
+
+def timed_spec_patch(kube: Kube, name: str, spec: dict[str, Any], phase: str) -> float:
+    """Seconds from merge-patching RR `name`'s spec with `spec` until it reaches `phase`."""
+    started = time.monotonic()
+    kube.request(
+        "patch the RR's spec",
+        "PATCH",
+        rr_path("default", name),
+        body={"spec": spec},
+        content_type=MERGE_PATCH,
+    )
+    return wait_phase(kube, name, phase) - started
 
 
 def wait_phase(kube: Kube, name: str, phase: str, timeout: float = 30) -> float:
