@@ -79,6 +79,7 @@ class ApiError(Exception):
         422: "Invalid",
         500: "InternalError",
         501: "NotImplemented",
+        504: "Timeout",
     }
 
     def __init__(

@@ -10,13 +10,14 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from aiohttp import web
 
-from . import discovery, tables
+from . import discovery, paging, tables
 from .controllers import RolloutController
 from .operations import PATCH_TYPES, ApiError, Operations, WriteOptions
 from .resources import Registry, ResourceType
@@ -386,39 +387,63 @@ class SandboxServer:
 
     # -- list and watch ----------------------------------------------------------------------------
     def _list_doc(
-        self, rt: ResourceType, items: list[dict[str, Any]], rv: str, cont: str = "", remaining: int = 0
+        self,
+        rt: ResourceType,
+        items: list[dict[str, Any]],
+        rv: str,
+        cont: str | None = None,
+        remaining: int | None = None,
     ) -> dict[str, Any]:
         meta: dict[str, Any] = {"resourceVersion": rv}
-        if cont:
+        if cont is not None:
             meta["continue"] = cont
+        if remaining is not None:
             meta["remainingItemCount"] = remaining
         return {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta, "items": items}
 
     def _list(
         self, rt: ResourceType, namespace: str | None, predicate: Any, neg: Negotiated, query: Any
     ) -> web.StreamResponse:
-        rv = str(self.store.rv)
-        items = self.ops.list_objects(rt, namespace, predicate)
-        start = 0
-        if query.get("continue"):
-            try:
-                start = int(query["continue"])
-            except ValueError as exc:
-                raise ApiError(400, "invalid continue token") from exc
-        limit = int(query.get("limit") or 0)
-        end = start + limit if limit > 0 else len(items)
-        page = items[start:end]
-        cont = str(end) if end < len(items) else ""
-        remaining = max(0, len(items) - end)
+        found = self._chunk(rt, namespace, predicate, query)
+        rv, cont, remaining = str(found.rv), found.token, found.remaining
+        # a custom resource's list carries `continue` even when empty, as kube-apiserver's does
+        shown = cont or ("" if rt.custom else None)
         if neg.table:
-            doc = tables.table(rt, page, query.get("includeObject", "Metadata"), rv, cont)
+            doc = tables.table(rt, found.items, query.get("includeObject", "Metadata"), rv, cont, remaining)
             return _json_response(doc)
         if neg.partial:
-            partial = [tables.partial_metadata(o) for o in page]
-            doc = self._list_doc(rt, partial, rv, cont, remaining)
+            partial = [tables.partial_metadata(o) for o in found.items]
+            doc = self._list_doc(rt, partial, rv, shown or None, remaining)
             doc.update(kind="PartialObjectMetadataList", apiVersion="meta.k8s.io/v1")
             return _json_response(doc)
-        return _json_response(self._list_doc(rt, page, rv, cont, remaining))
+        return _json_response(self._list_doc(rt, found.items, rv, shown, remaining))
+
+    def _chunk(self, rt: ResourceType, namespace: str | None, predicate: Any, query: Any) -> paging.Chunk:
+        """The chunk a list request asks for (`limit`, `continue`: see krr_mcp/sandbox/paging.py), its
+        items read-only views."""
+        limit = paging.parse_limit(query.get("limit"))
+        token = query.get("continue")
+        if token:
+            if query.get("resourceVersion", "0") != "0":
+                raise ApiError(400, "specifying resource version is not allowed when using continue")
+            rv, start = paging.decode_continue(token)
+            if rv > self.store.rv:
+                cause = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+                raise ApiError(
+                    504,
+                    f"Timeout: Too large resource version: {rv}, current: {self.store.rv}",
+                    details={"causes": [cause], "retryAfterSeconds": 1},
+                )
+            items = self.store.list_objects_at(rt.storage_key, namespace, rv)
+            if items is None:
+                raise ApiError(410, paging.EXPIRED)
+        else:
+            rv, start, items = self.store.rv, "", self.store.list_objects(rt.storage_key, namespace)
+        if predicate is not None:
+            items = [o for o in items if predicate(o)]
+        all_namespaces = namespace is None and rt.namespaced
+        found = paging.chunk(items, rv, start, limit, all_namespaces, predicate is not None)
+        return replace(found, items=[self.ops.view(rt, o) for o in found.items])
 
     async def _watch(
         self,

@@ -31,7 +31,7 @@ class WatchEvent:
     storage: StorageKey
     obj: dict[str, Any]
     rv: int
-    old: dict[str, Any] | None = None  # the previous snapshot of a MODIFIED object (shared, not copied)
+    old: dict[str, Any] | None = None  # the previous snapshot of a MODIFIED or DELETED object (shared)
 
 
 class Watcher:
@@ -97,6 +97,11 @@ class Watcher:
         self.queue.put_nowait(None)
 
 
+def _in_key_order(objs: dict[ObjectKey, dict[str, Any]], namespace: str | None) -> list[dict[str, Any]]:
+    items = objs.items() if namespace is None else [(k, v) for k, v in objs.items() if k[0] == namespace]
+    return [v for _, v in sorted(items, key=lambda kv: f"{kv[0][0]}/{kv[0][1]}")]
+
+
 class Store:
     """Objects by storage key and (namespace, name); a bounded history of events; the watchers."""
 
@@ -115,12 +120,36 @@ class Store:
         return self._objects.get(storage, {}).get((namespace, name))
 
     def list_objects(self, storage: StorageKey, namespace: str | None = None) -> list[dict[str, Any]]:
-        objs = self._objects.get(storage, {})
-        if namespace is None:
-            items = list(objs.items())
-        else:
-            items = [(k, v) for k, v in objs.items() if k[0] == namespace]
-        return [v for _, v in sorted(items, key=lambda kv: kv[0])]
+        """The objects (of `namespace`, or all), in etcd's key order (`namespace/name` as bytes)."""
+        return _in_key_order(self._objects.get(storage, {}), namespace)
+
+    def list_objects_at(
+        self, storage: StorageKey, namespace: str | None, rv: int
+    ) -> list[dict[str, Any]] | None:
+        """`list_objects` as it was at resourceVersion `rv`, rebuilt from the event history; None when
+        the history no longer reaches back to it (etcd would have compacted it)."""
+        if rv >= self.rv:
+            return self.list_objects(storage, namespace)
+        objs = self._state_at(storage, rv)
+        return None if objs is None else _in_key_order(objs, namespace)
+
+    def _state_at(self, storage: StorageKey, rv: int) -> dict[ObjectKey, dict[str, Any]] | None:
+        """`storage`'s objects as they were at `rv`: today's, with every later event undone."""
+        if not self._history or self._history[0].rv > rv + 1:
+            return None
+        objs = dict(self._objects.get(storage, {}))
+        for event in reversed(self._history):
+            if event.rv <= rv:
+                break
+            if event.storage != storage:
+                continue
+            meta = event.obj["metadata"]
+            key = (meta.get("namespace", ""), meta["name"])
+            if event.old is None:  # ADDED: it did not exist yet
+                objs.pop(key, None)
+            else:  # MODIFIED or DELETED: it was `old`
+                objs[key] = event.old
+        return objs
 
     def count(self, storage: StorageKey) -> int:
         return len(self._objects.get(storage, {}))
@@ -158,7 +187,7 @@ class Store:
             return None
         gone = dict(old)
         gone["metadata"] = dict(old["metadata"], resourceVersion=self._next_rv())
-        self._emit(WatchEvent("DELETED", storage, gone, self.rv))
+        self._emit(WatchEvent("DELETED", storage, gone, self.rv, old))
         return gone
 
     def _emit(self, event: WatchEvent) -> None:

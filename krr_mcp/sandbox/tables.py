@@ -382,6 +382,7 @@ def table(
     include_object: str = "Metadata",
     resource_version: str = "",
     continue_token: str = "",
+    remaining: int | None = None,
     headers: bool = True,
 ) -> dict[str, Any]:
     """A meta.k8s.io/v1 Table for `objects` (rows carry the object as PartialObjectMetadata by default)."""
@@ -397,6 +398,8 @@ def table(
     metadata: dict[str, Any] = {"resourceVersion": resource_version}
     if continue_token:
         metadata["continue"] = continue_token
+    if remaining is not None:
+        metadata["remainingItemCount"] = remaining
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

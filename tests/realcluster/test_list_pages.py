@@ -1,4 +1,4 @@
-"""list_recommendations on a real API server, which (unlike the sandbox) honours `limit` and `continue`:
+"""list_recommendations on a real API server, which honours `limit` and `continue` (as the sandbox does):
 the bridge reads the RRs in chunks, and the chunks are one consistent read (an RR created between two
 chunks is in none of them, as the API server serves the continuation from the first chunk's
 resourceVersion); the answer says which read it is (as_of, resource_version)."""
