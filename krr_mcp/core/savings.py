@@ -13,8 +13,9 @@ OpenCost lives with the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from krr_mcp.api.policy import (
@@ -26,7 +27,7 @@ from krr_mcp.api.policy import (
     Pricing,
 )
 from krr_mcp.api.quantities import quantity_or_none
-from krr_mcp.api.resource_recommendation import ContainerResources, Savings
+from krr_mcp.api.resource_recommendation import ContainerResources, Phase, Savings
 
 GIB = Decimal(2**30)
 RESOURCES = ("cpu", "memory")
@@ -176,10 +177,74 @@ def monthly_savings(rr: dict[str, Any]) -> tuple[Decimal, str] | None:
     return (amount, currency) if amount.is_finite() else None
 
 
-def sum_by_currency(amounts: Iterable[tuple[Decimal, str] | None]) -> dict[str, Decimal]:
-    """(amount, currency) pairs summed per currency, sorted by currency (None counts in none)."""
-    sums: dict[str, Decimal] = {}
-    for found in amounts:
-        if found is not None:
-            sums[found[1]] = sums.get(found[1], Decimal(0)) + found[0]
-    return dict(sorted(sums.items()))
+class Standing(StrEnum):
+    """What an RR's saving counts as in a sum."""
+
+    OPEN = "open"  # a live proposal: what applying it would save
+    APPLIED = "applied"  # an applied change: what it saves now
+
+
+OPEN_PHASES = frozenset({Phase.PROPOSED, Phase.APPROVED, Phase.APPLYING})
+
+
+@dataclass(frozen=True)
+class CountedSaving:
+    standing: Standing
+    amount: Decimal
+    currency: str
+
+
+def counted_saving(rr: dict[str, Any]) -> CountedSaving | None:
+    """How an RR's `status.savings` counts in sums: OPEN while it is a live proposal (Proposed, Approved,
+    Applying) that nobody refused (`spec.rejected`), APPLIED once Applied, and None otherwise: not
+    priced, refused, or ended any other way (Rejected, Expired, Superseded, Stale, Failed, RollingBack,
+    RolledBack): a change that will not happen, or was undone, saves nothing."""
+    found = monthly_savings(rr)
+    if found is None:
+        return None
+    phase = (rr.get("status") or {}).get("phase") or Phase.PROPOSED
+    if phase == Phase.APPLIED:
+        return CountedSaving(Standing.APPLIED, *found)
+    if phase in OPEN_PHASES and (rr.get("spec") or {}).get("rejected") is not True:
+        return CountedSaving(Standing.OPEN, *found)
+    return None
+
+
+@dataclass
+class SavingsSums:
+    """Money per month per currency (sorted) of the open proposals and of the applied changes, and how
+    many priced RRs each sum counts."""
+
+    open: dict[str, Decimal] = field(default_factory=dict)
+    applied: dict[str, Decimal] = field(default_factory=dict)
+    open_count: dict[str, int] = field(default_factory=dict)
+    applied_count: dict[str, int] = field(default_factory=dict)
+
+    def add(self, saving: CountedSaving) -> None:
+        amounts, counts = (
+            (self.open, self.open_count)
+            if saving.standing is Standing.OPEN
+            else (self.applied, self.applied_count)
+        )
+        amounts[saving.currency] = amounts.get(saving.currency, Decimal(0)) + saving.amount
+        counts[saving.currency] = counts.get(saving.currency, 0) + 1
+
+    def currencies(self) -> list[str]:
+        return sorted({*self.open, *self.applied})
+
+    def per_month(self, standing: Standing) -> dict[str, float]:
+        """The open or the applied sum as {currency: amount}, sorted by currency."""
+        amounts = self.open if standing is Standing.OPEN else self.applied
+        return {currency: float(amount) for currency, amount in sorted(amounts.items())}
+
+
+def savings_sums(savings: Iterable[tuple[str, CountedSaving | None]]) -> dict[str, SavingsSums]:
+    """(namespace, counted_saving(rr)) pairs summed per namespace (sorted) and over all of them under
+    "" (first); RRs that do not count (None) count in none. The one sum the plugin and the bridge show."""
+    sums: dict[str, SavingsSums] = {"": SavingsSums()}
+    for namespace, saving in savings:
+        in_namespace = sums.setdefault(namespace, SavingsSums())
+        if saving is not None:
+            in_namespace.add(saving)
+            sums[""].add(saving)
+    return {"": sums.pop(""), **dict(sorted(sums.items()))}

@@ -116,13 +116,13 @@ def list_(
         print_rows(
             views.list_rows(rrs, _now()), columns, fmt, f"No resourcerecommendations found in {where}."
         )
-        sums = views.savings_sums(rrs)
+        sums = views.savings_rows(rrs)
         if sums and fmt in (Format.TABLE, Format.PLAIN):  # JSON/YAML stay one object per row
             if fmt is Format.TABLE:
                 console().print()
             else:
                 sys.stdout.write("\n")
-            print_rows(sums, ["namespace", "recommendations", "saves"], fmt, "")
+            print_rows(sums, views.SUM_COLUMNS, fmt, "")
 
 
 def _print_sections(sections: list[Section], fmt: Format, out: Console | None = None) -> None:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from krr_mcp.api.quantities import quantity_or_none
-from krr_mcp.core.savings import monthly_savings
+from krr_mcp.core.savings import counted_saving, monthly_savings, savings_sums
 
 LIST_COLUMNS = [
     "namespace",
@@ -85,29 +85,33 @@ def by_namespace_and_savings(rrs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rrs, key=key)
 
 
-def savings_sums(rrs: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Money per month summed per namespace (one row per currency), then over all of them (when there
-    are several)."""
-    sums: dict[tuple[str, str], Decimal] = {}
-    counts: dict[tuple[str, str], int] = {}
-    for rr in rrs:
-        found = monthly_savings(rr)
-        if found is None:
-            continue
-        namespace = str((rr.get("metadata") or {}).get("namespace", ""))
-        for key in ((namespace, found[1]), ("", found[1])):
-            sums[key] = sums.get(key, Decimal(0)) + found[0]
-            counts[key] = counts.get(key, 0) + 1
-    if len({ns for ns, _ in sums if ns}) == 1:  # one namespace: its sum is the total
-        sums = {k: v for k, v in sums.items() if k[0]}
-    ordered = sorted(sums, key=lambda k: (k[0] == "", k))
+SUM_COLUMNS = ["namespace", "open", "saves", "applied", "applied_saves"]
+
+
+def savings_rows(rrs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The savings sums (krr_mcp.core.savings.savings_sums: open proposals, and apart what Applied
+    changes save; ended or refused RRs in neither) per namespace, one row per currency, then over all of
+    them (`(all)`, when there are several); how many priced RRs each sum counts."""
+    namespaced = ((str((rr.get("metadata") or {}).get("namespace", "")), counted_saving(rr)) for rr in rrs)
+    sums = savings_sums(namespaced)
+    total = sums.pop("")
+    shown = [(ns, found) for ns, found in sums.items() if found.currencies()]
+    if len(shown) > 1:
+        shown.append(("(all)", total))
+
+    def money(amounts: dict[str, Decimal], currency: str) -> str:
+        return f"{amounts[currency]:.2f} {currency}" if currency in amounts else "-"
+
     return [
         {
-            "namespace": ns or "(all)",
-            "recommendations": str(counts[(ns, cur)]),
-            "saves": f"{sums[(ns, cur)]:.2f} {cur}",
+            "namespace": ns,
+            "open": str(found.open_count.get(currency, 0)),
+            "saves": money(found.open, currency),
+            "applied": str(found.applied_count.get(currency, 0)),
+            "applied_saves": money(found.applied, currency),
         }
-        for ns, cur in ordered
+        for ns, found in shown
+        for currency in found.currencies()
     ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -16,7 +15,7 @@ from krr_mcp.api.resource_recommendation import (
     Phase,
 )
 from krr_mcp.api.times import timestamp
-from krr_mcp.core.savings import monthly_savings, sum_by_currency
+from krr_mcp.core.savings import CountedSaving, Standing, counted_saving, savings_sums
 from krr_mcp.kube.client import Forbidden, Gone, namespace_path
 
 from ..bridge import Bridge
@@ -51,7 +50,11 @@ class NamespaceCount(BaseModel):
     by_phase: dict[str, int]
     monthly_savings: dict[str, float] = Field(
         default_factory=dict,
-        description="What they save per month, summed per currency (the operator's status.savings).",
+        description="What the open proposals (Proposed, Approved, Applying; not refused) would save per "
+        "month, summed per currency (the operator's status.savings). Ended RRs count in no sum.",
+    )
+    applied_monthly_savings: dict[str, float] = Field(
+        default_factory=dict, description="What the Applied changes save per month, summed per currency."
     )
 
 
@@ -65,7 +68,13 @@ class RecommendationList(BaseModel):
         description="How many matched per namespace and phase, and what they save (all pages).",
     )
     monthly_savings: dict[str, float] = Field(
-        default_factory=dict, description="What all that matched save per month, per currency (all pages)."
+        default_factory=dict,
+        description="What the open proposals that matched would save per month, per currency (all pages; "
+        "Rejected, Expired, Superseded, Stale, Failed and rolled back RRs count in no sum).",
+    )
+    applied_monthly_savings: dict[str, float] = Field(
+        default_factory=dict,
+        description="What the Applied changes that matched save per month, per currency (all pages).",
     )
     as_of: datetime = Field(
         description="When these RRs were read from the API server (UTC). Next pages asked for within "
@@ -126,6 +135,7 @@ class Listing:
     summaries: list[RecommendationSummary]  # newest first
     by_namespace: dict[str, NamespaceCount]
     monthly_savings: dict[str, float]
+    applied_monthly_savings: dict[str, float]
     as_of: datetime
     resource_version: str
 
@@ -141,7 +151,7 @@ def read_listing(
     """Read and summarize the matching RRs chunk by chunk (only summaries are held, never every RR);
     read again from the start when the API server expired the read's `continue` (410) meanwhile."""
     for attempt in range(3):
-        rows: list[tuple[RecommendationSummary, tuple[Decimal, str] | None]] = []
+        rows: list[tuple[RecommendationSummary, CountedSaving | None]] = []
         as_of, version = datetime.now(UTC).replace(microsecond=0), ""
         try:
             for items, read_version in bridge.cluster.recommendation_chunks(
@@ -152,7 +162,7 @@ def read_listing(
                     s = summarize(obj)
                     # labels hold at most 63 characters of the name; match the full name here
                     if (not target_name or s.target_name == target_name) and (not phase or s.phase == phase):
-                        rows.append((s, monthly_savings(obj)))
+                        rows.append((s, counted_saving(obj)))
         except ClusterError as exc:
             if isinstance(exc.error, Gone) and attempt < 2:
                 continue
@@ -163,14 +173,16 @@ def read_listing(
         count = by_namespace.setdefault(s.namespace, NamespaceCount(total=0, by_phase={}))
         count.total += 1
         count.by_phase[s.phase] = count.by_phase.get(s.phase, 0) + 1
+    sums = savings_sums((s.namespace, saving) for s, saving in rows)
     for ns, count in by_namespace.items():
-        sums = sum_by_currency(found for s, found in rows if s.namespace == ns)
-        count.monthly_savings = {c: float(v) for c, v in sums.items()}
+        count.monthly_savings = sums[ns].per_month(Standing.OPEN)
+        count.applied_monthly_savings = sums[ns].per_month(Standing.APPLIED)
     return Listing(
         selection=selection,
         summaries=sorted((s for s, _ in rows), key=_order, reverse=True),
         by_namespace=dict(sorted(by_namespace.items())),
-        monthly_savings={c: float(v) for c, v in sum_by_currency(found for _, found in rows).items()},
+        monthly_savings=sums[""].per_month(Standing.OPEN),
+        applied_monthly_savings=sums[""].per_month(Standing.APPLIED),
         as_of=as_of,
         resource_version=version,
     )
@@ -216,9 +228,24 @@ def list_recommendations_view(
         next_cursor=next_cursor,
         by_namespace=listing.by_namespace,
         monthly_savings=listing.monthly_savings,
+        applied_monthly_savings=listing.applied_monthly_savings,
         as_of=listing.as_of,
         resource_version=listing.resource_version,
     )
+
+
+def savings_sentence(open_sums: dict[str, float], applied_sums: dict[str, float]) -> str:
+    """The listing's savings sums in words ("" when nothing counts)."""
+
+    def money(sums: dict[str, float]) -> str:
+        return ", ".join(f"{amount:.2f} {currency}" for currency, amount in sums.items())
+
+    text = ""
+    if open_sums:
+        text += f"\nTogether (all pages) the open proposals would save {money(open_sums)} per month."
+    if applied_sums:
+        text += f"\nThe applied changes (all pages) save {money(applied_sums)} per month."
+    return text
 
 
 def register(server: MCPServer, bridge: Bridge) -> None:
@@ -259,11 +286,7 @@ def register(server: MCPServer, bridge: Bridge) -> None:
             except CursorError as exc:
                 raise ToolError(f"listing recommendations: {exc}") from None
         text = render_summaries(result.items, result.total)
-        if result.monthly_savings:
-            sums = ", ".join(
-                f"{amount:.2f} {currency}" for currency, amount in result.monthly_savings.items()
-            )
-            text += f"\nTogether (all pages) they save {sums} per month."
+        text += savings_sentence(result.monthly_savings, result.applied_monthly_savings)
         text += f"\nAs read at {timestamp(result.as_of)}"
         text += f" (resourceVersion {result.resource_version})." if result.resource_version else "."
         if result.next_cursor:

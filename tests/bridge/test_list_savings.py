@@ -48,5 +48,31 @@ async def test_list_pages_carry_the_savings_sums(server: MCPServer, cluster: San
         text = result.content[0].text  # type: ignore[union-attr]
         assert (
             "saves 10.25 EUR per month" in text
-            and "Together (all pages) they save 8.25 EUR per month" in text
+            and "Together (all pages) the open proposals would save 8.25 EUR per month" in text
         )
+
+
+async def test_ended_and_refused_recommendations_count_in_no_sum(
+    server: MCPServer, cluster: SandboxHandle
+) -> None:
+    """Open proposals sum apart from applied changes; Rejected, Superseded, Expired, RolledBack, Failed,
+    Stale and a proposal refused before the operator saw it count in neither (each priced earlier)."""
+    status = {0: "Proposed", 1: "Approved", 2: "Applied", 3: "Rejected", 4: "Superseded", 5: "Expired",
+              6: "RolledBack", 7: "Failed", 8: "Stale", 9: "Proposed"}  # fmt: skip
+    rrs = [_rr("shop", i) for i in status]
+    rrs[9]["spec"]["rejected"] = True
+    cluster.apply(*rrs)
+    with cluster.api_client() as api:
+        for index, phase in status.items():
+            client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+                GROUP, VERSION, "shop", PLURAL, f"web-deploy-{index:03d}",
+                {"status": {"phase": phase, "savings": _savings(2.0 ** index, "EUR")}},
+            )  # fmt: skip
+    async with Client(server) as mcp_client:
+        for page in await _pages(mcp_client, "list_recommendations", {"limit": 4}):
+            assert page["monthly_savings"] == {"EUR": 3.0} and page["applied_monthly_savings"] == {"EUR": 4.0}
+            shop = page["by_namespace"]["shop"]
+            assert shop["monthly_savings"] == {"EUR": 3.0} and shop["applied_monthly_savings"] == {"EUR": 4.0}
+        text = (await mcp_client.call_tool("list_recommendations", {})).content[0].text  # type: ignore[union-attr]
+        assert "the open proposals would save 3.00 EUR per month" in text
+        assert "The applied changes (all pages) save 4.00 EUR per month" in text

@@ -11,7 +11,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION
+from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION, Phase
+from krr_mcp.core.savings import counted_saving
 from krr_mcp.kubectl_plugin import views
 
 from .test_plugin_sandbox import RR_NAME, InProcess, Kubectl, krr, kubectl, rr_manifest  # noqa: F401
@@ -60,10 +61,10 @@ def test_list_sorts_by_namespace_and_savings_and_sums_each_namespace(
     table, sums = plain.stdout.split("\n\n")
     assert "SAVES/MONTH" in table.splitlines()[0].split()
     assert [line.split() for line in sums.splitlines()] == [
-        ["NAMESPACE", "RECOMMENDATIONS", "SAVES/MONTH"],
-        ["billing", "1", "-3.10", "EUR"],
-        ["shop", "3", "51.75", "EUR"],
-        ["(all)", "4", "48.65", "EUR"],
+        ["NAMESPACE", "OPEN", "SAVES/MONTH", "APPLIED", "APPLIED", "SAVES/MONTH"],
+        ["billing", "1", "-3.10", "EUR", "0", "-"],
+        ["shop", "3", "51.75", "EUR", "0", "-"],
+        ["(all)", "4", "48.65", "EUR", "0", "-"],
     ]
 
 
@@ -79,8 +80,8 @@ def test_another_currency_is_summed_apart(
     assert plain.returncode == 0, plain.stderr
     _, sums = plain.stdout.split("\n\n")
     assert [line.split() for line in sums.splitlines()[1:]] == [
-        ["shop", "2", "2.50", "EUR"],
-        ["shop", "1", "5.00", "USD"],
+        ["shop", "2", "2.50", "EUR", "0", "-"],
+        ["shop", "1", "5.00", "USD", "0", "-"],
     ]
 
 
@@ -94,4 +95,45 @@ def test_a_malformed_saving_is_none(savings_field: Any) -> None:
     summed."""
     rr = {"metadata": {"namespace": "shop", "name": "x"}, "status": {"savings": savings_field}}
     assert views.monthly_savings(rr) is None
-    assert views.savings_sums([rr]) == []
+    assert views.savings_rows([rr]) == []
+
+
+# every phase: what its saving counts as (None: in no sum). Refused before the operator saw it counts too.
+STANDING = {
+    "Proposed": "open", "Approved": "open", "Applying": "open", "Applied": "applied",
+    "Rejected": None, "Expired": None, "Superseded": None, "Stale": None, "Failed": None,
+    "RollingBack": None, "RolledBack": None,
+}  # fmt: skip
+
+
+def test_every_phase_has_a_standing() -> None:
+    assert set(STANDING) == {str(p) for p in Phase}
+
+
+@pytest.mark.parametrize(("phase", "standing"), STANDING.items())
+def test_only_open_proposals_and_applied_changes_count(phase: str, standing: str | None) -> None:
+    rr = {"metadata": {"namespace": "shop", "name": "x"}, "status": {"phase": phase, "savings": savings(7)}}
+    found = counted_saving(rr)
+    assert (found.standing if found else None) == standing
+    refused = {**rr, "spec": {"rejected": True}}
+    assert counted_saving(refused) is None or phase == "Applied"
+
+
+def test_list_sums_open_proposals_and_applied_changes_apart_and_never_ended_ones(
+    kubectl: Kubectl,  # noqa: F811
+    krr: InProcess,  # noqa: F811
+    seeded_sandbox: Any,
+) -> None:
+    """Rejected, Superseded, Expired, rolled back: priced before they ended, in no sum."""
+    add_rr(seeded_sandbox, kubectl, "shop", RR_NAME, {"savings": savings(10)})  # Proposed
+    add_rr(seeded_sandbox, kubectl, "shop", "approved", {"phase": "Approved", "savings": savings(5)})
+    add_rr(seeded_sandbox, kubectl, "shop", "applied", {"phase": "Applied", "savings": savings(20)})
+    for phase in ("Rejected", "Superseded", "Expired", "RolledBack", "Failed", "Stale"):
+        add_rr(seeded_sandbox, kubectl, "shop", phase.lower(), {"phase": phase, "savings": savings(1000)})
+    add_rr(seeded_sandbox, kubectl, "billing", "old", {"phase": "Expired", "savings": savings(1000)})
+    plain = kubectl("krr", "list", "-A")
+    assert plain.returncode == 0, plain.stderr
+    _, sums = plain.stdout.split("\n\n")
+    assert [line.split() for line in sums.splitlines()[1:]] == [
+        ["shop", "2", "15.00", "EUR", "1", "20.00", "EUR"]
+    ]
