@@ -27,6 +27,9 @@ Resources = dict[str, Any]
 
 CURRENT: Resources = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
 PROPOSED: Resources = {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+# A container's resources as the sandbox and reliability tests start them, and halved.
+ORIGINAL: Resources = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+HALVED: Resources = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
 # The safety rules' usual baseline: a container whose memory request equals its limit.
 SMALL: Resources = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}}
 CREATED = "2026-11-25T10:00:00Z"
@@ -156,7 +159,7 @@ def rr(
     containers: list[dict[str, Any]] | None = None,
     evidence: dict[str, Any] | None = None,
     reason: str = "right-size",
-    approved: bool = False,
+    approved: bool | None = False,
     approved_by: str | None = None,
     status: dict[str, Any] | None = None,
     created: str = CREATED,
@@ -168,14 +171,14 @@ def rr(
 ) -> dict[str, Any]:
     """An RR as the API server returns it (not validated: tests build hostile ones too). By default it
     proposes `change()` for Deployment `web`; `spec_fields` are further spec fields by their API names.
-    Approved means approvedBy too (default alice); `generation` None leaves it out."""
+    Approved means approvedBy too (default alice); `approved` or `generation` None leaves it out."""
     api_version = WORKLOAD_KINDS[kind].api_version if kind in WORKLOAD_KINDS else "apps/v1"
     spec: dict[str, Any] = {
         "target": {"apiVersion": api_version, "kind": kind, "name": target},
         "containers": [change()] if containers is None else containers,
         "evidence": {"source": "krr"} if evidence is None else evidence,
         "reason": reason,
-        "approved": approved,
+        **({} if approved is None else {"approved": approved}),
         **spec_fields,
     }
     if approved:
@@ -198,6 +201,42 @@ def rr(
     if status is not None:
         body["status"] = status
     return body
+
+
+def manifest(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` as a person applies it: without its status and the metadata only the API server sets."""
+    server_set = ("uid", "generation", "resourceVersion", "creationTimestamp", "managedFields")
+    out = {k: copy.deepcopy(v) for k, v in obj.items() if k != "status"}
+    out["metadata"] = {k: v for k, v in out["metadata"].items() if k not in server_set}
+    return out
+
+
+def web_deployment(name: str = "web", pod_annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """The manifest of Deployment `name` in `default` that the sandbox tests apply: `app` (ORIGINAL),
+    a `sidecar` with a cpu request only and an `init` container (ORIGINAL), 2 replicas."""
+    return manifest(
+        workload(
+            name=name,
+            containers=[
+                {"name": "app", "image": "nginx:1.27", "resources": ORIGINAL},
+                {"name": "sidecar", "image": "envoy:1", "resources": {"requests": {"cpu": "100m"}}},
+            ],
+            init_containers={"init": ORIGINAL},
+            pod_annotations=pod_annotations,
+        )
+    )
+
+
+def rr_manifest(name: str = "web-rr", target: str = "web", **spec: Any) -> dict[str, Any]:
+    """The manifest of an RR in `default` proposing `app`: ORIGINAL -> HALVED for Deployment `target`
+    (from a krr scan over 14 days); `spec` overrides or adds spec fields by their API names."""
+    fields: dict[str, Any] = {
+        "containers": [change("app", ORIGINAL, HALVED)],
+        "evidence": {"source": "krr", "strategy": "simple", "historyHours": 336},
+        "reason": "p95 CPU 0.12 cores over 14 days",
+        "approved": spec.pop("approved", None),
+    }
+    return manifest(rr(name, target=target, **(fields | spec)))
 
 
 def stored(body: dict[str, Any]) -> dict[str, Any]:

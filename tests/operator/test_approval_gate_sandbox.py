@@ -19,19 +19,16 @@ from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.handle import SandboxHandle
 
+from ..builders import HALVED, ORIGINAL, rr_manifest, web_deployment
 from .operator_harness import OperatorThread, operator_running, wait_for
 from .test_operator_sandbox import (
-    ORIGINAL,
-    PROPOSED,
     approve,
     container_resources,
-    deployment,
     deployment_json,
     kubectl,
     phase_is,
     rolled_out,
     rr_json,
-    rr_manifest,
 )
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "config/admission/recommendation_approval_policy.yaml"
@@ -53,7 +50,7 @@ def condition(rr: dict[str, Any], type_: str) -> dict[str, Any] | None:
 def test_without_the_policy_an_approval_written_under_a_borrowed_name_is_never_applied(
     sandbox: SandboxHandle, strict_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     live = rolled_out(sandbox)
     # A stolen bridge token creates an approved RR, claiming kubectl's field manager.
     forged = rr_manifest(approved=True, approvedBy="alice")
@@ -72,7 +69,7 @@ def test_without_the_policy_an_approval_written_under_a_borrowed_name_is_never_a
 def test_waiting_rrs_say_why_until_the_policy_is_installed(
     sandbox: SandboxHandle, strict_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
 
@@ -94,4 +91,4 @@ def test_waiting_rrs_say_why_until_the_policy_is_installed(
     assert wait_for("the condition turns True", gate_open)["reason"] == "ApprovalPolicyEnforced"
     approve(sandbox)
     wait_for("phase Applied", phase_is(sandbox, "Applied"))
-    assert container_resources(deployment_json(sandbox), "app") == PROPOSED
+    assert container_resources(deployment_json(sandbox), "app") == HALVED

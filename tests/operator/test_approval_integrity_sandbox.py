@@ -16,13 +16,11 @@ from krr_operator.main import OperatorConfig
 from krr_mcp.api import project_crds
 from krr_mcp.sandbox.handle import SandboxHandle
 
+from ..builders import HALVED, ORIGINAL, rr_manifest, web_deployment
 from .operator_harness import OperatorThread, operator_running, wait_for
 from .test_operator_sandbox import (
-    ORIGINAL,
-    PROPOSED,
     approve,
     container_resources,
-    deployment,
     deployment_json,
     get_json,
     kubectl,
@@ -30,7 +28,6 @@ from .test_operator_sandbox import (
     request_rollback,
     rolled_out,
     rr_json,
-    rr_manifest,
 )
 
 # Longer than several re-checks of a waiting RR (idle interval below), so a late apply would show.
@@ -54,7 +51,7 @@ def set_app_cpu(sandbox: SandboxHandle, cpu: str) -> None:
 
 def proposed(sandbox: SandboxHandle, rr: dict[str, Any] | None = None) -> dict[str, Any]:
     """Deployment `web` rolled out and an RR (default: `rr_manifest()`) for it Proposed; the Deployment."""
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     live = rolled_out(sandbox)
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr or rr_manifest()))
     wait_for("phase Proposed", phase_is(sandbox, "Proposed"))
@@ -87,7 +84,7 @@ def test_an_approval_for_a_missing_workload_never_applies_to_one_created_later(
     assert (
         next(c for c in stale["status"]["conditions"] if c["type"] == "Ready")["reason"] == "WorkloadNotFound"
     )
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     created = rolled_out(sandbox)
     time.sleep(SEVERAL_RECHECKS)
     assert deployment_json(sandbox)["metadata"]["generation"] == created["metadata"]["generation"]
@@ -139,9 +136,9 @@ def test_values_edited_after_the_approval_are_never_applied(
     sandbox_without_crd_rules: SandboxHandle, operator_without_crd_rules: OperatorThread
 ) -> None:
     sandbox = sandbox_without_crd_rules
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     original = rolled_out(sandbox)
-    unsafe = {**PROPOSED, "requests": {**PROPOSED["requests"], "memory": "50Mi"}}  # below the 100Mi floor
+    unsafe = {**HALVED, "requests": {**HALVED["requests"], "memory": "50Mi"}}  # below the 100Mi floor
     body = rr_manifest()
     body["spec"]["containers"][0]["proposed"] = unsafe
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(body))
@@ -151,7 +148,7 @@ def test_values_edited_after_the_approval_are_never_applied(
     assert ready_reason(refused) == "SafetyRefused"
     assert refused["status"]["approval"]["workloadUid"] == original["metadata"]["uid"]
     # The approver "fixes" the numbers after approving them: a different change than the one approved.
-    containers = [{"name": "app", "current": ORIGINAL, "proposed": PROPOSED}]
+    containers = [{"name": "app", "current": ORIGINAL, "proposed": HALVED}]
     patch_rr_spec(sandbox, {"containers": containers})
 
     def decided_again() -> Any:
@@ -170,12 +167,10 @@ def test_a_retargeted_rr_never_rolls_back_another_workload(
     sandbox_without_crd_rules: SandboxHandle, operator_without_crd_rules: OperatorThread
 ) -> None:
     sandbox = sandbox_without_crd_rules
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
-    other = deployment("payments")
-    other["spec"]["template"]["spec"]["containers"][0]["resources"] = (
-        PROPOSED  # same values as web after apply
-    )
+    other = web_deployment("payments")
+    other["spec"]["template"]["spec"]["containers"][0]["resources"] = HALVED  # same values as web after apply
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(other))
     payments = rolled_out(sandbox, "payments")
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
@@ -190,7 +185,7 @@ def test_a_retargeted_rr_never_rolls_back_another_workload(
     assert (
         deployment_json(sandbox, "payments")["metadata"]["generation"] == payments["metadata"]["generation"]
     )
-    assert container_resources(deployment_json(sandbox, "payments"), "app") == PROPOSED
+    assert container_resources(deployment_json(sandbox, "payments"), "app") == HALVED
 
 
 # -- item 8: a history forged through the status subresource is never acted on -------------------------
@@ -244,4 +239,4 @@ def test_a_forged_snapshot_beyond_the_ceilings_is_never_restored(
     assert ready_reason(refused) == "RollbackOutOfBounds"
     time.sleep(SEVERAL_RECHECKS)
     assert deployment_json(sandbox)["metadata"]["generation"] == after_apply["metadata"]["generation"]
-    assert container_resources(deployment_json(sandbox), "app") == PROPOSED
+    assert container_resources(deployment_json(sandbox), "app") == HALVED

@@ -22,8 +22,8 @@ from krr_mcp.core.safety import ClusterContext, NamespaceInputs
 from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from ..builders import settings_without_admission
-from .test_operator_sandbox import deployment, kubectl, rolled_out, rr_manifest
+from ..builders import rr_manifest, settings_without_admission, web_deployment
+from .test_operator_sandbox import kubectl, rolled_out
 
 
 class CountingLoader:
@@ -169,7 +169,7 @@ def _floor_policy() -> dict[str, Any]:
 def test_a_policy_written_after_a_check_applies_once_the_ttl_has_passed(
     sandbox: SandboxHandle, kube: Kube
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     live = rolled_out(sandbox)
     rr = rr_manifest()
     rr["metadata"]["creationTimestamp"] = "2026-11-25T00:00:00Z"

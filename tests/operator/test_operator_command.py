@@ -13,22 +13,20 @@ from typer.testing import CliRunner
 from krr_mcp.cli import app
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..builders import HALVED, rr_manifest, web_deployment
 from .operator_harness import wait_for
 from .test_operator_sandbox import (
-    PROPOSED,
     approve,
     container_resources,
-    deployment,
     deployment_json,
     kubectl,
     phase_is,
     rolled_out,
-    rr_manifest,
 )
 
 
 def test_operator_command_applies_an_approved_rr(sandbox: SandboxHandle) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     cmd = [sys.executable, "-m", "krr_mcp.cli", "operator", "--kubeconfig", str(sandbox.kubeconfig)]
     proc = subprocess.Popen(
@@ -42,7 +40,7 @@ def test_operator_command_applies_an_approved_rr(sandbox: SandboxHandle) -> None
         wait_for("phase Proposed", phase_is(sandbox, "Proposed"), timeout=30)
         approve(sandbox, who="bob")
         wait_for("phase Applied", phase_is(sandbox, "Applied"))
-        assert container_resources(deployment_json(sandbox), "app") == PROPOSED
+        assert container_resources(deployment_json(sandbox), "app") == HALVED
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=20)
@@ -50,7 +48,7 @@ def test_operator_command_applies_an_approved_rr(sandbox: SandboxHandle) -> None
     audit = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     applied = [a for a in audit if a["event"] == "rr.apply" and a["outcome"] == "Succeeded"]
     assert len(applied) == 1
-    assert applied[0]["actor"] == "bob" and applied[0]["after"] == {"app": PROPOSED}
+    assert applied[0]["actor"] == "bob" and applied[0]["after"] == {"app": HALVED}
 
 
 def test_operator_command_refuses_conflicting_flags() -> None:

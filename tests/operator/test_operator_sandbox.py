@@ -14,52 +14,8 @@ from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..builders import HALVED, ORIGINAL, rr_manifest, web_deployment
 from .operator_harness import CrashAt, OperatorThread, operator_running, wait_for
-
-ORIGINAL = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
-PROPOSED = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
-
-
-def deployment(name: str = "web", annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    template_meta: dict[str, Any] = {"labels": {"app": name}}
-    if annotations:
-        template_meta["annotations"] = annotations
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "replicas": 2,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": template_meta,
-                "spec": {
-                    "containers": [
-                        {"name": "app", "image": "nginx:1.27", "resources": copy.deepcopy(ORIGINAL)},
-                        {"name": "sidecar", "image": "envoy:1", "resources": {"requests": {"cpu": "100m"}}},
-                    ],
-                    "initContainers": [
-                        {"name": "init", "image": "busybox", "resources": copy.deepcopy(ORIGINAL)}
-                    ],
-                },
-            },
-        },
-    }
-
-
-def rr_manifest(name: str = "web-rr", target: str = "web", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "krr-mcp.io/v1alpha1",
-        "kind": "ResourceRecommendation",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {
-            "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
-            "containers": [{"name": "app", "current": ORIGINAL, "proposed": PROPOSED}],
-            "evidence": {"source": "krr", "strategy": "simple", "historyHours": 336},
-            "reason": "p95 CPU 0.12 cores over 14 days",
-            **spec,
-        },
-    }
 
 
 def kubectl(sandbox: SandboxHandle, *args: str, input: str | None = None) -> str:
@@ -114,7 +70,7 @@ def container_resources(deploy: dict[str, Any], name: str) -> dict[str, Any]:
 def test_approval_gate_apply_and_rollback_from_the_outside(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     original = rolled_out(sandbox)
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
 
@@ -130,14 +86,14 @@ def test_approval_gate_apply_and_rollback_from_the_outside(
     approve(sandbox, who="alice")
     applied = wait_for("phase Applied", phase_is(sandbox, "Applied"))
     after = deployment_json(sandbox)
-    assert container_resources(after, "app") == PROPOSED
+    assert container_resources(after, "app") == HALVED
     # Exactly the named fields changed: put the original resources back and the specs are equal.
     restored = copy.deepcopy(after["spec"])
     restored["template"]["spec"]["containers"][0]["resources"] = ORIGINAL
     assert restored == original["spec"]
     (entry,) = applied["status"]["history"]
     assert entry["outcome"] == "Succeeded" and entry["actor"] == "alice"
-    assert entry["containers"] == [{"name": "app", "before": ORIGINAL, "after": PROPOSED}]
+    assert entry["containers"] == [{"name": "app", "before": ORIGINAL, "after": HALVED}]
     assert entry["workloadGenerationAfter"] == after["metadata"]["generation"]
 
     request_rollback(sandbox)
@@ -175,7 +131,7 @@ def test_crash_between_snapshot_and_patch_then_restart(
     patched_before_crash: bool,
     outcomes: list[str],
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     original = rolled_out(sandbox)
     halted = threading.Event()
     crash = CrashAt(stage, halted)
@@ -190,15 +146,15 @@ def test_crash_between_snapshot_and_patch_then_restart(
     crashed = rr_json(sandbox)
     (pending,) = crashed["status"]["history"]
     assert pending["outcome"] == "Pending"
-    assert pending["containers"] == [{"name": "app", "before": ORIGINAL, "after": PROPOSED}]
+    assert pending["containers"] == [{"name": "app", "before": ORIGINAL, "after": HALVED}]
     live = deployment_json(sandbox)
-    assert container_resources(live, "app") == (PROPOSED if patched_before_crash else ORIGINAL)
+    assert container_resources(live, "app") == (HALVED if patched_before_crash else ORIGINAL)
 
     with operator_running(operator_config):
         applied = wait_for("phase Applied after restart", phase_is(sandbox, "Applied"))
         assert [h["outcome"] for h in applied["status"]["history"]] == outcomes
         after = deployment_json(sandbox)
-        assert container_resources(after, "app") == PROPOSED
+        assert container_resources(after, "app") == HALVED
         assert (
             after["metadata"]["generation"] == original["metadata"]["generation"] + 1
         )  # patched exactly once
@@ -227,7 +183,7 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
     phase: str,
     reason: str,
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     halted = threading.Event()
     crash = CrashAt(stage, halted)
@@ -239,7 +195,7 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
         first.kill()
 
     if meanwhile == "set the proposed values":
-        edit = {"spec": {"template": {"spec": {"containers": [{"name": "app", "resources": PROPOSED}]}}}}
+        edit = {"spec": {"template": {"spec": {"containers": [{"name": "app", "resources": HALVED}]}}}}
         kubectl(
             sandbox,
             "patch",
@@ -255,7 +211,7 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
     else:
         kubectl(sandbox, "delete", "deployment", "web", "-n", "default")
         if meanwhile == "recreate the workload":
-            kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+            kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     before_restart = deployment_json(sandbox) if meanwhile != "delete the workload" else None
 
     with operator_running(operator_config):
@@ -274,7 +230,7 @@ def test_a_restart_does_not_credit_or_repeat_a_change_someone_else_touched(
 def test_failed_rollout_rolls_back_automatically(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
-    failing = deployment(annotations={"sandbox.krr-mcp.io/rollout": "fail"})
+    failing = web_deployment(pod_annotations={"sandbox.krr-mcp.io/rollout": "fail"})
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(failing))
     original = deployment_json(sandbox)
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest(rolloutTimeoutSeconds=10)))
@@ -294,7 +250,7 @@ def test_failed_rollout_rolls_back_automatically(
 def test_a_concurrent_edit_makes_the_apply_fail_cleanly(
     sandbox: SandboxHandle, operator_config: OperatorConfig
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
 
     def edit_in_between(stage: str, rr: dict[str, Any]) -> None:
@@ -322,7 +278,7 @@ def test_a_concurrent_edit_makes_the_apply_fail_cleanly(
 
 
 def test_newer_rr_supersedes_the_older(sandbox: SandboxHandle, running_operator: OperatorThread) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest("older")))
     wait_for("older Proposed", phase_is(sandbox, "Proposed", "older"))
@@ -341,7 +297,7 @@ def test_newer_rr_supersedes_the_older(sandbox: SandboxHandle, running_operator:
 def test_unknown_kind_and_missing_container_are_refused_with_a_condition(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     original = rolled_out(sandbox)
     ghost = rr_manifest("ghost")
     ghost["spec"]["containers"][0]["name"] = "ghost"
@@ -357,7 +313,8 @@ def test_unknown_kind_and_missing_container_are_refused_with_a_condition(
 def test_oomkilled_new_pod_rolls_back_automatically(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
-    failing = deployment(annotations={"sandbox.krr-mcp.io/rollout": "fail"})  # the rollout never completes
+    # The rollout never completes.
+    failing = web_deployment(pod_annotations={"sandbox.krr-mcp.io/rollout": "fail"})
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(failing))
     original = deployment_json(sandbox)
     kubectl(

@@ -16,8 +16,9 @@ from krr_operator.recheck import RecheckLoop, RecheckSchedule
 from krr_mcp.kube.client import Kube
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..builders import rr_manifest, web_deployment
 from .operator_harness import operator_running, wait_for
-from .test_operator_sandbox import deployment, kubectl, phase_is, rolled_out, rr_manifest
+from .test_operator_sandbox import kubectl, phase_is, rolled_out
 
 pytestmark = pytest.mark.looptime  # the loop's waits cost no wall time
 
@@ -160,7 +161,7 @@ def test_the_running_operator_rechecks_waiting_rrs_from_its_index_without_listin
         allow_without_admission_policy=True,  # the sandbox runs no admission policies
     )
     with operator_running(config):
-        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
         rolled_out(sandbox)
         kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
         wait_for("phase Proposed", phase_is(sandbox, "Proposed"))

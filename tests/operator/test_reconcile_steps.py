@@ -23,17 +23,8 @@ from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.kube.dry_run import dry_run
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from ..builders import settings_without_admission
-from .test_operator_sandbox import (
-    ORIGINAL,
-    PROPOSED,
-    approve,
-    deployment,
-    kubectl,
-    request_rollback,
-    rolled_out,
-    rr_manifest,
-)
+from ..builders import HALVED, ORIGINAL, rr_manifest, settings_without_admission, web_deployment
+from .test_operator_sandbox import approve, kubectl, request_rollback, rolled_out
 
 
 @pytest.fixture
@@ -44,7 +35,7 @@ def kube(sandbox: SandboxHandle) -> Iterator[Kube]:
 
 @pytest.fixture
 def web(sandbox: SandboxHandle) -> dict[str, Any]:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     return rolled_out(sandbox)
 
 
@@ -53,7 +44,7 @@ def test_dry_run_returns_the_exact_patch_and_persists_nothing(kube: Kube, web: d
     result = dry_run(kube, rr_manifest())
     assert result.accepted, result.message
     assert [op["op"] for op in result.patch[:2]] == ["test", "test"]
-    assert result.resulting_resources() == {"app": PROPOSED}
+    assert result.resulting_resources() == {"app": HALVED}
     assert result.safety is not None and result.safety.allowed
     assert kube.get_workload("default", "Deployment", "web") == before  # nothing persisted
 
@@ -87,7 +78,7 @@ def test_every_decision_is_audited_in_log_events_and_status(
     ]
     done = events[-1]
     assert done["rr"] == "default/web-rr" and done["target"] == "Deployment/web" and done["actor"] == "alice"
-    assert done["before"] == {"app": ORIGINAL} and done["after"] == {"app": PROPOSED}
+    assert done["before"] == {"app": ORIGINAL} and done["after"] == {"app": HALVED}
     listed = json.loads(kubectl(sandbox, "get", "events", "-n", "default", "-o", "json"))["items"]
     about_rr = [e for e in listed if e["involvedObject"]["kind"] == "ResourceRecommendation"]
     about_workload = [e for e in listed if e["involvedObject"]["kind"] == "Deployment"]
@@ -227,7 +218,7 @@ def test_every_kind_is_applied_and_rolled_back_over_http(
     live = kube.get_workload("default", kind, "w")
     assert live is not None
     (container,) = containers_of(live, kind)
-    assert container["resources"] == PROPOSED
+    assert container["resources"] == HALVED
     request_rollback(sandbox, "w-rr")
     _until(reconciler, kube, "RolledBack")
     assert kube.get_workload("default", kind, "w")["spec"] == before["spec"]  # type: ignore[index]

@@ -14,7 +14,8 @@ from krr_operator.reconcile import Reconciler
 from krr_mcp.kube.client import InvalidRequest, Kube, KubeError, namespace_path, rr_path, workload_path
 from krr_mcp.sandbox.handle import SandboxHandle
 
-from .test_operator_sandbox import deployment, kubectl, rr_manifest
+from ..builders import rr_manifest, web_deployment
+from .test_operator_sandbox import kubectl
 
 HOSTILE_NAMES = [
     "../../api/v1/namespaces/kube-system/secrets/token",
@@ -70,7 +71,7 @@ class RecordingKube(Kube):
 def test_an_rr_with_a_hostile_target_is_refused_without_a_request_built_from_it(
     sandbox: SandboxHandle, name: str
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(rr_manifest()))
 
     def store_hostile_target() -> None:

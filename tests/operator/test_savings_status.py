@@ -15,10 +15,11 @@ from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..builders import rr_manifest, web_deployment
 from ..opencost_stub import TWO_ALLOCATIONS, OpenCostStub, bad_answers
 from ..opencost_stub import opencost as opencost  # a fixture
 from .operator_harness import OperatorThread, operator_running, wait_for
-from .test_operator_sandbox import deployment, get_json, kubectl, phase_is, rolled_out, rr_json, rr_manifest
+from .test_operator_sandbox import get_json, kubectl, phase_is, rolled_out, rr_json
 
 POLICY: dict[str, Any] = {
     "apiVersion": "krr-mcp.io/v1alpha1",
@@ -46,7 +47,7 @@ def test_savings_from_the_spec_live_replicas_and_the_policy_prices(
     sandbox: SandboxHandle, running_operator: OperatorThread
 ) -> None:
     kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(POLICY))
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))  # 2 replicas
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))  # 2 replicas
     rolled_out(sandbox)
     forged = rr_manifest()
     # A proposer claiming a saving: status is the operator's (subresource), the claim is dropped.
@@ -82,7 +83,7 @@ APPS = ("web-a", "web-b", "web-c")
 
 def three_proposals(sandbox: SandboxHandle) -> None:
     for app in APPS:
-        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment(app)))  # 2 replicas each
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment(app)))  # 2 replicas each
     for app in APPS:
         rolled_out(sandbox, app)
         kubectl(sandbox, "create", "-f", "-", input=yaml.safe_dump(rr_manifest(f"{app}-rr", app)))
@@ -161,7 +162,7 @@ def test_no_savings_while_the_workload_is_missing_and_why(
 
         # Another, for a workload that exists: priced; its workload deleted: the savings go (a change to
         # nothing saves nothing, and sums must not count it), and Priced says why.
-        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment("shop")))
+        kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment("shop")))
         rolled_out(sandbox, "shop")
         kubectl(sandbox, "create", "-f", "-", input=yaml.safe_dump(rr_manifest("shop-rr", "shop")))
         wait_for("priced", lambda: (rr_json(sandbox, "shop-rr").get("status") or {}).get("savings"))

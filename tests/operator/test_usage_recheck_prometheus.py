@@ -20,18 +20,16 @@ from krr_operator.usage_reader import UsageSource, read_usage
 from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 from krr_mcp.sandbox.handle import SandboxHandle
 
+from ..builders import ORIGINAL, rr_manifest, web_deployment
 from .operator_harness import operator_running, wait_for
 from .test_operator_sandbox import (
-    ORIGINAL,
     approve,
     container_resources,
-    deployment,
     deployment_json,
     kubectl,
     phase_is,
     rolled_out,
     rr_json,
-    rr_manifest,
 )
 
 MI = 2**20
@@ -46,7 +44,7 @@ def prometheus_url(sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.M
     from krr_mcp.demo import history
     from krr_mcp.metrics_history import PrometheusProcess, build_tsdb
 
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     monkeypatch.setitem(history.PROFILES, ("default", "web", "app"), (0.3, 0.7))
     end = (int(time.time()) // 60 + 10) * 60
@@ -106,7 +104,7 @@ def test_an_approved_change_is_rechecked_against_prometheus_before_it_is_applied
 def test_without_an_answer_from_prometheus_an_approval_waits(
     sandbox: SandboxHandle, operator_config: OperatorConfig
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     cfg = dataclasses.replace(operator_config, idle_interval=0.3, prometheus_url="http://127.0.0.1:9")
     with operator_running(cfg):

@@ -12,12 +12,13 @@ from krr_operator.workload_watch import WorkloadWatch
 from krr_mcp.kube.client import Kube, connect
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..builders import web_deployment
 from .operator_harness import wait_for
-from .test_operator_sandbox import deployment, kubectl, rolled_out
+from .test_operator_sandbox import kubectl, rolled_out
 
 
 def test_changes_after_the_start_are_reported_and_the_watch_stops(sandbox: SandboxHandle) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(deployment()))
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(web_deployment()))
     rolled_out(sandbox)
     seen: list[tuple[str, str, str]] = []
     stop = threading.Event()
