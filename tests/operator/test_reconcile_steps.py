@@ -23,7 +23,15 @@ from krr_mcp.kube.client import Kube, KubeError
 from krr_mcp.kube.dry_run import dry_run
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from ..builders import HALVED, ORIGINAL, rr_manifest, settings_without_admission, web_deployment
+from ..builders import (
+    HALVED,
+    ORIGINAL,
+    manifest,
+    rr_manifest,
+    settings_without_admission,
+    web_deployment,
+    workload,
+)
 from .test_operator_sandbox import approve, kubectl, request_rollback, rolled_out
 
 
@@ -179,20 +187,6 @@ def test_dry_run_decides_once(kube: Kube, web: dict[str, Any], monkeypatch: pyte
         assert inputs.safety is not None and inputs.safety.allowed == (body is not drastic)
 
 
-def _workload_of(kind: str) -> dict[str, Any]:
-    pod_spec = {"containers": [{"name": "app", "image": "nginx", "resources": copy.deepcopy(ORIGINAL)}]}
-    template = {"metadata": {"labels": {"app": "w"}}, "spec": pod_spec}
-    api_version = "batch/v1" if kind == "CronJob" else "apps/v1"
-    if kind == "CronJob":
-        spec: dict[str, Any] = {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}}
-    else:
-        spec = {"selector": {"matchLabels": {"app": "w"}}, "template": template}
-        if kind == "StatefulSet":
-            spec |= {"serviceName": "w", "replicas": 2}
-    meta = {"name": "w", "namespace": "default"}
-    return {"apiVersion": api_version, "kind": kind, "metadata": meta, "spec": spec}
-
-
 def _until(reconciler: Reconciler, kube: Kube, phase: str, tries: int = 60) -> dict[str, Any]:
     for _ in range(tries):
         reconciler.reconcile("default", "w-rr")
@@ -207,11 +201,15 @@ def _until(reconciler: Reconciler, kube: Kube, phase: str, tries: int = 60) -> d
 def test_every_kind_is_applied_and_rolled_back_over_http(
     sandbox: SandboxHandle, kube: Kube, kind: str
 ) -> None:
-    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(_workload_of(kind)))
+    replicas = 2 if kind == "StatefulSet" else None
+    w = manifest(
+        workload(kind, "w", {"app": ORIGINAL}, image="nginx", replicas=replicas, schedule="0 3 * * *")
+    )
+    kubectl(sandbox, "apply", "-f", "-", input=yaml.safe_dump(w))
     before = kube.get_workload("default", kind, "w")
     assert before is not None
     body = rr_manifest("w-rr", target="w", approved=True, approvedBy="alice")
-    body["spec"]["target"] = {"apiVersion": _workload_of(kind)["apiVersion"], "kind": kind, "name": "w"}
+    body["spec"]["target"] = {"apiVersion": w["apiVersion"], "kind": kind, "name": "w"}
     kube.create_rr("default", body)
     reconciler = Reconciler(kube, settings_without_admission())
     _until(reconciler, kube, "Applied")

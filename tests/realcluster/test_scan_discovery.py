@@ -4,34 +4,17 @@ server's. Usage comes from the golden Prometheus (tests/recommenders/conftest.py
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from kubernetes import config
 
 from krr_mcp.recommenders import ScanRequest, get_recommendations
 
+from ..builders import manifest, workload
 from ..recommenders.conftest import GoldenPrometheus, golden_prometheus  # noqa: F401 (fixture)
 from .cluster import RealCluster
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(600)]
 NAMESPACE = "shop"  # the golden cluster's namespace: its usage history is in the golden Prometheus
-
-
-def _deployment(name: str, containers: list[str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"namespace": NAMESPACE, "name": name, "labels": {"app": name}},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": c, "image": "example/app:1"} for c in containers]},
-            },
-        },
-    }
 
 
 async def test_the_bridge_identity_lists_what_krr_lists_and_hpas_come_from_the_api(
@@ -40,8 +23,12 @@ async def test_the_bridge_identity_lists_what_krr_lists_and_hpas_come_from_the_a
 ) -> None:
     real_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     real_cluster.apply(
-        _deployment("web", ["nginx", "app"]),
-        _deployment("worker", ["worker"]),
+        *(
+            manifest(workload(name=name, namespace=NAMESPACE, labels={"app": name}, replicas=0, containers=[
+                {"name": c, "image": "example/app:1"} for c in containers
+            ]))
+            for name, containers in (("web", ["nginx", "app"]), ("worker", ["worker"]))
+        ),
         {
             "apiVersion": "autoscaling/v2",
             "kind": "HorizontalPodAutoscaler",

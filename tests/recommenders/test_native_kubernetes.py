@@ -7,6 +7,7 @@ from typing import Any
 
 from krr_mcp.recommenders import ScanRequest, get_recommendations
 
+from ..builders import manifest, workload
 from .conftest import GoldenPrometheus
 
 
@@ -14,21 +15,6 @@ def _request(golden: GoldenPrometheus, **fields: Any) -> ScanRequest:
     """A native scan of `golden`'s Prometheus at its evaluation time."""
     base: dict[str, Any] = dict(history_hours=golden.history_hours, end_time=golden.at)
     return ScanRequest(source="native", prometheus_url=golden.url, **(base | fields))
-
-
-def _deployment(
-    ns: str, name: str, labels: dict[str, str], containers: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"namespace": ns, "name": name, "labels": labels},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": containers}},
-        },
-    }
 
 
 NGINX = {"requests": {"cpu": "150m", "memory": "200Mi"}}
@@ -42,10 +28,9 @@ async def test_kubernetes_api_confirms_targets_and_current_resources(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "data"}},
         # web exists with resources that differ from what kube-state-metrics last saw
-        _deployment("shop", "web", {"app": "web", "owner": "team-a"}, [
-            {"name": "nginx", "image": "nginx", "resources": NGINX},
-            {"name": "app", "image": "app", "resources": APP},
-        ]),
+        manifest(workload(name="web", namespace="shop", labels={"app": "web", "owner": "team-a"}, replicas=1,
+                          containers=[{"name": "nginx", "image": "nginx", "resources": NGINX},
+                                      {"name": "app", "image": "app", "resources": APP}])),
         {
             "apiVersion": "apps/v1",
             "kind": "StatefulSet",
@@ -129,8 +114,12 @@ def _golden_workloads_in(sandbox: Any, names: list[str]) -> None:
     """The golden cluster's Deployments `names` (shop namespace) in the API server."""
     sandbox.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     for name in names:
-        sandbox.apply(_deployment("shop", name, {"app": name}, [{"name": c, "image": c} for c in {
-            "web": ["nginx", "app"], "worker": ["worker"], "frontend": ["frontend"]}[name]]))  # fmt: skip
+        containers = [
+            {"name": c, "image": c}
+            for c in {"web": ["nginx", "app"], "worker": ["worker"], "frontend": ["frontend"]}[name]
+        ]
+        sandbox.apply(manifest(workload(name=name, namespace="shop", labels={"app": name}, replicas=1,
+                                        containers=containers)))  # fmt: skip
 
 
 async def test_hpas_come_from_the_api_with_krrs_rule(
