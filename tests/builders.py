@@ -211,12 +211,20 @@ def manifest(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def web_deployment(name: str = "web", pod_annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    """The manifest of Deployment `name` in `default` that the sandbox tests apply: `app` (ORIGINAL),
-    a `sidecar` with a cpu request only and an `init` container (ORIGINAL), 2 replicas."""
+def web_deployment(
+    name: str = "web",
+    pod_annotations: dict[str, str] | None = None,
+    *,
+    namespace: str = "default",
+    replicas: int = 2,
+) -> dict[str, Any]:
+    """The manifest of Deployment `name` that the sandbox tests apply: `app` (ORIGINAL) first, a
+    `sidecar` with a cpu request only and an `init` container (ORIGINAL)."""
     return manifest(
         workload(
             name=name,
+            namespace=namespace,
+            replicas=replicas,
             containers=[
                 {"name": "app", "image": "nginx:1.27", "resources": ORIGINAL},
                 {"name": "sidecar", "image": "envoy:1", "resources": {"requests": {"cpu": "100m"}}},

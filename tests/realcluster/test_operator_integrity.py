@@ -18,7 +18,7 @@ from krr_mcp.cluster.identities import CONFIG_DIR
 from krr_mcp.core.patches import desired_resources, json_patch
 from krr_mcp.kube.client import Kube, connect
 
-from ..operator.test_operator_sandbox import deployment as sandbox_deployment
+from ..builders import web_deployment
 from .cluster import RealCluster
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(600)]
@@ -27,18 +27,10 @@ NS = "scope-check"
 OPERATOR = "krr-mcp-operator"
 
 
-def deployment() -> dict[str, Any]:
-    """The operator tests' Deployment `web` (container `app` first), in this test's namespace."""
-    obj = sandbox_deployment()
-    obj["metadata"]["namespace"] = NS
-    obj["spec"]["replicas"] = 1
-    return obj
-
-
 @pytest.fixture(scope="module")
 def web(real_cluster: RealCluster) -> Iterator[None]:
     real_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    real_cluster.apply(deployment())
+    real_cluster.apply(web_deployment(namespace=NS, replicas=1))  # app first
     yield
     real_cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)
 
