@@ -10,8 +10,8 @@ from typing import Any
 from kubernetes.config.config_exception import ConfigException
 
 from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
+from krr_mcp.core.safety.workload import pod_spec
 from krr_mcp.kube.client import Kube, KubeError, connect, resource_path, workload_list_path
-from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 
 from .history import PodOwner, WorkloadKey, running_pods
 from .narrator import StepFailed

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from krr_mcp.api.quantities import QuantityError, parse_resource_quantity
+from krr_mcp.core.safety.workload import pod_spec
 
 MIB = 1024 * 1024
 DAYS = 1.0  # enough points for the strategy (1440 per pod), half the promtool work of two
@@ -48,13 +49,6 @@ def _amount(resources: dict[str, Any], section: str, name: str) -> float | None:
         return float(parse_resource_quantity(str(value), name))
     except QuantityError:
         return None
-
-
-def _pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    spec = workload.get("spec") or {}
-    if workload.get("kind") == "CronJob":
-        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
-    return (spec.get("template") or {}).get("spec") or {}
 
 
 def _suffix(*parts: str, length: int = 5) -> str:
@@ -156,7 +150,7 @@ def history_for(
         meta, kind = w.get("metadata") or {}, str(w.get("kind"))
         ns, name = str(meta.get("namespace")), str(meta.get("name"))
         containers = []
-        for c in _pod_spec(w).get("containers") or []:
+        for c in pod_spec(w).get("containers") or []:
             res = c.get("resources") or {}
             cpu_req = _amount(res, "requests", "cpu") or 0.1
             mem_req = _amount(res, "requests", "memory") or 128 * MIB

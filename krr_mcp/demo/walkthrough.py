@@ -21,7 +21,7 @@ from typing import Any
 from rich.prompt import Confirm
 
 from krr_mcp.api.quantities import parse_resource_quantity
-from krr_mcp.kubectl_plugin.workload_diff import pod_spec
+from krr_mcp.core.safety.workload import pod_spec
 from krr_mcp.sandbox.seed import default_objects
 
 from . import assistant, environment

@@ -9,21 +9,9 @@ from typing import Any
 import yaml
 
 from krr_mcp.core.patches import desired_resources
-from krr_mcp.core.workloads import UnknownKind, containers_of, pod_spec_path
+from krr_mcp.core.workloads import UnknownKind, containers_of
 
 from .errors import Refused
-
-
-def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    """The pod spec inside a Deployment/StatefulSet/DaemonSet (spec.template) or CronJob (jobTemplate)."""
-    node: Any = workload
-    try:
-        path = pod_spec_path(str(workload.get("kind")))
-    except UnknownKind:
-        return {}
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node if isinstance(node, dict) else {}
 
 
 def with_resources(

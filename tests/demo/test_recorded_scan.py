@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from krr_mcp.api.quantities import parse_resource_quantity
+from krr_mcp.core.safety.workload import pod_spec
 from krr_mcp.demo.record import RECORDED_END, record, recorded_scan_path
-from krr_mcp.kubectl_plugin.workload_diff import pod_spec
 from krr_mcp.recommenders import ScanResult, load_report
 
 from .test_history import seed_workloads

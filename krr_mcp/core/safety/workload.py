@@ -1,4 +1,5 @@
-"""Read what the safety rules need from a workload object as the API server returns it (plain dict)."""
+"""Read a workload object as the API server returns it (plain dict): its pod template, pod spec and
+containers (the one reader of them: the safety rules, the scan, the plugin and the demo use it)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ def template_path(kind: str) -> tuple[str, ...]:
         raise ValueError(f"unsupported workload kind {kind!r}") from None
 
 
-def pod_template(workload: dict[str, Any]) -> dict[str, Any]:
-    """The workload's pod template (metadata + spec); {} when absent."""
+def pod_template(workload: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+    """The pod template (metadata + spec) of a workload of `kind` (default: its own `kind` field; an
+    item of a list has none); {} when absent; ValueError for an unsupported kind."""
     node: Any = workload
-    for key in template_path(str(workload.get("kind", ""))):
+    for key in template_path(kind if kind is not None else str(workload.get("kind", ""))):
         node = node.get(key) if isinstance(node, dict) else None
     return node if isinstance(node, dict) else {}
 
 
-def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    spec = pod_template(workload).get("spec")
+def pod_spec(workload: dict[str, Any], kind: str | None = None) -> dict[str, Any]:
+    """The pod spec of a workload of `kind` (default: its own `kind` field): spec.template.spec, or a
+    CronJob's spec.jobTemplate.spec.template.spec; {} when absent; ValueError for an unsupported kind."""
+    spec = pod_template(workload, kind).get("spec")
     return spec if isinstance(spec, dict) else {}
 
 
