@@ -7,9 +7,10 @@ from typing import Any
 
 from kubernetes import client
 
-from krr_mcp.api.policy import PolicySpec, policy_from_objects
+from krr_mcp.api.policy import PolicySpec
 from krr_mcp.core.safety import ClusterContext
-from krr_mcp.kube.client import KubeError, policy_path
+from krr_mcp.kube.client import InvalidRequest, KubeError
+from krr_mcp.kube.loaders import load_cluster_context, load_policy
 
 from .cluster import Cluster, api_client_for, explain_error
 from .identity import AccessReviews, IdentityGuard
@@ -42,19 +43,22 @@ class Bridge:
 
     def policy_for(self, namespace: str | None) -> PolicySpec:
         """The effective policy for a namespace: its RecommendationPolicy over the cluster default
-        (`ClusterRecommendationPolicy` named default) over the built-in defaults."""
-        ns_path = policy_path(namespace) if namespace else None  # refuses an invalid name first
-        cluster_obj = self.cluster.get_optional("the cluster recommendation policy", policy_path(None))
-        ns_obj = None
-        if ns_path is not None:
-            ns_obj = self.cluster.get_optional(f"the recommendation policy of namespace {namespace}", ns_path)
-        return policy_from_objects(cluster_obj, ns_obj)
+        (`ClusterRecommendationPolicy` named default) over the built-in defaults (`namespace` None:
+        the cluster's). InvalidRequest for an invalid namespace, before any request; ClusterError when
+        a policy cannot be read. The operator's loader, so both apply the same policy."""
+        where = f"namespace {namespace}" if namespace else "the cluster"
+        try:
+            return load_policy(self.cluster.kube, namespace or None)
+        except InvalidRequest:
+            raise
+        except KubeError as exc:
+            raise explain_error(exc, f"the recommendation policy of {where}") from None
 
     def cluster_context(self, namespace: str) -> ClusterContext:
         """What the safety rules read around a workload: its Namespace, LimitRanges, ResourceQuotas,
         HPAs and PDBs (the operator's loader, so both check the same things)."""
         try:
-            return self.cluster.kube.load_cluster_context(namespace)
+            return load_cluster_context(self.cluster.kube, namespace)
         except KubeError as exc:
             raise explain_error(exc, f"the surroundings of namespace {namespace}") from None
 

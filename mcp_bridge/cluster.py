@@ -16,6 +16,7 @@ from kubernetes import client
 
 from krr_mcp.kube.client import LIST_CHUNK as KUBE_LIST_CHUNK
 from krr_mcp.kube.client import (
+    AdmissionDenied,
     Conflict,
     Forbidden,
     Invalid,
@@ -64,6 +65,8 @@ def explain_error(exc: KubeError, what: str) -> ClusterError:
         text = f"conflict on {what}: {detail}"
     elif isinstance(exc, Invalid):
         text = f"the API server refused {what}: {detail}"
+    elif isinstance(exc, AdmissionDenied):
+        text = f"an admission policy or webhook refused {what}: {detail}"
     else:
         text = f"the API server answered {exc.status} for {what}: {detail}"
     return ClusterError(text, exc)

@@ -19,10 +19,20 @@ from krr_mcp.api.resource_recommendation import Phase
 from krr_mcp.api.times import timestamp
 from krr_mcp.core.decisions import OPERATOR_ACTOR, Action, Decision
 from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.events import create_event
 
 from . import metrics
 
 log = structlog.get_logger("krr_mcp.audit")
+
+
+class StatusNotStored(KubeError):
+    """The API server stored a status other than the one written (e.g. its schema pruned a field):
+    nothing that relies on that write may proceed. Transient: the next run reads the RR again and
+    decides on what was stored."""
+
+    transient = True
+
 
 _DONE = {Phase.APPLIED, Phase.ROLLED_BACK}
 # On a waiting RR: False (with why) while an approval would not be applied (krr_operator.approval_gate).
@@ -139,7 +149,7 @@ class Auditor:
     ) -> dict[str, Any]:
         """Store `status` on `rr` (only if the RR did not change since it was read); return the stored RR.
 
-        `confirm(stored_status)` must hold on what the server stored, else KubeError (nothing after
+        `confirm(stored_status)` must hold on what the server stored, else StatusNotStored (nothing after
         this write may proceed: e.g. a history entry pruned by the schema would be no snapshot at all).
         """
         meta = rr["metadata"]
@@ -147,7 +157,7 @@ class Auditor:
             meta["namespace"], meta["name"], status, meta.get("resourceVersion")
         )
         if confirm is not None and not confirm(stored.get("status") or {}):
-            raise KubeError(
+            raise StatusNotStored(
                 f"rr {meta['namespace']}/{meta['name']}: the status written was not stored as sent"
             )
         return stored
@@ -194,6 +204,6 @@ class Auditor:
 
     def _event(self, involved: dict[str, Any], reason: str, message: str, warning: bool, action: str) -> None:
         try:
-            self.kube.create_event(involved, reason, message, warning=warning, action=action)
+            create_event(self.kube, involved, reason, message, warning=warning, action=action)
         except KubeError as exc:
             log.warning("event.failed", error=str(exc), reason=reason)

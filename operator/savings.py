@@ -22,7 +22,9 @@ from krr_mcp.api.policy import CLUSTER_KIND, DEFAULT_POLICY_NAME, PolicySpec
 from krr_mcp.api.resource_recommendation import API_VERSION
 from krr_mcp.core.safety.workload import replicas
 from krr_mcp.core.savings import change_savings
-from krr_mcp.kube.client import Kube, KubeError, policy_path
+from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.events import create_event
+from krr_mcp.kube.loaders import policy_path
 from krr_mcp.kube.opencost import PriceCache
 
 from .audit import set_condition
@@ -103,6 +105,6 @@ class SavingsPricer:
                 "metadata": {"name": DEFAULT_POLICY_NAME},
             }
         try:
-            self.kube.create_event(involved, OPENCOST_UNUSABLE, warning, warning=True, action="Price")
+            create_event(self.kube, involved, OPENCOST_UNUSABLE, warning, warning=True, action="Price")
         except KubeError as exc:
             log.warning("event.failed", error=str(exc), reason=OPENCOST_UNUSABLE)

@@ -1,6 +1,9 @@
 """The house plan (docs/architecture.md): imports between our packages point one way.
 
-api <- core <- client <- {recommenders, operator, bridge, plugin}; recommenders <- {operator, bridge};
+api <- client (krr_mcp/kube/client.py: requests, paths, typed errors: the API types alone, no policy, no
+safety rules, no Events); {core, client} <- kube (the rest of krr_mcp/kube: what the safety rules and the
+decisions read, Events, the dry run) <- {recommenders, operator, bridge, plugin};
+recommenders <- {operator, bridge};
 all <- tools (CLI, demo, docs, the real control plane);
 the sandbox, the CEL library and the metrics-history writer stand alone. Every product module is parsed
 (ast, imports inside functions included) and every import of one of our modules is checked against
@@ -23,7 +26,8 @@ PACKAGE_FOLDERS = {"operator": "krr_operator", "mcp_bridge": "mcp_bridge", "krr_
 LAYERS: dict[str, tuple[str, ...]] = {
     "api": ("krr_mcp.api",),
     "core": ("krr_mcp.core",),
-    "client": ("krr_mcp.kube",),
+    "kube": ("krr_mcp.kube",),
+    "client": ("krr_mcp.kube.client",),
     "recommenders": ("krr_mcp.recommenders",),
     "operator": ("krr_operator",),
     "bridge": ("mcp_bridge",),
@@ -47,11 +51,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
 ALLOWED: dict[str, set[str]] = {
     "api": set(),
     "core": {"api"},
-    "client": {"api", "core"},
-    "recommenders": {"api", "core", "client"},  # the native engine lists workloads as krr does
-    "operator": {"api", "core", "client", "recommenders"},
-    "bridge": {"api", "core", "client", "recommenders"},
-    "plugin": {"api", "core", "client"},
+    "client": {"api"},  # no policy, no safety rules, no Events: requests, paths and typed errors
+    "kube": {"api", "core", "client"},
+    "recommenders": {"api", "core", "client", "kube"},  # the native engine lists workloads as krr does
+    "operator": {"api", "core", "client", "kube", "recommenders"},
+    "bridge": {"api", "core", "client", "kube", "recommenders"},
+    "plugin": {"api", "core", "client", "kube"},
     "tools": set(LAYERS),
     "sandbox": set(),
     "metrics_history": set(),
@@ -139,7 +144,7 @@ def test_every_import_points_the_allowed_way() -> None:
             "imports krr_mcp.kube.client (client)",
         ),
         ("from krr_operator import dry_run\n", "mcp_bridge/x.py", "imports krr_operator (operator)"),
-        ("from ..kube import client\n", "krr_mcp/core/x.py", "imports krr_mcp.kube (client)"),
+        ("from ..kube import client\n", "krr_mcp/core/x.py", "imports krr_mcp.kube (kube)"),
         (
             "def f():\n    import mcp_bridge.server\n",
             "krr_mcp/kubectl_plugin/x.py",
@@ -149,6 +154,16 @@ def test_every_import_points_the_allowed_way() -> None:
         ("from krr_mcp.api import project_crds\n", "krr_mcp/sandbox/seed.py", "imports krr_mcp.api (api)"),
         ("from mcp_bridge.tools import scan\n", "operator/x.py", "imports mcp_bridge.tools (bridge)"),
         ("from mcp_bridge import scans\n", "krr_mcp/recommenders/x.py", "imports mcp_bridge (bridge)"),
+        (
+            "from krr_mcp.core.safety import ClusterContext\n",
+            "krr_mcp/kube/client.py",
+            "imports krr_mcp.core.safety (core)",
+        ),
+        (
+            "from .loaders import load_policy\n",
+            "krr_mcp/kube/client.py",
+            "imports krr_mcp.kube.loaders (kube)",
+        ),
     ],
 )
 def test_a_wrong_way_import_is_named(

@@ -10,30 +10,16 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from krr_mcp.api import policy as policy_api
 from krr_mcp.api.names import OPERATOR_NAME
-from krr_mcp.api.policy import PolicySpec, policy_from_objects
-from krr_mcp.api.resource_recommendation import (
-    DNS1123_LABEL,
-    DNS1123_SUBDOMAIN,
-    GROUP,
-    PLURAL,
-    VERSION,
-    WORKLOAD_API_VERSIONS,
-)
-from krr_mcp.api.text import printable
-from krr_mcp.api.times import timestamp
-from krr_mcp.core.safety import ClusterContext
-from krr_mcp.core.workloads import WORKLOAD_PLURALS
+from krr_mcp.api.resource_recommendation import DNS1123_LABEL, DNS1123_SUBDOMAIN, GROUP, PLURAL, VERSION
+from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
 
 OPERATOR_FIELD_MANAGER = OPERATOR_NAME
 JSON_PATCH = "application/json-patch+json"
@@ -43,12 +29,19 @@ LIST_CHUNK = 500  # items per list request: ~1 MB of JSON at most, whatever the 
 
 class KubeError(Exception):
     """An API call failed. Raised as the subclass that says what happened (NotFound, Conflict,
-    Forbidden, ..., Unreachable), so callers catch the case they handle instead of comparing statuses.
+    Forbidden, ..., Unreachable), so callers catch the case they handle instead of comparing statuses;
+    what the operator does with a case is a property of its class (`transient`, `precondition_failed`).
 
     `status`: the HTTP status (None when the server was not reached); `reason`: the Status object's
     reason; `server_message`: the API server's own message ("" when it sent none); `detail`: what to
     tell a person after naming the call: the server's message, else the HTTP reason phrase (for
-    Unreachable: why the server was not reached)."""
+    Unreachable: why the server was not reached); `causes`: the messages of the Status's
+    `details.causes` (a field's validation error, an admission policy's denial), () when none."""
+
+    transient: ClassVar[bool] = False
+    """Worth retrying as it is: unreachable, throttled, server-side trouble or a write conflict."""
+    precondition_failed: ClassVar[bool] = False
+    """A JSON patch `test` op or a resourceVersion precondition did not hold (409, 422)."""
 
     def __init__(
         self,
@@ -57,26 +50,20 @@ class KubeError(Exception):
         reason: str = "",
         server_message: str = "",
         detail: str = "",
+        causes: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.server_message = server_message
         self.detail = detail or server_message or message
-
-    @property
-    def transient(self) -> bool:
-        """Worth retrying as it is: unreachable, throttled, server-side trouble or a write conflict."""
-        return self.status is None or self.status in (409, 429) or self.status >= 500
-
-    @property
-    def precondition_failed(self) -> bool:
-        """A JSON patch `test` op or a resourceVersion precondition did not hold."""
-        return self.status in (409, 422)
+        self.causes = causes
 
 
 class Unreachable(KubeError):
     """The API server was not reached (refused, timed out, TLS failed): no status."""
+
+    transient = True
 
 
 class BadRequest(KubeError):
@@ -88,7 +75,17 @@ class Unauthorized(KubeError):
 
 
 class Forbidden(KubeError):
-    """403: authenticated, but RBAC or an admission webhook does not allow it."""
+    """403 from authorization: this identity may not make this request (RBAC). Not a verdict on the
+    object sent: the request was refused before admission looked at it."""
+
+
+class AdmissionDenied(KubeError):
+    """403 from admission, not authorization: the identity may make the request, but the object it
+    would make was refused, by a ValidatingAdmissionPolicy whose failed validation says
+    `reason: Forbidden` (the API server lists the denial in the Status's `details.causes`; an
+    authorization denial has none) or by an admission webhook that answered 403 (the API server's
+    message then starts `admission webhook "NAME" denied the request`). A policy's or a webhook's
+    denial with another reason is that status's error (`Invalid` for 422, `BadRequest` for 400)."""
 
 
 class NotFound(KubeError):
@@ -98,6 +95,9 @@ class NotFound(KubeError):
 class Conflict(KubeError):
     """409: the object changed since it was read (resourceVersion), or already exists."""
 
+    transient = True
+    precondition_failed = True
+
 
 class Gone(KubeError):
     """410: a watch's resourceVersion is too old to resume from (list again)."""
@@ -106,13 +106,19 @@ class Gone(KubeError):
 class Invalid(KubeError):
     """422: validation or admission refused the object, or a JSON patch `test` op failed."""
 
+    precondition_failed = True
+
 
 class TooManyRequests(KubeError):
     """429: throttled."""
 
+    transient = True
+
 
 class ServerError(KubeError):
     """5xx."""
+
+    transient = True
 
 
 _ERRORS_BY_STATUS: dict[int, type[KubeError]] = {
@@ -127,17 +133,28 @@ _ERRORS_BY_STATUS: dict[int, type[KubeError]] = {
 }
 
 
+_WEBHOOK_DENIAL = 'admission webhook "'  # how kube-apiserver starts a webhook's denial (ToStatusErr)
+
+
 def error_for(
-    message: str, status: int | None = None, reason: str = "", server_message: str = "", detail: str = ""
+    message: str,
+    status: int | None = None,
+    reason: str = "",
+    server_message: str = "",
+    detail: str = "",
+    causes: tuple[str, ...] = (),
 ) -> KubeError:
-    """The KubeError subclass for `status` (Unreachable for None, ServerError for 5xx)."""
+    """The KubeError subclass for `status` (Unreachable for None, ServerError for 5xx; a 403 that
+    admission answered, with `causes` or a webhook's denial, AdmissionDenied)."""
     if status is None:
         kind: type[KubeError] = Unreachable
     elif status >= 500:
         kind = ServerError
+    elif status == 403 and (causes or server_message.startswith(_WEBHOOK_DENIAL)):
+        kind = AdmissionDenied
     else:
         kind = _ERRORS_BY_STATUS.get(status, KubeError)
-    return kind(message, status, reason, server_message, detail)
+    return kind(message, status, reason, server_message, detail, causes)
 
 
 def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> client.Configuration:
@@ -161,13 +178,16 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> client
 
 def _error(exc: ApiException, what: str) -> KubeError:
     message, reason = "", ""
+    causes: tuple[str, ...] = ()
     try:
         body = json.loads(exc.body or "{}")
         message, reason = str(body.get("message") or ""), str(body.get("reason") or "")
+        found = (body.get("details") or {}).get("causes") or []
+        causes = tuple(str(c["message"]) for c in found if isinstance(c, dict) and c.get("message"))
     except (ValueError, AttributeError):
         pass
     detail = message or str(exc.reason or "")
-    return error_for(f"{what}: {exc.status} {detail}", exc.status, reason, message, detail)
+    return error_for(f"{what}: {exc.status} {detail}", exc.status, reason, message, detail, causes)
 
 
 def _unreachable(exc: Exception, what: str) -> Unreachable:
@@ -178,10 +198,6 @@ def _unreachable(exc: Exception, what: str) -> Unreachable:
 class InvalidRequest(KubeError):
     """A request refused before it is sent: a path would be built from a value that is not a valid
     Kubernetes name (a `../` in an RR's target name must never reach another API path). Not transient."""
-
-    @property
-    def transient(self) -> bool:
-        return False
 
 
 _LABEL = re.compile(DNS1123_LABEL)
@@ -200,11 +216,18 @@ def _name(value: str) -> str:
     return value
 
 
+def _workload_kind(kind: str) -> tuple[str, str]:
+    """(group/version, plural) of a supported workload `kind`; InvalidRequest for anything else."""
+    info = WORKLOAD_KINDS.get(kind) if isinstance(kind, str) else None
+    if info is None:
+        raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
+    return info.api_version, info.plural
+
+
 def workload_path(namespace: str, kind: str, name: str | None = None) -> str:
     """The API path of a workload of a supported `kind`; InvalidRequest for anything else."""
-    if kind not in WORKLOAD_PLURALS or kind not in WORKLOAD_API_VERSIONS:
-        raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
-    base = f"/apis/{WORKLOAD_API_VERSIONS[kind]}/namespaces/{_namespace(namespace)}/{WORKLOAD_PLURALS[kind]}"
+    api_version, plural = _workload_kind(kind)
+    base = f"/apis/{api_version}/namespaces/{_namespace(namespace)}/{plural}"
     return base if name is None else f"{base}/{_name(name)}"  # "" is refused, never the list
 
 
@@ -212,9 +235,8 @@ def workload_list_path(kind: str, namespace: str | None) -> str:
     """The API path of the workloads of a supported `kind` in `namespace` (all namespaces when None)."""
     if namespace is not None:
         return workload_path(namespace, kind)
-    if kind not in WORKLOAD_PLURALS or kind not in WORKLOAD_API_VERSIONS:
-        raise InvalidRequest(f"refusing to build an API path: {kind!r} is not a supported workload kind")
-    return f"/apis/{WORKLOAD_API_VERSIONS[kind]}/{WORKLOAD_PLURALS[kind]}"
+    api_version, plural = _workload_kind(kind)
+    return f"/apis/{api_version}/{plural}"
 
 
 def list_path(api_version: str, plural: str, namespace: str | None) -> str:
@@ -230,15 +252,6 @@ def rr_path(namespace: str | None, name: str | None = None) -> str:
     scope = "" if namespace is None else f"/namespaces/{_namespace(namespace)}"
     base = f"/apis/{GROUP}/{VERSION}{scope}/{PLURAL}"
     return base if name is None else f"{base}/{_name(name)}"  # "" is refused, never the list
-
-
-def policy_path(namespace: str | None) -> str:
-    """The path of the `default` recommendation policy: the cluster's (`namespace` None) or a
-    namespace's; InvalidRequest for an invalid namespace."""
-    base, name = f"/apis/{GROUP}/{VERSION}", policy_api.DEFAULT_POLICY_NAME
-    if namespace is None:
-        return f"{base}/{policy_api.CLUSTER_PLURAL}/{name}"
-    return f"{base}/namespaces/{_namespace(namespace)}/{policy_api.PLURAL}/{name}"
 
 
 def resource_path(api_version: str, plural: str, namespace: str | None = None) -> str:
@@ -430,67 +443,3 @@ class Kube:
         path = rr_path(namespace, name) + "/status"
         what = f"patch rr {namespace}/{name} status"
         return dict(self.request(what, "PATCH", path, body=body, query=query, content_type=MERGE_PATCH))
-
-    # -- events ----------------------------------------------------------------------------------
-    def create_event(
-        self,
-        involved: dict[str, Any],
-        reason: str,
-        message: str,
-        *,
-        warning: bool = False,
-        action: str = "",
-    ) -> dict[str, Any]:
-        """A core/v1 Event about `involved` (an object as read), reported by the operator. An Event about
-        a cluster-scoped object is stored in `default`, its involvedObject without a namespace (where
-        `kubectl describe` looks for it)."""
-        meta = involved.get("metadata") or {}
-        namespace = meta.get("namespace") or "default"
-        now = timestamp(datetime.now(UTC))
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": f"{meta.get('name', 'object')}.", "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": involved.get("apiVersion"),
-                "kind": involved.get("kind"),
-                "name": meta.get("name"),
-                "namespace": meta.get("namespace") or "",
-                "uid": meta.get("uid"),
-                "resourceVersion": meta.get("resourceVersion"),
-            },
-            "reason": reason[:128],
-            "message": printable(message)[:1024],
-            "type": "Warning" if warning else "Normal",
-            "action": action[:128],
-            "source": {"component": self.field_manager},
-            "reportingComponent": self.field_manager,
-            "reportingInstance": socket.gethostname()[:128],
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
-        path = f"{namespace_path(namespace)}/events"
-        return dict(self.request(f"create event in {namespace}", "POST", path, body=event))
-
-    # -- what the safety rules read ----------------------------------------------------------------
-    def load_cluster_context(self, namespace: str) -> ClusterContext:
-        """The namespace and its LimitRanges, ResourceQuotas, HPAs and PDBs, as the safety rules take them."""
-        core = namespace_path(namespace)
-        hpas = resource_path("autoscaling/v2", "horizontalpodautoscalers", namespace)
-        return ClusterContext(
-            namespace=self._optional(f"get namespace {namespace}", core),
-            limit_ranges=tuple(self._items("list limitranges", f"{core}/limitranges")),
-            resource_quotas=tuple(self._items("list resourcequotas", f"{core}/resourcequotas")),
-            hpas=tuple(self._items("list hpas", hpas)),
-            pdbs=tuple(
-                self._items("list pdbs", resource_path("policy/v1", "poddisruptionbudgets", namespace))
-            ),
-        )
-
-    def load_policy(self, namespace: str) -> PolicySpec:
-        """The effective policy: the cluster `default` ClusterRecommendationPolicy merged with the
-        namespace's `default` RecommendationPolicy (either may be absent)."""
-        cluster = self._optional("get cluster policy", policy_path(None))
-        namespaced = self._optional("get namespace policy", policy_path(namespace))
-        return policy_from_objects(cluster, namespaced)

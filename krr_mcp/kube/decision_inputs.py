@@ -34,6 +34,7 @@ from krr_mcp.core.safety import NamespaceInputs
 from krr_mcp.core.usage_recheck import UsageVerdict
 
 from .client import Kube
+from .loaders import load_cluster_context, load_policy
 
 NamespaceInputsSource = Callable[[str], NamespaceInputs]
 """The namespace's safety inputs (the operator's: a short-lived cache; the dry run's: read fresh)."""
@@ -44,7 +45,7 @@ UsageCheck = Callable[[dict[str, Any], datetime], UsageVerdict | None]
 
 def read_namespace_inputs(kube: Kube, namespace: str) -> NamespaceInputs:
     """The namespace's context and effective policy, read now."""
-    return NamespaceInputs(kube.load_cluster_context(namespace), kube.load_policy(namespace))
+    return NamespaceInputs(load_cluster_context(kube, namespace), load_policy(kube, namespace))
 
 
 def changed_before(status: dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from krr_mcp.core.decisions import Action, decide
 from krr_mcp.core.patches import JsonPatch, json_patch
 from krr_mcp.core.workloads import find_container
 
-from .client import Kube, KubeError
+from .client import AdmissionDenied, Forbidden, Kube, KubeError, Unreachable
 from .decision_inputs import InputsGatherer
 
 
@@ -27,8 +27,11 @@ class DryRunResult:
 
     `accepted` is the API server's verdict on the patch (dryRun=All); `action` is the operator's own
     decision ("apply", or e.g. "refuse" when the safety rules refuse: the patch is shown even then).
-    `message` is the operator's own words; what the API server (or an admission webhook) answered to a
-    refused patch is `server_answer`, with its HTTP status: text written by others, kept apart.
+    `message` is the operator's own words. `error`: the client's typed error when the patch was sent
+    and not accepted (`Forbidden`: this identity may not patch the workload, so the server never
+    judged the patch; `AdmissionDenied`, `Invalid`, ...: it judged and refused it; `Unreachable`);
+    its text (`server_answer`) is what the API server or an admission policy or webhook answered:
+    text written by others, kept apart from `message`.
     """
 
     accepted: bool
@@ -38,8 +41,12 @@ class DryRunResult:
     changes: list[ContainerChange] = field(default_factory=list)
     safety: SafetyReport | None = None
     result: dict[str, Any] | None = None  # the would-be workload the server returned
-    server_answer: str | None = None
-    server_status: int | None = None
+    error: KubeError | None = None
+
+    @property
+    def server_answer(self) -> str | None:
+        """What the server answered to the refused patch (None when it was accepted or not sent)."""
+        return str(self.error) if self.error is not None else None
 
     def resulting_resources(self) -> dict[str, dict[str, Any]]:
         """Per changed container, its `resources` in the object the dry run returned."""
@@ -52,6 +59,19 @@ class DryRunResult:
             if found is not None:
                 out[change.name] = found[1].get("resources") or {}
         return out
+
+
+def refused_patch(error: KubeError) -> str:
+    """Who refused the dry-run patch, in the operator's words (the server's own are `error`'s)."""
+    if isinstance(error, Unreachable):
+        return "the API server was not reached"
+    if isinstance(error, Forbidden):
+        return (
+            f"this identity may not patch the workload (RBAC, HTTP {error.status}): the patch was not judged"
+        )
+    if isinstance(error, AdmissionDenied):
+        return f"an admission policy or webhook refused the patch (HTTP {error.status})"
+    return f"the API server refused the patch (HTTP {error.status})"
 
 
 def dry_run(
@@ -90,10 +110,8 @@ def dry_run(
     try:
         result = kube.patch_workload(meta["namespace"], target["kind"], target["name"], patch, dry_run=True)
     except KubeError as exc:
-        status = f"HTTP {exc.status}" if exc.status is not None else "not reached"
-        message = f"the API server refused the patch ({status}){refusal}"
         return DryRunResult(
-            False, message, action, patch, changes, report, server_answer=str(exc), server_status=exc.status
+            False, f"{refused_patch(exc)}{refusal}", action, patch, changes, report, error=exc
         )
     message = f"the API server accepted the patch (dryRun=All){refusal}"
     return DryRunResult(True, message, action, patch, changes, report, result)

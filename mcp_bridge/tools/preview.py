@@ -14,7 +14,7 @@ from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResour
 from krr_mcp.core.patches import desired_resources
 from krr_mcp.core.safety import workload as workload_shape
 from krr_mcp.core.workloads import describe
-from krr_mcp.kube.client import KubeError
+from krr_mcp.kube.client import Forbidden, KubeError
 from krr_mcp.kube.dry_run import DryRunResult, dry_run
 from krr_mcp.recommenders import ScanResult
 
@@ -43,8 +43,9 @@ class ContainerPreview(BaseModel):
 
 class DryRunOutcome(BaseModel):
     accepted: bool | None = Field(
-        description="The API server accepted (true) or refused (false) the patch with dryRun=All; null when "
-        "the bridge's identity may not send dry-run patches (RBAC), so only the local checks ran."
+        description="The API server accepted (true) or refused (false) the patch with dryRun=All (refused: "
+        "by validation, an admission policy or a webhook); null when the bridge's identity may not send "
+        "dry-run patches (RBAC), so only the local checks ran."
     )
     message: str = Field(description="The bridge's and operator's own words about the dry run.")
     server_answer: Untrusted | None = Field(
@@ -124,9 +125,11 @@ def persistence_check(bridge: Bridge, plan: PlannedRecommendation, result: DryRu
 
 
 def dry_run_outcome(result: DryRunResult) -> DryRunOutcome:
-    """The dry run as the assistant sees it. A 403 means the bridge's identity may not send dry-run
-    patches (Kubernetes authorizes them like real ones): that says nothing about the change itself."""
-    if not result.accepted and result.server_status == 403:
+    """The dry run as the assistant sees it. `Forbidden` means the bridge's identity may not send
+    dry-run patches (Kubernetes authorizes them like real ones): that says nothing about the change
+    itself. An admission policy's or webhook's denial (`AdmissionDenied`, also HTTP 403) is a verdict
+    on the change: refused, with the server's answer."""
+    if isinstance(result.error, Forbidden):
         return DryRunOutcome(
             accepted=None,
             message="the server-side dry run was not run: the bridge's identity may not send dry-run patches "

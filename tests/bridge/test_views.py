@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 
 from krr_mcp.kube.client import Kube
+from krr_mcp.kube.events import create_event
 from krr_mcp.sandbox.testing import SandboxHandle
 from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN, quote
 
@@ -60,7 +61,7 @@ def mark_applied(cluster: SandboxHandle, name: str) -> None:
         rr = k8s.CustomObjectsApi(api).patch_namespaced_custom_object_status(
             "krr-mcp.io", "v1alpha1", "shop", "resourcerecommendations", name, status
         )
-        Kube(api, "krr-mcp-operator").create_event(rr, "Applied", "resources changed; rollout complete")
+        create_event(Kube(api, "krr-mcp-operator"), rr, "Applied", "resources changed; rollout complete")
 
 
 async def test_list_get_and_audit_a_proposal(server: MCPServer) -> None:
@@ -193,7 +194,7 @@ async def test_text_from_the_cluster_reaches_the_assistant_marked_untrusted(
         rr = k8s.CustomObjectsApi(api).patch_namespaced_custom_object_status(
             "krr-mcp.io", "v1alpha1", "shop", "resourcerecommendations", name, hostile_status
         )
-        Kube(api, "someone-else").create_event(rr, "Hostile", INJECTION)
+        create_event(Kube(api, "someone-else"), rr, "Hostile", INJECTION)
     async with Client(server) as client:
         got = await client.call_tool("get_recommendation", {"namespace": "shop", "name": name})
         trail = await client.call_tool("audit_trail", {"namespace": "shop", "recommendation": name})

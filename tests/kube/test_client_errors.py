@@ -3,15 +3,22 @@ a caller catches NotFound or Conflict, it never compares statuses or matches mes
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from kubernetes import client
 
 from krr_mcp.kube.client import (
+    AdmissionDenied,
     BadRequest,
     Conflict,
     Forbidden,
+    Gone,
     Invalid,
     InvalidRequest,
     Kube,
@@ -93,3 +100,125 @@ def test_error_for_picks_the_type_by_status(status: int | None, kind: type[KubeE
 def test_the_one_kubeconfig_loader_reads_the_sandboxes_kubeconfig(sandbox: SandboxHandle) -> None:
     configuration = load_configuration(str(sandbox.kubeconfig))
     assert configuration.host == sandbox.url
+
+
+@pytest.mark.parametrize(
+    ("kind", "transient", "precondition_failed"),
+    [
+        (Unreachable, True, False),
+        (Conflict, True, True),
+        (TooManyRequests, True, False),
+        (ServerError, True, False),
+        (Invalid, False, True),
+        (BadRequest, False, False),
+        (Unauthorized, False, False),
+        (Forbidden, False, False),
+        (AdmissionDenied, False, False),
+        (NotFound, False, False),
+        (Gone, False, False),
+        (InvalidRequest, False, False),
+        (KubeError, False, False),
+    ],
+)
+def test_what_the_operator_does_with_an_error_is_its_types(
+    kind: type[KubeError], transient: bool, precondition_failed: bool
+) -> None:
+    """Retry and precondition semantics belong to the class, whatever status an instance carries."""
+    assert (kind.transient, kind.precondition_failed) == (transient, precondition_failed)
+    assert (kind("x", 999).transient, kind("x", None).precondition_failed) == (transient, precondition_failed)
+
+
+# The Status bodies kube-apiserver 1.37 answered to a dryRun=All PATCH of Deployment probe/web (recorded
+# from the real control plane, krr_mcp/cluster): an identity without `patch` (RBAC), and an admin whose
+# patch a ValidatingAdmissionPolicy with `reason: Forbidden` denied. Both are HTTP 403, reason Forbidden.
+RBAC_DENIAL = {
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": 'deployments.apps "web" is forbidden: '
+    'User "system:serviceaccount:krr-mcp-system:krr-mcp-bridge" cannot patch resource "deployments" '
+    'in API group "apps" in the namespace "probe"',
+    "reason": "Forbidden", "details": {"name": "web", "group": "apps", "kind": "deployments"}, "code": 403,
+}  # fmt: skip
+POLICY = (
+    "ValidatingAdmissionPolicy 'probe-forbid' with binding 'probe-forbid' denied request: no changes here"
+)
+POLICY_DENIAL = {
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": f'deployments.apps "web" is forbidden: {POLICY}', "reason": "Forbidden",
+    "details": {"name": "web", "group": "apps", "kind": "deployments", "causes": [{"message": POLICY}]},
+    "code": 403,
+}  # fmt: skip
+WEBHOOK_DENIAL = {  # how kube-apiserver words a webhook's 403 (webhookerrors.ToStatusErr)
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Forbidden",
+    "message": 'admission webhook "deny.example.com" denied the request: no', "code": 403,
+}  # fmt: skip
+
+
+@pytest.fixture
+def answering() -> Iterator[tuple[Kube, list[tuple[int, bytes]]]]:
+    """A `Kube` on a local HTTP server that answers every request with the next (status, body) queued."""
+    answers: list[tuple[int, bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, body = answers.pop(0)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PATCH = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    configuration = client.Configuration()
+    configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield Kube(client.ApiClient(configuration)), answers
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "causes"),
+    [
+        (RBAC_DENIAL, Forbidden, ()),
+        (POLICY_DENIAL, AdmissionDenied, (POLICY,)),
+        (WEBHOOK_DENIAL, AdmissionDenied, ()),
+    ],
+    ids=["rbac", "admission-policy", "webhook"],
+)
+def test_a_403_says_whether_authorization_or_admission_refused(
+    answering: tuple[Kube, list[tuple[int, bytes]]],
+    body: dict[str, Any],
+    kind: type[KubeError],
+    causes: tuple[str, ...],
+) -> None:
+    kube, answers = answering
+    answers.append((403, json.dumps(body).encode()))
+    with pytest.raises(KubeError) as caught:
+        kube.patch_workload("probe", "Deployment", "web", [], dry_run=True)
+    assert type(caught.value) is kind, caught.value
+    assert (caught.value.status, caught.value.causes, caught.value.detail) == (403, causes, body["message"])
+
+
+@pytest.mark.parametrize(
+    "details",
+    ["causes", {"causes": "a string"}, {"causes": [1, None, "x", {"field": "spec"}]}, [], {"causes": {}}],
+)
+def test_a_malformed_status_body_still_gives_the_statuss_error(
+    answering: tuple[Kube, list[tuple[int, bytes]]], details: Any
+) -> None:
+    """Causes that are not a list of objects with a message are no causes: RBAC's Forbidden, never a
+    crash."""
+    kube, answers = answering
+    answers.append((403, json.dumps({**RBAC_DENIAL, "details": details}).encode()))
+    with pytest.raises(KubeError) as caught:
+        kube.request("get x", "GET", "/api/v1/namespaces")
+    assert type(caught.value) is Forbidden and caught.value.causes == ()
+    assert caught.value.detail == RBAC_DENIAL["message"]

@@ -24,10 +24,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from krr_operator.reconcile import Reconciler
 
-from krr_mcp.api.policy import PolicySpec
-from krr_mcp.core.safety import ClusterContext
 from krr_mcp.core.workloads import same_cpu_memory
-from krr_mcp.kube.client import KubeError
+from krr_mcp.kube.client import Conflict, Invalid, KubeError, ServerError
 from krr_mcp.sandbox.patching import merge_patch as merge
 
 from ..builders import settings_without_admission
@@ -123,7 +121,7 @@ class MemoryApi:
         try:
             patched = jsonpatch.apply_patch(self.workload, patch)
         except jsonpatch.JsonPatchTestFailed as exc:
-            raise KubeError(f"test failed: {exc}", 422) from None
+            raise Invalid(f"test failed: {exc}", 422) from None
         if not dry_run:
             self.workload = patched
             self._bump(self.workload, True)
@@ -135,21 +133,24 @@ class MemoryApi:
     ) -> dict[str, Any]:
         if self.fail_next_status_write:
             self.fail_next_status_write = False
-            raise KubeError("status write failed: 503", 503)
+            raise ServerError("status write failed: 503", 503)
         if resource_version and resource_version != self.rr["metadata"]["resourceVersion"]:
-            raise KubeError("conflict", 409)
+            raise Conflict("conflict", 409)
         self.rr["status"] = merge(self.rr.get("status") or {}, status)
         self._bump(self.rr, False)
         return copy.deepcopy(self.rr)
 
-    def create_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {}
+    def request(self, what: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        assert (method, path.rsplit("/", 1)[-1]) == ("POST", "events"), (method, path)
+        return {}  # an Event, forgotten
 
-    def load_cluster_context(self, namespace: str) -> ClusterContext:
-        return ClusterContext(namespace={"metadata": {"name": namespace}})
+    def get_optional(self, what: str, path: str) -> dict[str, Any] | None:
+        """The namespace exists; no policy does (the built-in defaults)."""
+        name = path.rsplit("/", 1)[-1]
+        return {"metadata": {"name": name}} if path == f"/api/v1/namespaces/{name}" else None
 
-    def load_policy(self, namespace: str) -> PolicySpec:
-        return PolicySpec()
+    def list_items(self, what: str, path: str) -> list[dict[str, Any]]:
+        return []  # no LimitRange, quota, HPA or PDB
 
     # -- the world outside the operator ------------------------------------------------------------
     def human_spec(self, **fields: Any) -> None:

@@ -19,7 +19,7 @@ from krr_operator.reconcile import Reconciler
 
 from krr_mcp.api.policy import PolicySpec
 from krr_mcp.core.safety import ClusterContext, NamespaceInputs
-from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.client import Kube, KubeError, ServerError
 from krr_mcp.sandbox.testing import SandboxHandle
 
 from ..builders import rr_manifest, settings_without_admission, web_deployment
@@ -40,7 +40,7 @@ class CountingLoader:
         with self._lock:
             if self.fail:
                 self.fail = False
-                raise KubeError("list limitranges: 503", 503)
+                raise ServerError("list limitranges: 503", 503)
             self.loads.append(namespace)
             count = len(self.loads)
         return NamespaceInputs(

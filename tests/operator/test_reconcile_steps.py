@@ -12,6 +12,7 @@ import kopf
 import pytest
 import structlog
 import yaml
+from krr_operator.audit import StatusNotStored
 from krr_operator.handlers import run_once
 from krr_operator.reconcile import Reconciler
 from kubernetes import client
@@ -19,7 +20,18 @@ from kubernetes import client
 from krr_mcp.core.decisions import Decision, DecisionInputs, decide
 from krr_mcp.core.workloads import containers_of
 from krr_mcp.kube import dry_run as dry_run_module
-from krr_mcp.kube.client import Kube, KubeError
+from krr_mcp.kube.client import (
+    AdmissionDenied,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    Kube,
+    KubeError,
+    ServerError,
+    TooManyRequests,
+    Unreachable,
+)
 from krr_mcp.kube.dry_run import dry_run
 from krr_mcp.sandbox.testing import SandboxHandle
 
@@ -120,12 +132,15 @@ class _Failing(Reconciler):
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (KubeError("unreachable"), kopf.TemporaryError),
-        (KubeError("conflict", 409), kopf.TemporaryError),
-        (KubeError("throttled", 429), kopf.TemporaryError),
-        (KubeError("server", 503), kopf.TemporaryError),
-        (KubeError("forbidden", 403), kopf.PermanentError),
-        (KubeError("bad request", 400), kopf.PermanentError),
+        (Unreachable("unreachable"), kopf.TemporaryError),
+        (Conflict("conflict", 409), kopf.TemporaryError),
+        (TooManyRequests("throttled", 429), kopf.TemporaryError),
+        (ServerError("server", 503), kopf.TemporaryError),
+        (StatusNotStored("the status written was not stored as sent"), kopf.TemporaryError),
+        (Forbidden("forbidden", 403), kopf.PermanentError),
+        (AdmissionDenied("denied by a policy", 403), kopf.PermanentError),
+        (BadRequest("bad request", 400), kopf.PermanentError),
+        (InvalidRequest("refusing to build an API path"), kopf.PermanentError),
     ],
 )
 def test_errors_map_to_kopf_retry_semantics(error: KubeError, expected: type[Exception]) -> None:

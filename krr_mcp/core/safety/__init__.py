@@ -1,7 +1,7 @@
 """Safety rules: pure functions from (proposal, live workload, cluster context, policy) to a SafetyReport.
 
 Shared by the bridge (preview and proposal) and the operator (again, right before applying). Nothing
-here talks to the API server; `krr_mcp.kube.client.load_cluster_context` reads the `ClusterContext`.
+here talks to the API server; `krr_mcp.kube.loaders.load_cluster_context` reads the `ClusterContext`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from krr_mcp.api.policy import PolicySpec
 
 @dataclass(frozen=True)
 class ClusterContext:
-    """The workload's surroundings, plain dicts as the API returns them (kube.load_cluster_context).
+    """The workload's surroundings, plain dicts as the API returns them (read by
+    krr_mcp.kube.loaders.load_cluster_context).
 
     namespace: the Namespace object (None when it could not be read); the other fields hold every
     object of that kind in the workload's namespace (the rules select those that apply).
