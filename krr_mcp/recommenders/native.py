@@ -37,6 +37,7 @@ from .promql import (
     quote,
     regex_alternatives,
     selector,
+    set_chunks,
     step_literal,
 )
 from .service import ProgressCallback, report
@@ -134,7 +135,7 @@ def pods_with_duplicate_series(result: list[dict[str, Any]]) -> set[str]:
     for series in result:
         m = series["metric"]
         key = (m.get("container", ""), m.get("pod", ""), m.get("job", ""))
-        if key in seen:
+        if key in seen and key[1]:  # a series without a pod is dropped anyway (split_by_target)
             duplicated.add(key[1])
         seen.add(key)
     return duplicated
@@ -204,19 +205,23 @@ class _Scan:
         pods = sorted({p for w in workloads for p in w.pods})
         for w in workloads:
             self.pods[w.key] = dict(w.pods)
+        # Exact set matchers of the containers asked about (chunked past MAX_SET_MATCH names), never
+        # `container!=""`/`pod!=""`: Prometheus resolves those through every value of the label in
+        # the whole TSDB, so each namespace's query cost grew with the cluster.
+        containers = set_chunks(c for w in workloads for c in w.containers)
         try:
-            if pods or not narrowed:
+            if containers and (pods or not narrowed):
                 metrics = _metrics(self.request)
                 # A narrowed scan names its pods; past MAX_POD_REGEX pods the whole namespace is cheaper
                 # than a huge regex (answers are filtered by pod client-side either way).
                 narrow = narrowed and len(pods) <= MAX_POD_REGEX
-                sel = selector(ns, pods if narrow else None, None)
-                answers = await self._ask(metrics, sel, aggregate=False)
+                asked = pods if narrow else None
+                answers = await self._ask_sets(metrics, ns, asked, containers, aggregate=False)
                 duplicated = sorted({pod for result in answers for pod in pods_with_duplicate_series(result)})
                 if len(duplicated) > MAX_POD_REGEX:  # so many: krr's exact queries for the namespace
-                    answers = await self._ask(metrics, sel, aggregate=True)
+                    answers = await self._ask_sets(metrics, ns, asked, containers, aggregate=True)
                 elif duplicated:  # krr's exact `max by` for those pods only
-                    exact = await self._ask(metrics, selector(ns, duplicated, None), aggregate=True)
+                    exact = await self._ask_sets(metrics, ns, duplicated, containers, aggregate=True)
                     redo = set(duplicated)
                     answers = [
                         [s for s in result if s["metric"].get("pod") not in redo] + again
@@ -234,6 +239,21 @@ class _Scan:
                     self.errors[(w.key, c)] = f"namespace {ns}: {exc}"
         self.done += sum(len(w.containers) for w in workloads)
         await self._progress(f"namespace {ns}")
+
+    async def _ask_sets(
+        self,
+        metrics: list[str],
+        ns: str,
+        pods: list[str] | None,
+        containers: list[list[str]],
+        aggregate: bool,
+    ) -> list[list[dict[str, Any]]]:
+        """Each metric's answer for namespace `ns`, one query per container chunk, concatenated (the
+        chunks are disjoint, so no (container, pod, job) is split between them)."""
+        parts = await asyncio.gather(
+            *(self._ask(metrics, selector(ns, pods, None, chunk), aggregate) for chunk in containers)
+        )
+        return [[s for part in parts for s in part[i]] for i in range(len(metrics))]
 
     async def _ask(self, metrics: list[str], sel: str, aggregate: bool) -> list[list[dict[str, Any]]]:
         pct = self.request.cpu_percentile

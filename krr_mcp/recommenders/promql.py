@@ -18,6 +18,7 @@ expression only for the pods where some (container, pod, job) came back with sev
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 RANGE_METRICS = frozenset({"cpu_range"})  # asked with query_range (krr's CPULoader, simple_limit)
@@ -44,26 +45,48 @@ def pods_period_literal(period: timedelta) -> str:
     return f"{min(seconds // 86400, 32)}d"
 
 
+_PROMQL_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Prometheus 2.42's set-match fast path (tsdb findSetMatches) reads `a|b|c` as exact values only when
+# nothing but these is escaped; escaping anything else (re.escape's `-`, for one) silently falls back to
+# matching the regex against every value of the label. Unescaped outside a class, RE2 treats nothing
+# else specially, so escaping exactly these makes each alternative a literal.
+REGEX_META = frozenset(".+*?()|[]{}^$\\")
+MAX_SET_MATCH = 1000  # values per set matcher; larger sets are asked in chunks (see set_chunks)
+
+
 def quote(value: str) -> str:
-    """A PromQL string literal."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A PromQL string literal (a raw newline, CR or tab would end or break the literal)."""
+    return '"' + "".join(_PROMQL_STRING_ESCAPES.get(ch, ch) for ch in value) + '"'
 
 
 def regex_alternatives(values: list[str]) -> str:
-    """A fully-escaped `a|b|c` regex for =~ (RE2 metacharacters escaped)."""
-    special = set(r".^$*+?()[]{}|\\")
-    return "|".join("".join("\\" + ch if ch in special else ch for ch in v) for v in values)
+    """A fully-escaped `a|b|c` regex for =~ matching exactly `values` (each a literal, never a pattern)."""
+    return "|".join("".join("\\" + ch if ch in REGEX_META else ch for ch in v) for v in values)
 
 
-def selector(namespace: str, pods: list[str] | None, container: str | None) -> str:
+def set_chunks(values: Iterable[str], size: int = MAX_SET_MATCH) -> list[list[str]]:
+    """The distinct non-empty values, sorted, in chunks of at most `size` (one set matcher each). An
+    empty value is dropped: `l=~"a|"` would also match every series WITHOUT label l."""
+    distinct = sorted({v for v in values if v})
+    return [distinct[lo : lo + size] for lo in range(0, len(distinct), size)]
+
+
+def selector(
+    namespace: str, pods: list[str] | None, container: str | None, containers: list[str] | None = None
+) -> str:
+    """The loader selector: one `container` (krr's per-object form) or a set of `containers` (batched:
+    exact postings lookups of the names asked about, never `container!=""`, which Prometheus resolves
+    through every container value of the whole TSDB; series without a pod are dropped client-side).
+    `pods` narrows to those pods. `containers` must be non-empty (see set_chunks)."""
     parts = [f"namespace={quote(namespace)}"]
     if pods is not None:
         parts.append(f"pod=~{quote(regex_alternatives(pods))}")
     if container is not None:
         parts.append(f"container={quote(container)}")
     else:
-        parts.append('container!=""')
-        parts.append('pod!=""')
+        if not containers or "" in containers:
+            raise ValueError("a batched selector needs non-empty container names")
+        parts.append(f"container=~{quote(regex_alternatives(containers))}")
     return ",".join(parts)
 
 
