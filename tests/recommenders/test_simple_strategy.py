@@ -88,8 +88,9 @@ def test_queries() -> None:
     q = metric_query("cpu_percentile", sel, "14d", "75s", 95)
     assert q.startswith("quantile_over_time(0.95, max(rate(container_cpu_usage_seconds_total{")
     assert q.endswith("[75s])) by (container, pod, job)[14d:75s])")
-    fast = metric_query("memory_peak", selector("shop", None, None), "14d", "75s", 95, aggregate=False)
-    wanted = 'container_memory_working_set_bytes{namespace="shop",container!="",pod!=""}'
+    batched = selector("shop", None, None, ["app", "nginx"])
+    fast = metric_query("memory_peak", batched, "14d", "75s", 95, aggregate=False)
+    wanted = 'container_memory_working_set_bytes{namespace="shop",container=~"app|nginx"}'
     assert fast == f"max_over_time({wanted}[14d:75s])"
     assert regex_alternatives(["a+b", "c"]) == "a\\+b|c"
 
