@@ -7,8 +7,10 @@ workload, with `pod=~"<its pods>"`:
   count_over_time(max(container_cpu_usage_seconds_total{...}) by (container, pod, job)[D:STEP])
   max_over_time(max(container_memory_working_set_bytes{...}) by (container, pod, job)[D:STEP])
   count_over_time(max(container_memory_working_set_bytes{...}) by (container, pod, job)[D:STEP])
-The batched form is the same expression with a namespace-wide selector: the result has one series per
-(container, pod, job) either way, so splitting it client-side gives the very same numbers.
+The batched form is the same expression with a namespace-wide selector naming the namespace's containers
+as a set (`container=~"a|b"`, exact lookups; never `!=""`, which Prometheus resolves over the whole
+TSDB): the result has one series per (container, pod, job) either way, so splitting it client-side
+gives the very same numbers.
 
 `max by (container, pod, job)` over many series at every subquery step is what makes a namespace-wide
 query slow in Prometheus (it groups per step), and it changes nothing when a (container, pod, job) has
