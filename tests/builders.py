@@ -22,6 +22,7 @@ from krr_mcp.api.resource_recommendation import (
     ResourceRecommendationSpec,
 )
 from krr_mcp.api.workload_kinds import WORKLOAD_KINDS
+from mcp_bridge.manifests import LABEL_TARGET_KIND, LABEL_TARGET_NAME
 
 Resources = dict[str, Any]
 
@@ -167,11 +168,15 @@ def rr(
     resource_version: str | None = None,
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
+    managed_fields: list[dict[str, Any]] | None = None,
+    target_labels: bool = False,
     **spec_fields: Any,
 ) -> dict[str, Any]:
     """An RR as the API server returns it (not validated: tests build hostile ones too). By default it
     proposes `change()` for Deployment `web`; `spec_fields` are further spec fields by their API names.
-    Approved means approvedBy too (default alice); `approved` or `generation` None leaves it out."""
+    Approved means approvedBy too (default alice, an `approvedBy` spec field wins);
+    `approved` or `generation` None leaves it out. `target_labels`: the target's labels the bridge sets,
+    before `labels`."""
     api_version = WORKLOAD_KINDS[kind].api_version if kind in WORKLOAD_KINDS else "apps/v1"
     spec: dict[str, Any] = {
         "target": {"apiVersion": api_version, "kind": kind, "name": target},
@@ -182,16 +187,20 @@ def rr(
         **spec_fields,
     }
     if approved:
-        spec["approvedBy"] = approved_by or "alice"
+        spec.setdefault("approvedBy", approved_by or "alice")
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "creationTimestamp": created}
     if generation is not None:
         metadata["generation"] = generation
     if resource_version is not None:
         metadata["resourceVersion"] = resource_version
+    if target_labels:
+        metadata["labels"] = {LABEL_TARGET_KIND: kind, LABEL_TARGET_NAME: target}
     if labels is not None:
-        metadata["labels"] = labels
+        metadata["labels"] = metadata.get("labels", {}) | labels
     if annotations is not None:
         metadata["annotations"] = annotations
+    if managed_fields is not None:
+        metadata["managedFields"] = managed_fields
     body: dict[str, Any] = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ResourceRecommendation",

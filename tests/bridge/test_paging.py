@@ -10,29 +10,16 @@ from mcp.server.mcpserver import MCPServer
 
 from krr_mcp.sandbox.testing import SandboxHandle
 
+from ..builders import change, manifest, resources, rr
 
-def _rr(namespace: str, index: int, target: str = "web") -> dict[str, Any]:
-    return {
-        "apiVersion": "krr-mcp.io/v1alpha1",
-        "kind": "ResourceRecommendation",
-        "metadata": {
-            "name": f"{target}-deploy-{index:03d}",
-            "namespace": namespace,
-            "labels": {"krr-mcp.io/target-kind": "Deployment", "krr-mcp.io/target-name": target},
-        },
-        "spec": {
-            "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
-            "containers": [
-                {
-                    "name": "web",
-                    "current": {"requests": {"cpu": "1", "memory": "1Gi"}},
-                    "proposed": {"requests": {"cpu": "500m", "memory": "512Mi"}},
-                }
-            ],
-            "evidence": {"source": "native"},
-            "reason": "paging test",
-        },
-    }
+# rr() fields of the RRs listed here: proposed by the bridge, not yet approved
+PAGED: dict[str, Any] = {
+    "containers": [change("web", resources("1", "1Gi"), resources("500m", "512Mi"))],
+    "evidence": {"source": "native"},
+    "reason": "paging test",
+    "approved": None,
+    "target_labels": True,
+}
 
 
 async def _pages(client: Client, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
@@ -51,7 +38,10 @@ async def _pages(client: Client, tool: str, arguments: dict[str, Any]) -> list[d
 async def test_list_pages_cover_every_rr_once_with_totals_on_each(
     server: MCPServer, cluster: SandboxHandle
 ) -> None:
-    cluster.apply(*(_rr("shop", i) for i in range(7)), *(_rr("billing", i, "api") for i in range(3)))
+    cluster.apply(
+        *(manifest(rr(f"web-deploy-{i:03d}", namespace="shop", **PAGED)) for i in range(7)),
+        *(manifest(rr(f"api-deploy-{i:03d}", namespace="billing", target="api", **PAGED)) for i in range(3)),
+    )
     async with Client(server) as client:
         default = (await client.call_tool("list_recommendations", {})).structured_content
         assert default is not None and default["total"] == 10 and default["next_cursor"] is None
@@ -73,7 +63,7 @@ async def test_list_pages_cover_every_rr_once_with_totals_on_each(
         # neither on it nor in its totals, and its as_of is the first page's.
         first = (await client.call_tool("list_recommendations", {"limit": 4})).structured_content
         assert first is not None
-        cluster.apply(_rr("shop", 99))
+        cluster.apply(manifest(rr("web-deploy-099", namespace="shop", **PAGED)))
         second = await client.call_tool("list_recommendations", {"limit": 4, "cursor": first["next_cursor"]})
         assert second.structured_content is not None
         assert [i["name"] for i in second.structured_content["items"]] == [
@@ -115,7 +105,7 @@ def test_a_next_page_after_the_read_expired_is_read_again_and_says_when(cluster:
     from mcp_bridge.settings import BridgeSettings
     from mcp_bridge.tools.views import list_recommendations_view
 
-    cluster.apply(*(_rr("shop", i) for i in range(7)))
+    cluster.apply(*(manifest(rr(f"web-deploy-{i:03d}", namespace="shop", **PAGED)) for i in range(7)))
     now = [0.0]
     bridge = Bridge.connect(BridgeSettings(kubeconfig=str(cluster.kubeconfig)))
     bridge.listings = KeptResults("listing", 4, 60, clock=lambda: now[0])
@@ -124,7 +114,9 @@ def test_a_next_page_after_the_read_expired_is_read_again_and_says_when(cluster:
         return list_recommendations_view(bridge, "shop", None, None, None, 3, cursor)
 
     first = page(None)
-    cluster.apply(_rr("shop", 99))  # newer than every RR listed: it does not shift the next page
+    cluster.apply(
+        manifest(rr("web-deploy-099", namespace="shop", **PAGED))
+    )  # newer than every RR listed: it does not shift the next page
     kept = page(first.next_cursor)
     assert (kept.total, kept.as_of) == (7, first.as_of)
     now[0] = 61  # the read is no longer kept: the next page is read again, and its as_of says so

@@ -8,6 +8,8 @@ import pytest
 
 from krr_mcp.core.safety import approval_provenance_problem
 
+from ..builders import rr
+
 BRIDGE_SA = "system:serviceaccount:krr-mcp-system:krr-mcp-bridge"
 
 
@@ -22,10 +24,6 @@ def managed(manager: str, *fields: str, operation: str = "Update") -> dict[str, 
     }
 
 
-def rr(spec: dict[str, Any], *entries: dict[str, Any]) -> dict[str, Any]:
-    return {"metadata": {"name": "web-1", "managedFields": list(entries)}, "spec": spec}
-
-
 HUMAN_APPROVAL = {"approved": True, "approvedBy": "alice@example.com"}
 
 
@@ -36,57 +34,87 @@ HUMAN_APPROVAL = {"approved": True, "approvedBy": "alice@example.com"}
         # the changed fields to the patching manager, so the bridge's entry no longer lists them)
         (
             rr(
-                HUMAN_APPROVAL,
-                managed("krr-mcp-bridge", "target", "containers", "reason"),
-                managed("kubectl-patch", "approved", "approvedBy"),
+                "web-1",
+                managed_fields=[
+                    managed("krr-mcp-bridge", "target", "containers", "reason"),
+                    managed("kubectl-patch", "approved", "approvedBy"),
+                ],
+                **HUMAN_APPROVAL,
             ),
             None,
         ),
         # co-owned: a server-side apply by the bridge with the same value still lists it: refused
         (
             rr(
-                HUMAN_APPROVAL,
-                managed("krr-mcp-bridge", "approved", operation="Apply"),
-                managed("kubectl", "approved"),
+                "web-1",
+                managed_fields=[
+                    managed("krr-mcp-bridge", "approved", operation="Apply"),
+                    managed("kubectl", "approved"),
+                ],
+                **HUMAN_APPROVAL,
             ),
             "wrote spec.approved",
         ),
         # not approved: nothing to check
-        (rr({"approved": False}, managed("krr-mcp-bridge", "approved")), None),
-        (rr({"approved": True}), "approvedBy is empty"),
-        (rr({"approved": True, "approvedBy": "  "}), "approvedBy is empty"),
-        (rr({"approved": True, "approvedBy": BRIDGE_SA}), "a krr-mcp ServiceAccount"),
+        (rr("web-1", managed_fields=[managed("krr-mcp-bridge", "approved")], approved=False), None),
+        (rr("web-1", approved=True, approvedBy=None), "approvedBy is empty"),
+        (rr("web-1", approved=True, approvedBy="  "), "approvedBy is empty"),
+        (rr("web-1", approved=True, approvedBy=BRIDGE_SA), "a krr-mcp ServiceAccount"),
         (
-            rr({"approved": True, "approvedBy": "system:serviceaccount:tools:krr-mcp-bridge"}),
+            rr("web-1", approved=True, approvedBy="system:serviceaccount:tools:krr-mcp-bridge"),
             "ServiceAccount",
         ),
         (
-            rr({"approved": True, "approvedBy": "system:serviceaccount:krr-mcp-system:krr-mcp-operator"}),
+            rr("web-1", approved=True, approvedBy="system:serviceaccount:krr-mcp-system:krr-mcp-operator"),
             "ServiceAccount",
         ),
         (
-            rr(HUMAN_APPROVAL, managed("krr-mcp-bridge", "target", "approved", "approvedBy")),
+            rr(
+                "web-1",
+                managed_fields=[managed("krr-mcp-bridge", "target", "approved", "approvedBy")],
+                **HUMAN_APPROVAL,
+            ),
             "wrote spec.approved, spec.approvedBy",
         ),
-        (rr(HUMAN_APPROVAL, managed("krr-mcp-bridge", "approved", operation="Apply")), "wrote spec.approved"),
         (
-            rr({**HUMAN_APPROVAL, "rollbackRequested": True}, managed("krr-mcp-bridge", "rollbackRequested")),
+            rr(
+                "web-1",
+                managed_fields=[managed("krr-mcp-bridge", "approved", operation="Apply")],
+                **HUMAN_APPROVAL,
+            ),
+            "wrote spec.approved",
+        ),
+        (
+            rr(
+                "web-1",
+                managed_fields=[managed("krr-mcp-bridge", "rollbackRequested")],
+                rollbackRequested=True,
+                **HUMAN_APPROVAL,
+            ),
             "wrote spec.rollbackRequested",
         ),
         # the rollback flag set by a human
         (
-            rr({**HUMAN_APPROVAL, "rollbackRequested": True}, managed("kubectl-patch", "rollbackRequested")),
+            rr(
+                "web-1",
+                managed_fields=[managed("kubectl-patch", "rollbackRequested")],
+                rollbackRequested=True,
+                **HUMAN_APPROVAL,
+            ),
             None,
         ),
         # a rollback asked in the name of krr-mcp itself, or a requester written by the bridge
         (
-            rr({**HUMAN_APPROVAL, "rollbackRequested": True, "rollbackRequestedBy": BRIDGE_SA}),
+            rr("web-1", rollbackRequested=True, rollbackRequestedBy=BRIDGE_SA, **HUMAN_APPROVAL),
             "spec.rollbackRequestedBy is system:serviceaccount:krr-mcp-system:krr-mcp-bridge",
         ),
         (
             rr(
-                {**HUMAN_APPROVAL, "rollbackRequested": True, "rollbackRequestedBy": "bob"},
-                managed("krr-mcp-bridge", "rollbackRequestedBy"),
+                "web-1",
+                managed_fields=[managed("krr-mcp-bridge", "rollbackRequestedBy")],
+                rollbackRequested=True,
+                rollbackRequestedBy="bob",
+                **HUMAN_APPROVAL,
             ),
             "wrote spec.rollbackRequestedBy",
         ),
@@ -101,6 +129,6 @@ def test_provenance(obj: dict[str, Any], problem: str | None) -> None:
 
 
 def test_the_bridge_field_manager_is_a_parameter() -> None:
-    obj = rr(HUMAN_APPROVAL, managed("my-bridge", "approved"))
+    obj = rr("web-1", managed_fields=[managed("my-bridge", "approved")], **HUMAN_APPROVAL)
     assert approval_provenance_problem(obj) is None
     assert "my-bridge" in (approval_provenance_problem(obj, bridge_field_manager="my-bridge") or "")
