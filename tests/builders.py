@@ -244,11 +244,25 @@ def web_deployment(
     )
 
 
-def rr_manifest(name: str = "web-rr", target: str = "web", **spec: Any) -> dict[str, Any]:
-    """The manifest of an RR in `default` proposing `app`: ORIGINAL -> HALVED for Deployment `target`
-    (from a krr scan over 14 days); `spec` overrides or adds spec fields by their API names."""
+def rr_manifest(
+    name: str = "web-rr",
+    target: str = "web",
+    *,
+    proposed: Resources | None = None,
+    usage: dict[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """The manifest of an RR in `default` proposing `app`: ORIGINAL -> `proposed` (default HALVED, with
+    the scan's `usage` if given) for Deployment `target` (from a krr scan over 14 days); `spec` overrides
+    or adds spec fields by their API names."""
+    app = change(
+        "app",
+        ORIGINAL,
+        HALVED if proposed is None else proposed,
+        **({} if usage is None else {"usage": usage}),
+    )
     fields: dict[str, Any] = {
-        "containers": [change("app", ORIGINAL, HALVED)],
+        "containers": [app],
         "evidence": {"source": "krr", "strategy": "simple", "historyHours": 336},
         "reason": "p95 CPU 0.12 cores over 14 days",
         "approved": spec.pop("approved", None),
@@ -316,19 +330,24 @@ def rr_spec(
     container: str = "app",
     current: Resources | None = None,
     peak: str | None = "200Mi",
-    oom: bool = False,
+    oom: bool | None = False,
     kind: str = "Deployment",
     name: str = "web",
     more: list[dict[str, Any]] | None = None,
+    evidence: dict[str, Any] | None = None,
+    reason: str = "right-size from observed usage",
 ) -> ResourceRecommendationSpec:
     """A validated RR spec for one container, SMALL -> `proposed` (default SMALL) with the scan's usage
-    (memory `peak`, `oom`), plus `more` containers as raw dicts."""
-    usage: dict[str, Any] = {"oomKilled": oom}
+    (memory `peak`, `oom`; both None: no usage), plus `more` containers as raw dicts; `evidence` as
+    in `rr()`."""
+    usage: dict[str, Any] = {} if oom is None else {"oomKilled": oom}
     if peak is not None:
         usage["memoryPeak"] = peak
     first = change(container, SMALL if current is None else current, SMALL if proposed is None else proposed)
-    body = rr(kind=kind, target=name, containers=[first | {"usage": usage}, *(more or [])])
-    spec = body["spec"] | {"reason": "right-size from observed usage"}
+    if usage:
+        first["usage"] = usage
+    body = rr(kind=kind, target=name, containers=[first, *(more or [])], evidence=evidence)
+    spec = body["spec"] | {"reason": reason}
     del spec["approved"]
     return ResourceRecommendationSpec.model_validate(spec)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -10,30 +11,20 @@ from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 from krr_mcp.core.decisions import Action, DecisionInputs, decide
 from krr_mcp.core.usage_recheck import UsageReading, UsageVerdict, usage_recheck
 
-from ..builders import workload
+from ..builders import ORIGINAL, resources, rr_spec, workload
 
 MI = 2**20
 
 
-def spec(
-    memory: str = "400Mi", recorded: str | None = "380Mi", limit: str = "1Gi"
-) -> ResourceRecommendationSpec:
-    usage = {"usage": {"memoryPeak": recorded}} if recorded else {}
-    return ResourceRecommendationSpec.model_validate(
-        {
-            "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-            "containers": [
-                {
-                    "name": "app",
-                    "current": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
-                    "proposed": {"requests": {"cpu": "250m", "memory": memory}, "limits": {"memory": limit}},
-                    **usage,
-                }
-            ],
-            "evidence": {"source": "native", "historyHours": 24},
-            "reason": "r",
-        }
-    )
+# rr_spec() fields: `app` ORIGINAL -> 250m / `memory` (limit 1Gi), scanned natively over 24 h
+RECHECKED: dict[str, Any] = {
+    "current": ORIGINAL,
+    "oom": None,
+    "evidence": {"source": "native", "historyHours": 24},
+    "reason": "r",
+}
+# the default: 400Mi proposed, 380Mi recorded
+SPEC = rr_spec(resources("250m", "400Mi", memory_limit="1Gi"), peak="380Mi", **RECHECKED)
 
 
 def peak(mib: int) -> UsageReading:
@@ -43,17 +34,49 @@ def peak(mib: int) -> UsageReading:
 @pytest.mark.parametrize(
     ("the_spec", "reading", "reason"),
     [
-        (spec(), peak(380), None),  # agrees: applied
-        (spec(memory="380Mi"), peak(380), None),  # exactly at the peak passes
-        (spec(memory=str(380 * MI - 1)), peak(380), "BelowObservedPeak"),  # one byte under
-        (spec(limit="300Mi", memory="300Mi"), peak(380), "BelowObservedPeak"),
-        (spec(recorded="100Mi"), peak(380), "EvidenceDisagrees"),  # the model's "100Mi" vs the real peak
-        (spec(recorded="900Mi"), peak(380), "EvidenceDisagrees"),  # and the other way
-        (spec(recorded="475Mi"), peak(380), None),  # within 25%
-        (spec(recorded="476Mi"), peak(380), "EvidenceDisagrees"),  # just past it
-        (spec(recorded=None), peak(380), None),  # no recorded peak (manual): the peak check alone
-        (spec(), UsageReading(peaks={"app": None}), "UsageUnverified"),  # no data: cannot be checked
-        (spec(), UsageReading(), "UsageUnverified"),
+        (SPEC, peak(380), None),  # agrees: applied
+        (
+            rr_spec(resources("250m", "380Mi", memory_limit="1Gi"), peak="380Mi", **RECHECKED),
+            peak(380),
+            None,
+        ),  # exactly at the peak passes
+        (
+            rr_spec(resources("250m", str(380 * MI - 1), memory_limit="1Gi"), peak="380Mi", **RECHECKED),
+            peak(380),
+            "BelowObservedPeak",
+        ),  # one byte under
+        (
+            rr_spec(resources("250m", "300Mi", memory_limit="300Mi"), peak="380Mi", **RECHECKED),
+            peak(380),
+            "BelowObservedPeak",
+        ),
+        (
+            rr_spec(resources("250m", "400Mi", memory_limit="1Gi"), peak="100Mi", **RECHECKED),
+            peak(380),
+            "EvidenceDisagrees",
+        ),  # the model's "100Mi" vs the real peak
+        (
+            rr_spec(resources("250m", "400Mi", memory_limit="1Gi"), peak="900Mi", **RECHECKED),
+            peak(380),
+            "EvidenceDisagrees",
+        ),  # and the other way
+        (
+            rr_spec(resources("250m", "400Mi", memory_limit="1Gi"), peak="475Mi", **RECHECKED),
+            peak(380),
+            None,
+        ),  # within 25%
+        (
+            rr_spec(resources("250m", "400Mi", memory_limit="1Gi"), peak="476Mi", **RECHECKED),
+            peak(380),
+            "EvidenceDisagrees",
+        ),  # just past it
+        (
+            rr_spec(resources("250m", "400Mi", memory_limit="1Gi"), peak=None, **RECHECKED),
+            peak(380),
+            None,
+        ),  # no recorded peak (manual): the peak check alone
+        (SPEC, UsageReading(peaks={"app": None}), "UsageUnverified"),  # no data: cannot be checked
+        (SPEC, UsageReading(), "UsageUnverified"),
     ],
 )
 def test_usage_recheck(
@@ -66,7 +89,10 @@ def test_usage_recheck(
 
 
 def test_prometheus_unreachable_waits_and_never_applies() -> None:
-    verdict = usage_recheck(spec(), UsageReading(error="connection refused"))
+    verdict = usage_recheck(
+        SPEC,
+        UsageReading(error="connection refused"),
+    )
     assert verdict == UsageVerdict(
         "UsageUnavailable",
         "usage could not be re-read from Prometheus before applying (connection refused); retrying",
@@ -91,7 +117,7 @@ def test_decide_refuses_or_waits_on_the_usage_verdict() -> None:
 
     now = datetime(2026, 12, 4, tzinfo=UTC)
     allowed = SafetyReport(allowed=True, risk="low", findings=[], checkedAt=now)
-    rr = _approved_rr(spec())
+    rr = _approved_rr(SPEC)
     applied = decide(DecisionInputs(rr, workload(containers=LIVE), now, safety=allowed))
     assert applied.action == Action.APPLY
     refused = decide(

@@ -20,7 +20,7 @@ from krr_operator.usage_reader import UsageSource, read_usage
 from krr_mcp.api.resource_recommendation import ResourceRecommendationSpec
 from krr_mcp.sandbox.handle import SandboxHandle
 
-from ..builders import ORIGINAL, rr_manifest, web_deployment
+from ..builders import ORIGINAL, resources, rr_manifest, web_deployment
 from .operator_harness import operator_running, wait_for
 from .test_operator_sandbox import (
     approve,
@@ -53,12 +53,7 @@ def prometheus_url(sandbox: SandboxHandle, tmp_path: Path, monkeypatch: pytest.M
         yield prometheus.url
 
 
-def rr_with_memory(name: str, request_mib: int, recorded: str | None = None) -> dict:
-    proposed = {"requests": {"cpu": "250m", "memory": f"{request_mib}Mi"}, "limits": {"memory": "1Gi"}}
-    container: dict = {"name": "app", "current": ORIGINAL, "proposed": proposed}
-    if recorded:
-        container["usage"] = {"memoryPeak": recorded}
-    return rr_manifest(name, containers=[container], evidence={"source": "native", "historyHours": 24})
+NATIVE_24H = {"source": "native", "historyHours": 24}  # the evidence of the RRs proposed here
 
 
 def propose_and_approve(sandbox: SandboxHandle, rr: dict) -> None:
@@ -74,7 +69,10 @@ def propose_and_approve(sandbox: SandboxHandle, rr: dict) -> None:
 def test_an_approved_change_is_rechecked_against_prometheus_before_it_is_applied(
     sandbox: SandboxHandle, operator_config: OperatorConfig, prometheus_url: str
 ) -> None:
-    probe = ResourceRecommendationSpec.model_validate(rr_with_memory("probe", 400)["spec"])
+    probe_rr = rr_manifest(
+        "probe", proposed=resources("250m", "400Mi", memory_limit="1Gi"), evidence=NATIVE_24H
+    )
+    probe = ResourceRecommendationSpec.model_validate(probe_rr["spec"])
     reading = read_usage(UsageSource(prometheus_url), "default", probe, __import__("datetime").datetime.now())
     observed = reading.peaks["app"]
     assert reading.error is None and observed is not None and 256 * MI < observed < 460 * MI, reading
@@ -83,15 +81,36 @@ def test_an_approved_change_is_rechecked_against_prometheus_before_it_is_applied
     with operator_running(cfg):
         # Below the real peak, within the policy's max step, and nothing recorded to contradict it: the
         # safety rules have no peak to check; Prometheus has.
-        propose_and_approve(sandbox, rr_with_memory("below-peak", 256))
+        propose_and_approve(
+            sandbox,
+            rr_manifest(
+                "below-peak", proposed=resources("250m", "256Mi", memory_limit="1Gi"), evidence=NATIVE_24H
+            ),
+        )
         below = wait_for("Failed", phase_is(sandbox, "Failed", "below-peak"), timeout=30)
         # Numbers above the peak, but the recorded peak is a model's claim, not what Prometheus shows.
-        propose_and_approve(sandbox, rr_with_memory("claimed-peak", peak_mib + 40, recorded="100Mi"))
+        propose_and_approve(
+            sandbox,
+            rr_manifest(
+                "claimed-peak",
+                proposed=resources("250m", f"{peak_mib + 40}Mi", memory_limit="1Gi"),
+                usage={"memoryPeak": "100Mi"},
+                evidence=NATIVE_24H,
+            ),
+        )
         claimed = wait_for("Failed", phase_is(sandbox, "Failed", "claimed-peak"), timeout=30)
         assert container_resources(deployment_json(sandbox), "app") == ORIGINAL  # nothing applied
         kubectl(sandbox, "delete", "rr", "below-peak", "claimed-peak", "-n", "default")  # no sibling left
         # The recorded peak and the numbers agree with Prometheus: applied.
-        propose_and_approve(sandbox, rr_with_memory("agrees", peak_mib + 40, recorded=f"{peak_mib}Mi"))
+        propose_and_approve(
+            sandbox,
+            rr_manifest(
+                "agrees",
+                proposed=resources("250m", f"{peak_mib + 40}Mi", memory_limit="1Gi"),
+                usage={"memoryPeak": f"{peak_mib}Mi"},
+                evidence=NATIVE_24H,
+            ),
+        )
         wait_for("Applied", phase_is(sandbox, "Applied", "agrees"), timeout=30)
     assert _ready_reason(below) == "BelowObservedPeak", below["status"]
     assert "below the peak working set Prometheus shows" in below["status"]["message"]
@@ -108,7 +127,12 @@ def test_without_an_answer_from_prometheus_an_approval_waits(
     rolled_out(sandbox)
     cfg = dataclasses.replace(operator_config, idle_interval=0.3, prometheus_url="http://127.0.0.1:9")
     with operator_running(cfg):
-        propose_and_approve(sandbox, rr_with_memory("web-rr", 400))
+        propose_and_approve(
+            sandbox,
+            rr_manifest(
+                "web-rr", proposed=resources("250m", "400Mi", memory_limit="1Gi"), evidence=NATIVE_24H
+            ),
+        )
         waiting = wait_for("Approved", phase_is(sandbox, "Approved"), timeout=30)
         time.sleep(1.5)  # several re-checks: still waiting, never applied
         assert rr_json(sandbox)["status"]["phase"] == "Approved"
