@@ -19,6 +19,7 @@ from mcp_bridge.settings import BridgeSettings
 from .verdicts import (
     admission_verdict,
     krr_verdict,
+    kube_verdict,
     mcp_verdict,
     opencost_verdict,
     plugin_verdict,
@@ -65,6 +66,11 @@ def test_hostile_opencost_answer(path: Path) -> None:
     assert said.startswith("refused: ") or "from OpenCost at OPENCOST" in said
 
 
+@pytest.mark.parametrize("path", entries("kube", "*.http"), ids=lambda p: p.stem)
+def test_hostile_api_server_answer(path: Path) -> None:
+    check(path, kube_verdict(path))
+
+
 @pytest.fixture(scope="module")
 def mcp_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     handle = SandboxHandle(
@@ -96,5 +102,5 @@ def test_hostile_plugin_call(path: Path, mcp_sandbox: SandboxHandle) -> None:
 
 
 def test_every_kind_has_entries() -> None:
-    for kind in ("rr", "krr", "mcp", "admission", "opencost"):
+    for kind in ("rr", "krr", "mcp", "admission", "opencost", "kube"):
         assert len(list((HERE / kind).iterdir())) >= 10, kind

@@ -10,6 +10,9 @@
 - kubectl krr (JSON {"args"}): the plugin's command line, in-process, against the MCP entries' sandbox.
 - OpenCost answer (first line the HTTP status, then the body): served over HTTP to the shared price
   reader (krr_mcp.kube.opencost) under a policy with a price table: the prices used and why.
+- API server error answer (first line the HTTP status, then the body): served over HTTP to the client
+  (krr_mcp.kube.client.Kube) as the answer to the dry-run patch of a preview: the client's typed error
+  and what preview_change tells the assistant of it.
 - MCP tool call (JSON {"tool", "arguments"}) or prompt (JSON {"prompt", "arguments"}): the bridge's MCP
   server in-process, via the SDK's Client. `seed` (objects created in the sandbox first: text planted
   in the cluster) and `untrusted` (strings of it) make the verdict say, per string, whether it reached
@@ -37,14 +40,18 @@ from krr_mcp.api.resource_recommendation import (
 from krr_mcp.core import safety
 from krr_mcp.core.decisions import DecisionInputs, decide
 from krr_mcp.core.safety import ClusterContext
+from krr_mcp.kube.client import KubeError
+from krr_mcp.kube.dry_run import DryRunResult, refused_patch
 from krr_mcp.kube.opencost import policy_prices
 from krr_mcp.recommenders import parse_recommendations
 from krr_mcp.recommenders.krr_output import KrrOutputError
+from mcp_bridge.tools.preview import dry_run_outcome
 from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 
 from ..admission import approval_policy
 from ..admission.rr_objects import stored_rr
 from ..api.test_cel_rules import violations
+from ..api_answers import answering_kube
 from ..opencost_stub import opencost_running
 from ..reliability.world import defaulted, deployment
 
@@ -203,3 +210,23 @@ def opencost_verdict(path: Path) -> str:
         f"GiB-hour ({prices.currency}), from {prices.source.replace(url, 'OPENCOST')}"
     )
     return "\n".join(lines) + "\n"
+
+
+def kube_verdict(path: Path) -> str:
+    """An API server's answer to a dry-run PATCH (first line the HTTP status, then the body), served over
+    HTTP to the client: the typed error it raised (status, reason, the causes' count and size), and the
+    dry-run outcome preview_change gives the assistant (accepted, the bridge's own message)."""
+    with answering_kube() as (kube, answers):
+        answers.add_entry(path)
+        try:
+            kube.patch_workload("shop", "Deployment", "web", [], dry_run=True)
+        except KubeError as error:
+            outcome = dry_run_outcome(DryRunResult(False, refused_patch(error), "apply", error=error))
+            causes = f"{len(error.causes)} cause(s), {sum(map(len, error.causes))} characters"
+            said = f"status {error.status}, reason {error.reason or '-'}; {causes}"
+            return (
+                f"error: {type(error).__name__} ({said})\n"
+                f"preview: accepted {outcome.accepted}: {outcome.message}\n"
+                f"server answer shown: {'yes, marked untrusted' if outcome.server_answer else 'no'}\n"
+            )
+    return "accepted\n"

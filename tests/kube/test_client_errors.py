@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -33,6 +31,8 @@ from krr_mcp.kube.client import (
     namespace_path,
 )
 from krr_mcp.sandbox.handle import SandboxHandle
+
+from ..api_answers import Answers, answering_kube
 
 
 def _configmap(name: str, data: object = "x") -> dict[str, object]:
@@ -154,34 +154,9 @@ WEBHOOK_DENIAL = {  # how kube-apiserver words a webhook's 403 (webhookerrors.To
 
 
 @pytest.fixture
-def answering() -> Iterator[tuple[Kube, list[tuple[int, bytes]]]]:
-    """A `Kube` on a local HTTP server that answers every request with the next (status, body) queued."""
-    answers: list[tuple[int, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, body = answers.pop(0)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_PATCH = _answer
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    configuration = client.Configuration()
-    configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield Kube(client.ApiClient(configuration)), answers
-    finally:
-        server.shutdown()
-        server.server_close()
+def answering() -> Iterator[tuple[Kube, Answers]]:
+    with answering_kube() as found:
+        yield found
 
 
 @pytest.mark.parametrize(
@@ -194,13 +169,13 @@ def answering() -> Iterator[tuple[Kube, list[tuple[int, bytes]]]]:
     ids=["rbac", "admission-policy", "webhook"],
 )
 def test_a_403_says_whether_authorization_or_admission_refused(
-    answering: tuple[Kube, list[tuple[int, bytes]]],
+    answering: tuple[Kube, Answers],
     body: dict[str, Any],
     kind: type[KubeError],
     causes: tuple[str, ...],
 ) -> None:
     kube, answers = answering
-    answers.append((403, json.dumps(body).encode()))
+    answers.add(403, json.dumps(body).encode())
     with pytest.raises(KubeError) as caught:
         kube.patch_workload("probe", "Deployment", "web", [], dry_run=True)
     assert type(caught.value) is kind, caught.value
@@ -212,12 +187,12 @@ def test_a_403_says_whether_authorization_or_admission_refused(
     ["causes", {"causes": "a string"}, {"causes": [1, None, "x", {"field": "spec"}]}, [], {"causes": {}}],
 )
 def test_a_malformed_status_body_still_gives_the_statuss_error(
-    answering: tuple[Kube, list[tuple[int, bytes]]], details: Any
+    answering: tuple[Kube, Answers], details: Any
 ) -> None:
     """Causes that are not a list of objects with a message are no causes: RBAC's Forbidden, never a
     crash."""
     kube, answers = answering
-    answers.append((403, json.dumps({**RBAC_DENIAL, "details": details}).encode()))
+    answers.add(403, json.dumps({**RBAC_DENIAL, "details": details}).encode())
     with pytest.raises(KubeError) as caught:
         kube.request("get x", "GET", "/api/v1/namespaces")
     assert type(caught.value) is Forbidden and caught.value.causes == ()
