@@ -270,6 +270,17 @@ def rr_manifest(
     return manifest(rr(name, target=target, **(fields | spec)))
 
 
+# rr() fields of the proposal the admission and CRD rule tests judge: shop/web's `app`, 500m/512Mi ->
+# 250m/384Mi (limit 384Mi), from a krr scan.
+SHOP_PROPOSAL: dict[str, Any] = {
+    "namespace": "shop",
+    "containers": [
+        change("app", resources("500m", "512Mi"), resources("250m", "384Mi", memory_limit="384Mi"))
+    ],
+    "reason": "p95 cpu 120m, peak memory 300Mi over 14 days",
+}
+
+
 def stored(body: dict[str, Any]) -> dict[str, Any]:
     """An RR as the API server stores it: validated by the model (a bad value raises), the schema's
     defaults filled in, unset fields left out."""

@@ -25,16 +25,11 @@ from krr_mcp.api.crdgen import (
     structural_problems,
 )
 from krr_mcp.api.resource_recommendation import (
-    ContainerRecommendation,
-    ContainerResources,
-    Evidence,
-    ObjectMeta,
-    ResourceAmounts,
     ResourceRecommendation,
-    ResourceRecommendationSpec,
-    TargetRef,
 )
 from krr_mcp.cli import app
+
+from ..builders import change, manifest, resources, rr, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "crds"
@@ -49,26 +44,18 @@ def _rr_schema() -> dict[str, Any]:
     return _rr_crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
 
 
-def _sample_rr() -> dict[str, Any]:
-    rr = ResourceRecommendation(
-        metadata=ObjectMeta(name="web-rr", namespace="default"),
-        spec=ResourceRecommendationSpec(
-            target=TargetRef(apiVersion="apps/v1", kind="Deployment", name="web"),
+# an RR as the models build it
+SAMPLE_RR = manifest(
+    stored(
+        rr(
             containers=[
-                ContainerRecommendation(
-                    name="app",
-                    current=ContainerResources(requests=ResourceAmounts(cpu="1", memory="1Gi")),
-                    proposed=ContainerResources(
-                        requests=ResourceAmounts(cpu="250m", memory="256Mi"),
-                        limits=ResourceAmounts(memory="512Mi"),
-                    ),
-                )
+                change("app", resources("1", "1Gi"), resources("250m", "256Mi", memory_limit="512Mi"))
             ],
-            evidence=Evidence(source="krr"),
             reason="p95 CPU is 0.1 cores",
-        ),
+            approved=None,
+        )
     )
-    return rr.to_manifest()
+)
 
 
 def test_committed_crds_match_the_models() -> None:
@@ -168,7 +155,7 @@ def test_no_optional_field_is_nullable_or_titled() -> None:
 
 def test_a_model_built_manifest_validates_against_the_crd_schema() -> None:
     schema = _rr_schema()
-    jsonschema.validate(_sample_rr(), schema)
+    jsonschema.validate(SAMPLE_RR, schema)
 
 
 @pytest.mark.parametrize(
@@ -184,7 +171,7 @@ def test_a_model_built_manifest_validates_against_the_crd_schema() -> None:
     ],
 )
 def test_the_crd_schema_refuses_what_the_model_refuses(path: tuple[Any, ...], value: Any) -> None:
-    manifest = _sample_rr()
+    manifest = copy.deepcopy(SAMPLE_RR)
     node: Any = manifest
     for key in path[:-1]:
         node = node[key]

@@ -22,7 +22,7 @@ from krr_mcp.sandbox import celrules
 from krr_mcp.sandbox.testing import SandboxHandle
 from krr_mcp.sandbox.validation import apply_defaults
 
-from ..admission.rr_objects import stored_rr
+from ..builders import SHOP_PROPOSAL, manifest, rr
 
 WITHDRAW = "approval cannot be withdrawn; set rejected or rollbackRequested instead"
 IMMUTABLE = "an approved recommendation is immutable: target and containers cannot change"
@@ -37,16 +37,6 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
 def refused(result: subprocess.CompletedProcess[str], message: str, field: str = "spec") -> None:
     assert result.returncode != 0, result.stdout
     assert f"{field}: Invalid value: {message}" in result.stderr, result.stderr
-
-
-def minimal_rr(name: str = "web-1") -> dict[str, Any]:
-    """An RR as a user writes it: no approved/rejected/autoRollback/... (the schema defaults them)."""
-    body = stored_rr()
-    body["metadata"]["name"] = name
-    for key in ("approved", "rejected", "rollbackRequested", "autoRollback", "rolloutTimeoutSeconds"):
-        body["spec"].pop(key, None)
-    body["spec"]["evidence"].pop("strategy", None)
-    return body
 
 
 @pytest.fixture
@@ -68,7 +58,7 @@ def read(sb: SandboxHandle, kind: str, name: str, namespace: str = "shop") -> di
 
 
 def approved_rr(sb: SandboxHandle, name: str = "web-1") -> None:
-    ok(create(sb, minimal_rr(name)))
+    ok(create(sb, manifest(rr(name, approved=None, **SHOP_PROPOSAL))))
     ok(merge(sb, name, {"spec": {"approved": True, "approvedBy": "alice"}}))
 
 
@@ -76,7 +66,7 @@ def approved_rr(sb: SandboxHandle, name: str = "web-1") -> None:
 
 
 def test_a_created_rr_reads_back_with_the_schema_defaults(rr_sandbox: SandboxHandle) -> None:
-    ok(create(rr_sandbox, minimal_rr()))
+    ok(create(rr_sandbox, manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))))
     spec = read(rr_sandbox, "rr", "web-1")["spec"]
     assert spec["approved"] is False
     assert spec["rejected"] is False and spec["rollbackRequested"] is False
@@ -87,13 +77,14 @@ def test_a_created_rr_reads_back_with_the_schema_defaults(rr_sandbox: SandboxHan
 
 
 def test_defaults_show_in_a_dry_run_and_nothing_is_stored(rr_sandbox: SandboxHandle) -> None:
-    out = yaml.safe_load(ok(create(rr_sandbox, minimal_rr(), "--dry-run=server", "-o", "yaml")))
+    body = manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))
+    out = yaml.safe_load(ok(create(rr_sandbox, body, "--dry-run=server", "-o", "yaml")))
     assert out["spec"]["approved"] is False
     assert rr_sandbox.kubectl("get", "rr", "web-1", "-n", "shop").returncode != 0
 
 
 def test_a_nested_object_present_gets_its_defaults(rr_sandbox: SandboxHandle) -> None:
-    body = minimal_rr()
+    body = manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))
     body["spec"]["containers"][0]["usage"] = {"dataPoints": 10}
     ok(create(rr_sandbox, body))
     assert read(rr_sandbox, "rr", "web-1")["spec"]["containers"][0]["usage"] == {
@@ -103,7 +94,7 @@ def test_a_nested_object_present_gets_its_defaults(rr_sandbox: SandboxHandle) ->
 
 
 def test_removing_a_defaulted_field_puts_the_default_back(rr_sandbox: SandboxHandle) -> None:
-    ok(create(rr_sandbox, minimal_rr()))
+    ok(create(rr_sandbox, manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))))
     generation = read(rr_sandbox, "rr", "web-1")["metadata"]["generation"]
     ok(merge(rr_sandbox, "web-1", {"spec": {"autoRollback": None}}))
     after = read(rr_sandbox, "rr", "web-1")
@@ -133,24 +124,25 @@ def test_changing_an_approved_rrs_containers_is_refused(rr_sandbox: SandboxHandl
 
 
 def test_an_unapproved_rr_stays_editable(rr_sandbox: SandboxHandle) -> None:
-    ok(create(rr_sandbox, minimal_rr()))
-    patch = {"spec": {"containers": [{**minimal_rr()["spec"]["containers"][0], "proposed": {}}]}}
+    body = manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))
+    ok(create(rr_sandbox, body))
+    patch = {"spec": {"containers": [{**body["spec"]["containers"][0], "proposed": {}}]}}
     ok(merge(rr_sandbox, "web-1", patch))
     assert read(rr_sandbox, "rr", "web-1")["spec"]["containers"][0]["proposed"] == {}
 
 
 def test_approving_without_approved_by_is_refused(rr_sandbox: SandboxHandle) -> None:
-    ok(create(rr_sandbox, minimal_rr()))
+    ok(create(rr_sandbox, manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))))
     refused(merge(rr_sandbox, "web-1", {"spec": {"approved": True}}), NEEDS_APPROVER)
     refused(merge(rr_sandbox, "web-1", {"spec": {"approved": True, "approvedBy": ""}}), NEEDS_APPROVER)
-    body = minimal_rr("web-2")
+    body = manifest(rr("web-2", approved=None, **SHOP_PROPOSAL))
     body["spec"]["approved"] = True
     refused(create(rr_sandbox, body), NEEDS_APPROVER)
 
 
 def test_server_side_apply_and_dry_run_are_checked_too(rr_sandbox: SandboxHandle) -> None:
     approved_rr(rr_sandbox)
-    body = minimal_rr()
+    body = manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))
     body["spec"].update(approved=False)
     applied = rr_sandbox.kubectl(
         "apply",
@@ -171,7 +163,7 @@ def test_server_side_apply_and_dry_run_are_checked_too(rr_sandbox: SandboxHandle
 
 
 def test_a_rule_on_list_items_reports_the_items_path(rr_sandbox: SandboxHandle) -> None:
-    body = minimal_rr()
+    body = manifest(rr("web-1", approved=None, **SHOP_PROPOSAL))
     body["spec"]["containers"][0]["proposed"] = {"requests": {"cpu": "2"}, "limits": {"cpu": "1500m"}}
     refused(
         create(rr_sandbox, body), "limits.cpu must not be below requests.cpu", "spec.containers[0].proposed"
