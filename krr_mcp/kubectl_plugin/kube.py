@@ -20,6 +20,7 @@ from kubernetes.config.config_exception import ConfigException
 from krr_mcp.core.workloads import WORKLOAD_PLURALS
 from krr_mcp.kube.client import (
     MERGE_PATCH,
+    AdmissionDenied,
     Conflict,
     Invalid,
     InvalidRequest,
@@ -90,14 +91,14 @@ def connect(kubeconfig: str | None = None, context: str | None = None) -> Connec
 
 def translate(exc: KubeError, what: str) -> PluginError:
     """The plugin's exit code for a client error, keeping the server's message: a name refused before
-    any request, a conflict or an invalid object is REFUSED, a missing object NOT_FOUND, anything else
-    (unreachable, unauthorized, forbidden, server trouble) ERROR."""
+    any request, a conflict, an invalid object or an admission policy's denial is REFUSED, a missing
+    object NOT_FOUND, anything else (unreachable, unauthorized, RBAC's forbidden, server trouble) ERROR."""
     if isinstance(exc, InvalidRequest):
         return Refused(str(exc))
     message = f"{what}: {exc.detail}"
     if isinstance(exc, Missing):
         return NotFound(message)
-    if isinstance(exc, Conflict | Invalid):
+    if isinstance(exc, Conflict | Invalid | AdmissionDenied):
         return Refused(message)
     return PluginError(message)
 

@@ -33,6 +33,14 @@ def test_each_client_error_has_its_exit_code_and_the_servers_message(status: int
     )
 
 
+def test_an_admission_policys_denial_is_refused_and_rbacs_is_an_error() -> None:
+    """Both are 403 on the real server; a ValidatingAdmissionPolicy's carries causes, RBAC's none."""
+    denied = error_for("PATCH /x: 403", 403, "Forbidden", "policy says no", causes=("spec: policy says no",))
+    forbidden = error_for("PATCH /x: 403", 403, "Forbidden", "alice cannot patch")
+    assert kube.translate(denied, "approving shop/web").code == ExitCode.REFUSED
+    assert kube.translate(forbidden, "approving shop/web").code == ExitCode.ERROR
+
+
 def test_an_unreachable_api_server_is_one_sentence_and_exit_1() -> None:
     conn = kube.Connection(nowhere(), "shop", None)
     for call in (lambda: kube.list_rrs(conn, "shop"), lambda: kube.get_rr(conn, "shop", "web-rr")):
