@@ -287,6 +287,14 @@ def stored(body: dict[str, Any]) -> dict[str, Any]:
     return ResourceRecommendation.model_validate(body).model_dump(mode="json", exclude_none=True)
 
 
+def stored_proposal(namespace: str = "shop", **spec: Any) -> dict[str, Any]:
+    """SHOP_PROPOSAL (RR `web-1`, in `namespace`) as the API server stores it, without the metadata it
+    sets; `spec` fields are set after validation, so hostile values stay."""
+    body = manifest(stored(rr("web-1", approved=None, **(SHOP_PROPOSAL | {"namespace": namespace}))))
+    body["spec"].update(spec)
+    return body
+
+
 # app as a native scan proposes to change it (memory request up, limit down).
 NATIVE_CURRENT: Resources = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
 NATIVE_PROPOSED: Resources = {"requests": {"cpu": "250m", "memory": "640Mi"}, "limits": {"memory": "640Mi"}}

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ..builders import stored_proposal as rr
 from ..rbac import rbac_evaluator as rbac
-from .rr_objects import stored_rr as rr
 from .vap import AdmissionPolicy, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,10 +112,6 @@ def load_policy() -> AdmissionPolicy:
 
     vap = next(d for d in load_documents() if d["kind"] == "ValidatingAdmissionPolicy")
     return AdmissionPolicy(vap, check)
-
-
-def approved_rr(by: str = "alice", **spec: Any) -> dict[str, Any]:
-    return rr(approved=True, approvedBy=by, **spec)
 
 
 def request(

@@ -23,7 +23,6 @@ from .approval_policy import (
     CI_DEPLOYER,
     OPERATOR,
     ROBOT_APPROVERS,
-    approved_rr,
     bridge,
     denied,
     load_documents,
@@ -32,6 +31,10 @@ from .approval_policy import (
     rr,
 )
 from .vap import AdmissionPolicy
+
+# spec fields of an RR alice approved, and of one whose rollback is then requested
+APPROVED: dict[str, Any] = {"approved": True, "approvedBy": "alice"}
+ROLLBACK: dict[str, Any] = APPROVED | {"rollbackRequested": True}
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +84,14 @@ def test_the_bridge_cannot_create_an_approved_proposal(policy: AdmissionPolicy, 
 
 def test_the_bridge_cannot_approve_or_roll_back_by_update(policy: AdmissionPolicy) -> None:
     # RBAC already refuses the bridge any update; this is the second layer.
-    assert denied(policy.admit(bridge("UPDATE", approved_rr(by=BRIDGE), rr())), "bridge cannot approve")
-    rollback = approved_rr(rollbackRequested=True, rollbackRequestedBy=BRIDGE)
-    assert denied(policy.admit(bridge("UPDATE", rollback, approved_rr())), "bridge cannot approve")
+    assert denied(
+        policy.admit(bridge("UPDATE", rr(approved=True, approvedBy=BRIDGE), rr())), "bridge cannot approve"
+    )
+    rollback = rr(**ROLLBACK, rollbackRequestedBy=BRIDGE)
+    assert denied(
+        policy.admit(bridge("UPDATE", rollback, rr(**APPROVED))),
+        "bridge cannot approve",
+    )
 
 
 # Humans approve with the approve verb, in their own name ------------------------------------------
@@ -91,7 +99,7 @@ def test_the_bridge_cannot_approve_or_roll_back_by_update(policy: AdmissionPolic
 
 @pytest.mark.parametrize("user", ["alice", "carol", "root"])
 def test_an_approver_approves_in_their_own_name(policy: AdmissionPolicy, user: str) -> None:
-    verdict = policy.admit(request(user, "UPDATE", approved_rr(by=user), rr()))
+    verdict = policy.admit(request(user, "UPDATE", rr(approved=True, approvedBy=user), rr()))
     assert verdict.allowed, verdict.messages
     assert verdict.audit_annotations == {"approved-by": user}
 
@@ -123,35 +131,37 @@ def test_nobody_creates_an_approved_recommendation(policy: AdmissionPolicy, spec
     ],
 )
 def test_approving_needs_the_approve_verb_there(policy: AdmissionPolicy, user: str, namespace: str) -> None:
-    verdict = policy.admit(request(user, "UPDATE", approved_rr(namespace=namespace, by=user), rr(namespace)))
+    verdict = policy.admit(
+        request(user, "UPDATE", rr(namespace, approved=True, approvedBy=user), rr(namespace))
+    )
     assert denied(verdict, f"user {user} may not approve resourcerecommendations in namespace {namespace}")
 
 
 def test_approved_by_must_be_the_requester(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("alice", "UPDATE", approved_rr(by="bob"), rr()))
+    verdict = policy.admit(request("alice", "UPDATE", rr(approved=True, approvedBy="bob"), rr()))
     assert denied(verdict, 'spec.approvedBy must be the approving user (alice), not "bob"')
 
 
 def test_changing_the_approver_counts_as_approving(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("bob", "UPDATE", approved_rr(by="bob"), approved_rr(by="alice")))
+    verdict = policy.admit(request("bob", "UPDATE", rr(approved=True, approvedBy="bob"), rr(**APPROVED)))
     assert denied(verdict, "user bob may not approve")
 
 
 # Rollback requests --------------------------------------------------------------------------------
 
 
-def rollback_rr(by: str, approver: str = "alice") -> dict[str, Any]:
-    return approved_rr(by=approver, rollbackRequested=True, rollbackRequestedBy=by)
-
-
 def test_an_approver_requests_a_rollback(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("carol", "UPDATE", rollback_rr("carol"), approved_rr()))
+    verdict = policy.admit(
+        request("carol", "UPDATE", rr(**ROLLBACK, rollbackRequestedBy="carol"), rr(**APPROVED))
+    )
     assert verdict.allowed, verdict.messages
     assert verdict.audit_annotations == {"rollback-requested-by": "carol"}
 
 
 def test_a_viewer_cannot_request_a_rollback(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("bob", "UPDATE", rollback_rr("bob"), approved_rr()))
+    verdict = policy.admit(
+        request("bob", "UPDATE", rr(**ROLLBACK, rollbackRequestedBy="bob"), rr(**APPROVED))
+    )
     assert denied(verdict, "user bob may not request a rollback in namespace shop")
 
 
@@ -165,12 +175,19 @@ def test_a_viewer_cannot_request_a_rollback(policy: AdmissionPolicy) -> None:
 def test_rollback_requested_by_must_be_the_requester(
     policy: AdmissionPolicy, spec: dict[str, Any], named: str
 ) -> None:
-    verdict = policy.admit(request("carol", "UPDATE", approved_rr(**spec), approved_rr()))
+    verdict = policy.admit(request("carol", "UPDATE", rr(**APPROVED, **spec), rr(**APPROVED)))
     assert denied(verdict, f'spec.rollbackRequestedBy must be the requesting user (carol), not "{named}"')
 
 
 def test_renaming_the_rollback_requester_counts_as_requesting(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("bob", "UPDATE", rollback_rr("bob"), rollback_rr("carol")))
+    verdict = policy.admit(
+        request(
+            "bob",
+            "UPDATE",
+            rr(**ROLLBACK, rollbackRequestedBy="bob"),
+            rr(**ROLLBACK, rollbackRequestedBy="carol"),
+        )
+    )
     assert denied(verdict, "user bob may not request a rollback")
 
 
@@ -184,10 +201,14 @@ def _bigger(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_an_approved_proposal_is_immutable(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request("alice", "UPDATE", _bigger(approved_rr()), approved_rr()))
+    verdict = policy.admit(request("alice", "UPDATE", _bigger(rr(**APPROVED)), rr(**APPROVED)))
     assert denied(verdict, "an approved recommendation is immutable")
-    retarget = approved_rr(target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "payments"})
-    assert denied(policy.admit(request("root", "UPDATE", retarget, approved_rr())), "immutable")
+    retarget = rr(
+        approved=True,
+        approvedBy="alice",
+        target={"apiVersion": "apps/v1", "kind": "Deployment", "name": "payments"},
+    )
+    assert denied(policy.admit(request("root", "UPDATE", retarget, rr(**APPROVED))), "immutable")
 
 
 @pytest.mark.parametrize(
@@ -206,7 +227,7 @@ def test_an_approved_recommendation_is_frozen_but_for_a_rollback_request(
     # What the reviewer read (reason, evidence) and how the change runs stay as approved; "dave", who
     # may patch but not approve, cannot switch auto-rollback off behind the approver's back either.
     for user in ("alice", "dave"):
-        verdict = policy.admit(request(user, "UPDATE", approved_rr(**change), approved_rr()))
+        verdict = policy.admit(request(user, "UPDATE", rr(**APPROVED, **change), rr(**APPROVED)))
         assert denied(verdict, "an approved recommendation is immutable"), (user, change)
 
 
@@ -225,7 +246,7 @@ def test_rejecting_needs_no_approve_verb(policy: AdmissionPolicy) -> None:
 
 
 def test_metadata_only_updates_are_not_matched(policy: AdmissionPolicy) -> None:
-    old = approved_rr()
+    old = rr(**APPROVED)
     new = copy.deepcopy(old)
     new["metadata"]["finalizers"] = ["kopf.zalando.org/KopfFinalizerMarker"]
     verdict = policy.admit(request(OPERATOR, "UPDATE", new, old))
@@ -233,7 +254,7 @@ def test_metadata_only_updates_are_not_matched(policy: AdmissionPolicy) -> None:
 
 
 def test_status_writes_are_not_matched(policy: AdmissionPolicy) -> None:
-    old = approved_rr()
+    old = rr(**APPROVED)
     new = _bigger(old)  # would be refused on the main resource
     verdict = policy.admit(request(OPERATOR, "UPDATE", new, old, sub_resource="status"))
     assert not verdict.matched and verdict.allowed
@@ -241,7 +262,7 @@ def test_status_writes_are_not_matched(policy: AdmissionPolicy) -> None:
 
 def test_the_bridge_is_recognised_in_any_install_namespace(policy: AdmissionPolicy) -> None:
     elsewhere = "system:serviceaccount:platform-tools:krr-mcp-bridge"
-    verdict = policy.admit(request(elsewhere, "CREATE", approved_rr(by=elsewhere)))
+    verdict = policy.admit(request(elsewhere, "CREATE", rr(approved=True, approvedBy=elsewhere)))
     assert denied(verdict, "the krr-mcp bridge cannot approve")
     lookalike = "system:serviceaccount:shop:krr-mcp-bridge-helper"  # not the bridge: judged as a user
     verdict = policy.admit(request(lookalike, "CREATE", rr()))
@@ -265,12 +286,12 @@ def test_the_bridge_is_recognised_in_any_install_namespace(policy: AdmissionPoli
 def test_approve_and_edit_in_one_request_is_refused(policy: AdmissionPolicy, edit: Any) -> None:
     # One PATCH that sets approved and changes the proposal: the approver never reviewed the result.
     for user in ("alice", "root"):
-        verdict = policy.admit(request(user, "UPDATE", edit(approved_rr(by=user)), rr()))
+        verdict = policy.admit(request(user, "UPDATE", edit(rr(approved=True, approvedBy=user)), rr()))
         assert denied(verdict, "an approval changes only spec.approved and spec.approvedBy"), user
 
 
 def test_approving_and_requesting_a_rollback_at_once_is_refused(policy: AdmissionPolicy) -> None:
-    both = approved_rr(rollbackRequested=True, rollbackRequestedBy="alice")
+    both = rr(**ROLLBACK, rollbackRequestedBy="alice")
     assert denied(policy.admit(request("alice", "UPDATE", both, rr())), "an approval changes only")
 
 
@@ -297,13 +318,15 @@ def test_the_policy_compares_every_spec_field() -> None:
 
 def test_a_service_account_with_edit_cannot_approve(policy: AdmissionPolicy) -> None:
     # ci-deployer holds the built-in edit role, which aggregates `approve`: RBAC alone lets it.
-    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr()))
+    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", rr(approved=True, approvedBy=CI_DEPLOYER), rr()))
     assert denied(verdict, f"user {CI_DEPLOYER} is a ServiceAccount, not a person")
     assert not any("may not approve resourcerecommendations" in m for m in verdict.messages)  # RBAC: yes
 
 
 def test_a_service_account_with_edit_cannot_request_a_rollback(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", rollback_rr(CI_DEPLOYER), approved_rr()))
+    verdict = policy.admit(
+        request(CI_DEPLOYER, "UPDATE", rr(**ROLLBACK, rollbackRequestedBy=CI_DEPLOYER), rr(**APPROVED))
+    )
     assert denied(verdict, "is a ServiceAccount, not a person")
 
 
@@ -311,7 +334,13 @@ def test_an_impersonated_service_account_name_without_its_groups_is_still_one(
     policy: AdmissionPolicy,
 ) -> None:
     verdict = policy.admit(
-        request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr(), groups=["system:authenticated"])
+        request(
+            CI_DEPLOYER,
+            "UPDATE",
+            rr(approved=True, approvedBy=CI_DEPLOYER),
+            rr(),
+            groups=["system:authenticated"],
+        )
     )
     assert denied(verdict, "is a ServiceAccount, not a person")
 
@@ -324,12 +353,16 @@ def _namespace(robots: str | None) -> dict[str, Any]:
 @pytest.mark.parametrize("robots", [CI_DEPLOYER, f"system:serviceaccount:ci:other, {CI_DEPLOYER}"])
 def test_a_named_robot_approver_may_approve(policy: AdmissionPolicy, robots: str) -> None:
     verdict = policy.admit(
-        request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr()), namespace=_namespace(robots)
+        request(CI_DEPLOYER, "UPDATE", rr(approved=True, approvedBy=CI_DEPLOYER), rr()),
+        namespace=_namespace(robots),
     )
     assert verdict.allowed, verdict.messages
     assert verdict.audit_annotations == {"approved-by": CI_DEPLOYER}
     rollback = request(
-        CI_DEPLOYER, "UPDATE", rollback_rr(CI_DEPLOYER, CI_DEPLOYER), approved_rr(by=CI_DEPLOYER)
+        CI_DEPLOYER,
+        "UPDATE",
+        rr(approved=True, approvedBy=CI_DEPLOYER, rollbackRequested=True, rollbackRequestedBy=CI_DEPLOYER),
+        rr(approved=True, approvedBy=CI_DEPLOYER),
     )
     assert policy.admit(rollback, namespace=_namespace(robots)).allowed
 
@@ -346,7 +379,8 @@ def test_a_named_robot_approver_may_approve(policy: AdmissionPolicy, robots: str
 )
 def test_the_robot_allow_list_names_exact_users(policy: AdmissionPolicy, robots: str) -> None:
     verdict = policy.admit(
-        request(CI_DEPLOYER, "UPDATE", approved_rr(by=CI_DEPLOYER), rr()), namespace=_namespace(robots)
+        request(CI_DEPLOYER, "UPDATE", rr(approved=True, approvedBy=CI_DEPLOYER), rr()),
+        namespace=_namespace(robots),
     )
     assert denied(verdict, "is a ServiceAccount, not a person")
 
@@ -354,23 +388,24 @@ def test_the_robot_allow_list_names_exact_users(policy: AdmissionPolicy, robots:
 def test_a_named_robot_still_needs_the_approve_verb_and_its_own_name(policy: AdmissionPolicy) -> None:
     robot = "system:serviceaccount:shop:release-bot"  # no RBAC binding at all
     ns = _namespace(f"{robot},{CI_DEPLOYER}")
-    verdict = policy.admit(request(robot, "UPDATE", approved_rr(by=robot), rr()), namespace=ns)
+    verdict = policy.admit(request(robot, "UPDATE", rr(approved=True, approvedBy=robot), rr()), namespace=ns)
     assert denied(verdict, f"user {robot} may not approve")
-    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", approved_rr(by="alice"), rr()), namespace=ns)
+    verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", rr(**APPROVED), rr()), namespace=ns)
     assert denied(verdict, "spec.approvedBy must be the approving user")
 
 
 @pytest.mark.parametrize("user", [BRIDGE, OPERATOR])
 def test_naming_krr_mcp_itself_as_a_robot_approver_does_not_help(policy: AdmissionPolicy, user: str) -> None:
     verdict = policy.admit(
-        request(user, "UPDATE", approved_rr(by=user), rr()), namespace=_namespace(f"{BRIDGE},{OPERATOR}")
+        request(user, "UPDATE", rr(approved=True, approvedBy=user), rr()),
+        namespace=_namespace(f"{BRIDGE},{OPERATOR}"),
     )
     assert not verdict.allowed
 
 
 def test_a_robot_allowed_in_one_namespace_is_not_allowed_in_another(policy: AdmissionPolicy) -> None:
     other = {"metadata": {"name": "payments", "annotations": {}}}
-    obj = approved_rr(namespace="payments", by=CI_DEPLOYER)
+    obj = rr("payments", approved=True, approvedBy=CI_DEPLOYER)
     verdict = policy.admit(request(CI_DEPLOYER, "UPDATE", obj, rr("payments")), namespace=other)
     assert denied(verdict, "is a ServiceAccount, not a person")
 
@@ -395,7 +430,7 @@ def test_a_service_account_may_still_propose_and_reject(policy: AdmissionPolicy)
     ids=["values", "reason", "reject", "rollback"],
 )
 def test_the_operator_cannot_change_spec(policy: AdmissionPolicy, edit: Any) -> None:
-    for old in (rr(), approved_rr()):
+    for old in (rr(), rr(**APPROVED)):
         verdict = policy.admit(request(OPERATOR, "UPDATE", edit(copy.deepcopy(old)), old))
         assert denied(verdict, "the krr-mcp operator never writes a recommendation's spec")
     elsewhere = "system:serviceaccount:platform:krr-mcp-operator"
@@ -408,7 +443,7 @@ def test_the_operator_cannot_create(policy: AdmissionPolicy) -> None:
 
 
 def test_the_operator_still_writes_metadata_and_status(policy: AdmissionPolicy) -> None:
-    old = approved_rr()
+    old = rr(**APPROVED)
     new = copy.deepcopy(old)
     new["metadata"]["annotations"] = {"kopf.zalando.org/last-handled-configuration": "{}"}
     assert not policy.admit(request(OPERATOR, "UPDATE", new, old)).matched

@@ -21,7 +21,7 @@ import yaml
 from krr_mcp.cel import CelEvaluationError, evaluate, new_env, quantity_functions
 from krr_mcp.sandbox.celrules import RULES
 
-from ..admission.rr_objects import stored_rr as rr
+from ..builders import stored_proposal as rr
 
 ROOT = Path(__file__).resolve().parents[2]
 

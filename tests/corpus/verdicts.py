@@ -5,7 +5,7 @@
   against a Deployment `shop/web` whose container `app` runs 500m/512Mi (limit 1Gi).
 - krr output (JSON text): the krr output parser.
 - Admission request (YAML {user, groups?, namespaceAnnotations?, operation, old?, new}; `old` and `new`
-  are spec fields over the standard proposal of tests/admission/rr_objects.py): the approval policy of
+  are spec fields over the standard proposal, tests/builders.py stored_proposal): the approval policy of
   config/admission, its CEL evaluated for real, with the RBAC of config/rbac as its authorizer.
 - kubectl krr (JSON {"args"}): the plugin's command line, in-process, against the MCP entries' sandbox.
 - OpenCost answer (first line the HTTP status, then the body): served over HTTP to the shared price
@@ -49,9 +49,9 @@ from mcp_bridge.tools.preview import dry_run_outcome
 from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 
 from ..admission import approval_policy
-from ..admission.rr_objects import stored_rr
 from ..api.test_cel_rules import violations
 from ..api_answers import answering_kube
+from ..builders import stored_proposal
 from ..opencost_stub import opencost_running
 from ..reliability.world import defaulted, deployment
 
@@ -168,8 +168,8 @@ def _marking(planted: str, text: str, structured: Any) -> str:
 
 def admission_verdict(path: Path) -> str:
     entry = yaml.safe_load(path.read_text())
-    old = stored_rr(**entry["old"]) if "old" in entry else None
-    new = stored_rr(**entry["new"])
+    old = stored_proposal(**entry["old"]) if "old" in entry else None
+    new = stored_proposal(**entry["new"])
     request = approval_policy.request(entry["user"], entry["operation"], new, old, groups=entry.get("groups"))
     namespace = {"metadata": {"name": "shop", "annotations": entry.get("namespaceAnnotations") or {}}}
     verdict = approval_policy.load_policy().admit(request, namespace=namespace)

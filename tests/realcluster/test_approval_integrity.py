@@ -26,7 +26,7 @@ from kubernetes.client.exceptions import ApiException
 from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION
 from krr_mcp.cluster import identities
 
-from ..admission.rr_objects import stored_rr
+from ..builders import stored_proposal
 from .cluster import RealCluster
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(600)]
@@ -76,7 +76,7 @@ def _read(cluster: RealCluster, name: str) -> dict[str, Any]:
 
 
 def _manifest(name: str, **spec: Any) -> dict[str, Any]:
-    body = stored_rr(namespace=NS, **spec)
+    body = stored_proposal(namespace=NS, **spec)
     body["metadata"]["name"] = name
     return body
 

@@ -28,8 +28,8 @@ from krr_mcp.core.patches import json_patch
 from krr_mcp.core.safety.provenance import approval_provenance_problem
 from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
 
-from ..admission.rr_objects import stored_rr
 from ..builders import rr as operator_rr
+from ..builders import stored_proposal
 from .cluster import deployment_manifest
 from .conftest import REAL
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer
@@ -57,7 +57,7 @@ def deployments(ns: str) -> str:
 def proposal(ns: str, name: str = "web-1", **spec: Any) -> dict[str, Any]:
     """An RR as the bridge proposes it (schema defaults spelled out), without empty labels/annotations
     (the real server drops an empty map, and server-side apply gives it an owner)."""
-    body = stored_rr(ns, **spec)
+    body = stored_proposal(ns, **spec)
     body["metadata"] = {"name": name, "namespace": ns}
     return body
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ..admission.rr_objects import stored_rr
+from ..builders import stored_proposal
 from ..operator.operator_harness import wait_for
 from .cluster import RealCluster, deployment_manifest, operator_process
 
@@ -42,7 +42,7 @@ def _rr(cluster: RealCluster, name: str) -> dict[str, Any]:
 
 
 def test_an_approved_change_is_followed_to_applied_by_the_workloads_events(watched: RealCluster) -> None:
-    body = stored_rr(namespace=NS)
+    body = stored_proposal(namespace=NS)
     body["metadata"]["name"] = "web-watch"
     created = watched.kubectl("create", "-f", "-", context="krr-mcp-bridge", stdin=json.dumps(body))
     assert created.returncode == 0, created.stderr
