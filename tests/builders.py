@@ -91,17 +91,20 @@ def workload(
     pod_annotations: dict[str, str] | None = None,
     schedule: str = "0 * * * *",
     status: dict[str, Any] | None = None,
+    pod_fields: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A workload as the API server returns it, its rollout finished (`status` replaces that status).
 
     `containers` maps a name to its resources (default: `app` with CURRENT) or lists whole containers.
     `replicas` is a Deployment's or StatefulSet's (None: the field left out, as the API allows),
-    `scheduled` a DaemonSet's pod count; a CronJob has neither."""
+    `scheduled` a DaemonSet's pod count; a CronJob has neither. `pod_fields` are further pod spec fields
+    (serviceAccountName, volumes, ...)."""
     if kind not in WORKLOAD_KINDS:
         raise ValueError(f"not a workload kind: {kind}")
     pod_spec: dict[str, Any] = {"containers": containers_of(containers or {"app": CURRENT}, image)}
     if init_containers:
         pod_spec["initContainers"] = containers_of(init_containers, init_image)
+    pod_spec.update(copy.deepcopy(pod_fields or {}))
     template_meta: dict[str, Any] = {"labels": pod_labels or {"app": name}}
     if pod_annotations:
         template_meta["annotations"] = pod_annotations

@@ -19,6 +19,7 @@ import yaml
 from krr_mcp.api.resource_recommendation import ContainerChange, ContainerResources
 from krr_mcp.core.patches import desired_resources, json_patch
 
+from ..builders import workload
 from .vap import AdmissionPolicy, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,40 +49,26 @@ def policy(documents: list[dict[str, Any]]) -> AdmissionPolicy:
     )
 
 
-def workload(kind: str = "Deployment", namespace: str = "shop") -> dict[str, Any]:
-    pod_spec = {
-        "serviceAccountName": "web",
-        "containers": [
-            {
-                "name": "app",
-                "image": "registry.example/web:1.4",
-                "args": ["--port=8080"],
-                "env": [{"name": "MODE", "value": "prod"}],
-                "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
-                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
-                "securityContext": {"allowPrivilegeEscalation": False},
-            },
-            {
-                "name": "sidecar",
-                "image": "registry.example/proxy:2",
-                "resources": {"requests": {"cpu": "50m"}},
-            },
-        ],
-        "initContainers": [{"name": "migrate", "image": "registry.example/web:1.4", "command": ["migrate"]}],
-        "volumes": [{"name": "cache", "emptyDir": {}}],
-    }
-    template = {"metadata": {"labels": {"app": "web"}}, "spec": pod_spec}
-    spec: dict[str, Any] = (
-        {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
-        if kind == "CronJob"
-        else {"selector": {"matchLabels": {"app": "web"}}, "template": template}
-    )
-    return {
-        "apiVersion": "batch/v1" if kind == "CronJob" else "apps/v1",
-        "kind": kind,
-        "metadata": {"name": "web", "namespace": namespace},
-        "spec": spec,
-    }
+# workload() fields of Deployment shop/web as a person writes it: an app container with more than
+# resources, a sidecar, an init container, a service account and a volume
+SHOP_WEB: dict[str, Any] = {
+    "namespace": "shop",
+    "containers": [
+        {
+            "name": "app",
+            "image": "registry.example/web:1.4",
+            "args": ["--port=8080"],
+            "env": [{"name": "MODE", "value": "prod"}],
+            "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
+            "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+            "securityContext": {"allowPrivilegeEscalation": False},
+        },
+        {"name": "sidecar", "image": "registry.example/proxy:2", "resources": {"requests": {"cpu": "50m"}}},
+    ],
+    "init_containers": [{"name": "migrate", "image": "registry.example/web:1.4", "command": ["migrate"]}],
+    "pod_fields": {"serviceAccountName": "web", "volumes": [{"name": "cache", "emptyDir": {}}]},
+    "replicas": None,
+}
 
 
 def pod_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -141,14 +128,15 @@ POD_LEVEL = "may not change the pod's identity"
 
 @pytest.mark.parametrize("kind", list(PLURALS))
 def test_the_operator_may_resize(policy: AdmissionPolicy, kind: str) -> None:
-    verdict = policy.admit(update(workload(kind), resize))
+    verdict = policy.admit(update(workload(kind, **SHOP_WEB), resize))
     assert verdict.matched and verdict.allowed, verdict.messages
 
 
 @pytest.mark.parametrize("kind", list(PLURALS))
 def test_the_operator_may_not_swap_the_image(policy: AdmissionPolicy, kind: str) -> None:
     assert denied(
-        policy.admit(update(workload(kind), _set("containers.0.image", "evil:latest"))), CONTAINER_ONLY
+        policy.admit(update(workload(kind, **SHOP_WEB), _set("containers.0.image", "evil:latest"))),
+        CONTAINER_ONLY,
     )
 
 
@@ -182,22 +170,22 @@ def test_the_operator_may_not_swap_the_image(policy: AdmissionPolicy, kind: str)
     ],
 )
 def test_the_operator_may_not_change_what_runs(policy: AdmissionPolicy, change: Any, message: str) -> None:
-    assert denied(policy.admit(update(workload(), change)), message)
+    assert denied(policy.admit(update(workload(**SHOP_WEB), change)), message)
 
 
 @pytest.mark.parametrize("namespace", ["kube-system", "kube-public", "kube-node-lease", "krr-mcp-system"])
 def test_the_operator_never_writes_in_protected_namespaces(policy: AdmissionPolicy, namespace: str) -> None:
-    verdict = policy.admit(update(workload(namespace=namespace), resize))
+    verdict = policy.admit(update(workload(**(SHOP_WEB | {"namespace": namespace})), resize))
     assert denied(verdict, f"the krr-mcp operator never changes workloads in namespace {namespace}")
 
 
 def test_other_users_are_not_matched(policy: AdmissionPolicy) -> None:
-    verdict = policy.admit(update(workload(), _set("containers.0.image", "web:1.5"), user="alice"))
+    verdict = policy.admit(update(workload(**SHOP_WEB), _set("containers.0.image", "web:1.5"), user="alice"))
     assert not verdict.matched and verdict.allowed
 
 
 def test_status_and_scale_are_not_matched(policy: AdmissionPolicy) -> None:
-    request = update(workload(), _set("containers.0.image", "evil"))
+    request = update(workload(**SHOP_WEB), _set("containers.0.image", "evil"))
     for sub_resource in ("status", "scale"):
         assert not policy.admit({**request, "subResource": sub_resource}).matched
 
@@ -212,7 +200,7 @@ def test_binding(documents: list[dict[str, Any]]) -> None:
 
 def test_the_operator_is_recognised_in_any_install_namespace(policy: AdmissionPolicy) -> None:
     elsewhere = "system:serviceaccount:platform-tools:krr-mcp-operator"
-    verdict = policy.admit(update(workload(), _set("containers.0.image", "evil"), user=elsewhere))
+    verdict = policy.admit(update(workload(**SHOP_WEB), _set("containers.0.image", "evil"), user=elsewhere))
     assert denied(verdict, CONTAINER_ONLY)
 
 
@@ -264,11 +252,11 @@ def _template(obj: dict[str, Any]) -> dict[str, Any]:
 def test_the_operator_may_not_touch_the_workload_outside_the_pod_spec(
     policy: AdmissionPolicy, change: Any, message: str
 ) -> None:
-    assert denied(policy.admit(update_object(workload(), change)), message)
+    assert denied(policy.admit(update_object(workload(**SHOP_WEB), change)), message)
 
 
 def test_the_operator_may_not_change_a_cronjobs_schedule_or_job_settings(policy: AdmissionPolicy) -> None:
-    cron = workload("CronJob")
+    cron = workload("CronJob", **SHOP_WEB)
     assert denied(
         policy.admit(update_object(cron, lambda o: o["spec"].update(schedule="* * * * *"))), OUTSIDE_TEMPLATE
     )
@@ -315,14 +303,14 @@ def test_the_operator_may_not_change_a_cronjobs_schedule_or_job_settings(policy:
 def test_the_operator_may_change_only_cpu_and_memory(
     policy: AdmissionPolicy, change: Any, message: str
 ) -> None:
-    assert denied(policy.admit(update(workload(), change)), message)
+    assert denied(policy.admit(update(workload(**SHOP_WEB), change)), message)
 
 
 @pytest.mark.parametrize("kind", list(PLURALS))
 def test_the_operators_real_patches_are_allowed(policy: AdmissionPolicy, kind: str) -> None:
     """krr_mcp/core/patches.py's apply and rollback patches (sections added and removed) pass, other resource
     names of the same container untouched."""
-    old = workload(kind)
+    old = workload(kind, **SHOP_WEB)
     app = pod_of(old)["containers"][0]
     app["resources"]["limits"]["ephemeral-storage"] = "1Gi"
     proposed = ContainerResources.model_validate({"requests": {"cpu": "250m", "memory": "256Mi"}})
