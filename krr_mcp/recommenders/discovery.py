@@ -352,15 +352,10 @@ containers: the Deployments alone briefly took over 100 MB); a page at a time is
 
 
 def _paged(kube: Kube, what: str, path: str) -> Iterator[dict[str, Any]]:
-    """The items of the list at `path`, LIST_PAGE per request. KubeError while iterating."""
-    token = ""
-    while True:
-        query: list[tuple[str, Any]] = [("limit", LIST_PAGE)] + ([("continue", token)] if token else [])
-        answer = kube.request(what, "GET", path, query=query) or {}
-        yield from answer.get("items") or []
-        token = (answer.get("metadata") or {}).get("continue") or ""
-        if not token:
-            return
+    """The items of the list at `path`, LIST_PAGE per request (the client's chunked read). KubeError
+    while iterating."""
+    for items, _ in kube.list_chunks(what, path, chunk=LIST_PAGE):
+        yield from items
 
 
 def _list(api_client: Any, api_version: str, plural: str, request: ScanRequest) -> Iterator[dict[str, Any]]:
