@@ -77,33 +77,6 @@ class RealCluster:
         return Path(self.env(context)["KUBECONFIG"])
 
 
-def deployment_manifest(
-    name: str,
-    namespace: str,
-    resources: dict[str, Any],
-    *,
-    replicas: int = 1,
-    image: str = "registry.example/app:1",
-    template_annotations: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """A Deployment of one container `app` with `resources`, selected by the label app=`name`."""
-    labels = {"app": name}
-    template_meta: dict[str, Any] = {"labels": labels}
-    if template_annotations:
-        template_meta["annotations"] = template_annotations
-    container = {"name": "app", "image": image, "resources": resources}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": template_meta, "spec": {"containers": [container]}},
-        },
-    }
-
-
 KRR_MCP = Path(sys.executable).parent / "krr-mcp"
 
 

@@ -20,8 +20,9 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from ..builders import manifest, workload
 from ..operator.operator_harness import wait_for as harness_wait_for
-from .cluster import KRR_MCP, RealCluster, deployment_manifest, operator_process
+from .cluster import KRR_MCP, RealCluster, operator_process
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(900)]
 
@@ -36,11 +37,13 @@ SQUEEZED = {"requests": {"cpu": "300m", "memory": "220Mi"}, "limits": {"memory":
 NEEDS_MI = "300"
 
 
-def deployment(name: str, resources: dict[str, Any] = BEFORE) -> dict[str, Any]:
-    return deployment_manifest(
-        name, APPS, resources, replicas=2,
-        template_annotations={"kwok.krr-mcp.io/oom-below-memory-limit-mi": NEEDS_MI},
-    )  # fmt: skip
+# workload() fields of the Deployments here: two kwok pods that are OOM-killed below NEEDS_MI of memory limit
+KWOK_APP: dict[str, Any] = {
+    "namespace": APPS,
+    "replicas": 2,
+    "image": "registry.example/app:1",
+    "pod_annotations": {"kwok.krr-mcp.io/oom-below-memory-limit-mi": NEEDS_MI},
+}
 
 
 def wait_for(
@@ -126,7 +129,7 @@ def history(cluster: RealCluster, name: str) -> list[dict[str, Any]]:
 async def test_proposal_approved_with_kubectl_patch_applies_and_bobs_rollback_restores(
     apps: RealCluster, operator: subprocess.Popen[bytes]
 ) -> None:
-    apps.apply(deployment("web"))
+    apps.apply(manifest(workload(containers={"app": BEFORE}, **KWOK_APP)))
     rolled_out(apps, "web")
     original = template(apps, "web")
     sets_before = {rs["metadata"]["name"] for rs in replica_sets(apps, "web")}
@@ -172,7 +175,7 @@ async def test_proposal_approved_with_kubectl_patch_applies_and_bobs_rollback_re
 async def test_kubectl_krr_approve_by_alice_and_a_failed_rollout_rolls_back_by_itself(
     apps: RealCluster, operator: subprocess.Popen[bytes]
 ) -> None:
-    apps.apply(deployment("cart", CART))
+    apps.apply(manifest(workload(name="cart", containers={"app": CART}, **KWOK_APP)))
     rolled_out(apps, "cart")
     original = template(apps, "cart")
 

@@ -28,9 +28,8 @@ from krr_mcp.core.patches import json_patch
 from krr_mcp.core.safety.provenance import approval_provenance_problem
 from krr_mcp.kube.client import OPERATOR_FIELD_MANAGER
 
+from ..builders import manifest, stored_proposal, workload
 from ..builders import rr as operator_rr
-from ..builders import stored_proposal
-from .cluster import deployment_manifest
 from .conftest import REAL
 from .servers import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiServer
 
@@ -66,8 +65,8 @@ def create_rr(server: ApiServer, ns: str, name: str = "web-1", **params: str) ->
     return server.ok("POST", rrs(ns), proposal(ns, name), params=params or None)
 
 
-def deployment(ns: str, name: str = "web") -> dict[str, Any]:
-    return deployment_manifest(name, ns, ORIGINAL, image="example/app:1")
+# workload() fields of Deployment web as the parity tests create it: one pod, `app` ORIGINAL
+PARITY_APP: dict[str, Any] = {"containers": {"app": ORIGINAL}, "replicas": 1, "image": "example/app:1"}
 
 
 def status_of(response: Any) -> dict[str, Any]:
@@ -215,7 +214,7 @@ def test_the_operators_workload_patch_applies_once_and_fails_422_on_a_concurrent
 ) -> None:
     """krr_mcp.core.patches.json_patch against the live Deployment: its `test` ops hold on the object it
     was built from and fail with 422 once someone else changed the container's resources."""
-    live = api_server.ok("POST", deployments(ns), deployment(ns))
+    live = api_server.ok("POST", deployments(ns), manifest(workload(namespace=ns, **PARITY_APP)))
     change = ContainerChange.model_validate({"name": "app", "before": ORIGINAL, "after": PROPOSED})
     patch = json_patch("Deployment", live, [change])
     path = f"{deployments(ns)}/web"
@@ -341,8 +340,8 @@ def _resume_verdict(workload: dict[str, Any]) -> tuple[str | None, str]:
 
 
 def _apply_deployment(api_server: ApiServer, ns: str, name: str) -> None:
-    manifest = yaml.safe_dump(deployment(ns, name))
-    api_server.kubectl("apply", "--server-side", "--field-manager=ci-deployer", "-f", "-", stdin=manifest)
+    text = yaml.safe_dump(manifest(workload(name=name, namespace=ns, **PARITY_APP)))
+    api_server.kubectl("apply", "--server-side", "--field-manager=ci-deployer", "-f", "-", stdin=text)
 
 
 def _resources_patch(resources: dict[str, Any]) -> str:
@@ -395,7 +394,7 @@ def test_changed_by_others_reads_a_humans_identical_edit_the_same_on_both(
     # Applying the pipeline's manifest again now conflicts with the edit, naming each field.
     again = api_server.kubectl(
         "apply", "--server-side", "--field-manager=ci-deployer", "-f", "-",
-        stdin=yaml.safe_dump(deployment(ns, "web")), check=False,
+        stdin=yaml.safe_dump(manifest(workload(namespace=ns, **PARITY_APP))), check=False,
     )  # fmt: skip
     assert again.returncode == 1
     item = '.spec.template.spec.containers[name="app"].resources'
@@ -809,7 +808,7 @@ def test_kubectl_explain_reads_the_crd_schema(api_server: ApiServer) -> None:
 
 
 def test_kubectl_scale_and_rollout_status(api_server: ApiServer, ns: str) -> None:
-    api_server.ok("POST", deployments(ns), deployment(ns))
+    api_server.ok("POST", deployments(ns), manifest(workload(namespace=ns, **PARITY_APP)))
     api_server.kubectl("scale", "deploy/web", "-n", ns, "--replicas=2")
     scale = api_server.ok("GET", f"{deployments(ns)}/web/scale")
     assert (scale["kind"], scale["spec"]["replicas"]) == ("Scale", 2)

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from ..builders import stored_proposal
+from ..builders import manifest, stored_proposal, workload
 from ..operator.operator_harness import wait_for
-from .cluster import RealCluster, deployment_manifest, operator_process
+from .cluster import RealCluster, operator_process
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(300)]
 
@@ -29,7 +29,9 @@ CURRENT = {"requests": {"cpu": "500m", "memory": "512Mi"}}
 def watched(real_cluster: RealCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealCluster]:
     """Namespace NS with Deployment web, and an operator for NS whose timers would take 10 minutes."""
     real_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    real_cluster.apply(deployment_manifest("web", NS, CURRENT, replicas=2))
+    real_cluster.apply(
+        manifest(workload(namespace=NS, containers={"app": CURRENT}, image="registry.example/app:1"))
+    )
     real_cluster.kubectl("-n", NS, "rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     options = ("--namespace", NS, "--poll-interval", "600", "--idle-interval", "600")

@@ -10,14 +10,22 @@ from typing import Any
 
 import pytest
 
+from ..builders import manifest, workload
 from ..opencost_stub import TWO_ALLOCATIONS, bad_answers, opencost_running
 from ..operator.operator_harness import wait_for
-from .cluster import RealCluster, deployment_manifest, operator_process
+from .cluster import RealCluster, operator_process
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(600)]
 
 NAMESPACE = "savings-apps"
 BEFORE = {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}}
+# workload() fields of Deployment shop: three pods of `app` BEFORE
+SHOP_APP: dict[str, Any] = {
+    "name": "shop",
+    "containers": {"app": BEFORE},
+    "replicas": 3,
+    "image": "registry.example/app:1",
+}
 AFTER = {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
 
 
@@ -37,7 +45,7 @@ def recommendation() -> dict[str, object]:
 
 def test_kubectl_get_recommendations_shows_what_it_saves(real_cluster: RealCluster, tmp_path: Path) -> None:
     real_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
-    real_cluster.apply(deployment_manifest("shop", NAMESPACE, BEFORE, replicas=3))
+    real_cluster.apply(manifest(workload(namespace=NAMESPACE, **SHOP_APP)))
     real_cluster.apply(recommendation())
     with operator_process(real_cluster, tmp_path / "operator.log", "-A", "--poll-interval", "0.5"):
         # 3 replicas x (0.25 cores + 0.25 GiB) at the built-in prices (0.031611 per core-hour, 0.004237
@@ -66,11 +74,11 @@ def test_the_operator_prices_with_opencost_and_says_so_when_it_cannot(
     cluster-scoped policy that the real API server accepts and `kubectl describe` finds; a good one prices
     with OpenCost's prices."""
     (bad,) = [path for path in bad_answers() if path.stem == "http-500"]
-    manifest = recommendation()
-    manifest["metadata"] = {"name": "shop-rightsize", "namespace": OPENCOST_NAMESPACE}  # type: ignore[index]
+    body = recommendation()
+    body["metadata"] = {"name": "shop-rightsize", "namespace": OPENCOST_NAMESPACE}  # type: ignore[index]
     real_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPENCOST_NAMESPACE}})
-    real_cluster.apply(deployment_manifest("shop", OPENCOST_NAMESPACE, BEFORE, replicas=3))
-    real_cluster.apply(manifest)
+    real_cluster.apply(manifest(workload(namespace=OPENCOST_NAMESPACE, **SHOP_APP)))
+    real_cluster.apply(body)
 
     def rr() -> dict[str, Any]:
         return real_cluster.get("-n", OPENCOST_NAMESPACE, "recommendation", "shop-rightsize")

@@ -20,7 +20,8 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from krr_mcp.cluster.identities import CI_NAMESPACE
 from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 
-from .cluster import KRR_MCP, RealCluster, deployment_manifest
+from ..builders import manifest, workload
+from .cluster import KRR_MCP, RealCluster
 
 pytestmark = [pytest.mark.realcluster, pytest.mark.timeout(600)]
 
@@ -100,7 +101,17 @@ async def test_a_denial_message_reaches_the_assistant_marked_untrusted(
     real_cluster: RealCluster, tmp_path: Path, reason: str, status: int
 ) -> None:
     objects = [*_denying_policy(reason), *_reader_role()]
-    real_cluster.apply(deployment_manifest(TARGET, CI_NAMESPACE, RESOURCES))
+    real_cluster.apply(
+        manifest(
+            workload(
+                name=TARGET,
+                namespace=CI_NAMESPACE,
+                containers={"app": RESOURCES},
+                replicas=1,
+                image="registry.example/app:1",
+            )
+        )
+    )
     real_cluster.apply(*objects)
     try:
         deadline = time.monotonic() + 60
