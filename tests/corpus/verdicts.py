@@ -51,9 +51,9 @@ from mcp_bridge.untrusted import UNTRUSTED_CLOSE, UNTRUSTED_OPEN
 from ..admission import approval_policy
 from ..api.test_cel_rules import violations
 from ..api_answers import answering_kube
-from ..builders import stored_proposal
+from ..builders import stored, stored_proposal
 from ..opencost_stub import opencost_running
-from ..reliability.world import defaulted, deployment
+from ..reliability.world import deployment
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -74,7 +74,7 @@ def rr_verdict(path: Path) -> str:
         lines.append(f"model: {_errors(exc)}")
         valid = False
     if valid:
-        broken = violations(PLURAL, defaulted(new), defaulted(old) if old else None)
+        broken = violations(PLURAL, stored(new), stored(old) if old else None)
         lines.append(f"cel: {'; '.join(broken) if broken else 'ok'}")
     else:
         lines.append("cel: not evaluated (the schema refuses the object first)")

@@ -11,10 +11,11 @@ from krr_operator.main import OperatorConfig
 
 from krr_mcp.sandbox.handle import SandboxHandle
 
+from ..builders import change, manifest, rr
 from ..operator.operator_harness import OperatorThread, operator_running, wait_for
 from .faults import app_resources
 from .proxy import FaultProxy
-from .world import ORIGINAL, PROPOSALS, Actor, rr_body
+from .world import BRIDGE_PROPOSAL, ORIGINAL, PROPOSALS, Actor
 
 PROPOSED = PROPOSALS[0]
 NS = "default"
@@ -39,7 +40,17 @@ class Scene:
         return found
 
     def propose(self, name: str = "web-rr", target: str = "web") -> None:
-        self.bridge.create_rr(rr_body(NS, name, target, ORIGINAL, PROPOSED))
+        self.bridge.create_rr(
+            manifest(
+                rr(
+                    name,
+                    namespace=NS,
+                    target=target,
+                    containers=[change("app", ORIGINAL, PROPOSED)],
+                    **BRIDGE_PROPOSAL,
+                )
+            )
+        )
 
     def approve(self, name: str = "web-rr", who: str = "alice") -> None:
         self.human.patch_rr_spec(NS, name, {"approved": True, "approvedBy": who})

@@ -35,11 +35,13 @@ from krr_mcp.core.workloads import same_cpu_memory
 from krr_mcp.kube.client import rr_path, workload_path
 from krr_mcp.sandbox.handle import SandboxHandle
 
+from .. import builders
 from ..builders import settings_without_admission
 from .conftest import profile
 from .faults import FAULT_KINDS, Change, FaultyKube, app_resources
 from .world import (
     BRIDGE_MANAGER,
+    BRIDGE_PROPOSAL,
     HUMAN_EDITS,
     HUMAN_MANAGER,
     ORIGINAL,
@@ -47,7 +49,6 @@ from .world import (
     Actor,
     Refused,
     deployment,
-    rr_body,
 )
 
 RR_NAMES = ("r0", "r1", "r2")
@@ -184,7 +185,17 @@ class OperatorWorld(RuleBasedStateMachine):
         if name in self.rrs:
             return
         live = app_resources(self.human.kube.get_workload(self.ns, "Deployment", workload)) or ORIGINAL
-        created = self.bridge.create_rr(rr_body(self.ns, name, workload, live, proposal))
+        created = self.bridge.create_rr(
+            builders.manifest(
+                builders.rr(
+                    name,
+                    namespace=self.ns,
+                    target=workload,
+                    containers=[builders.change("app", live, proposal)],
+                    **BRIDGE_PROPOSAL,
+                )
+            )
+        )
         uid = created["metadata"]["uid"]
         self.rrs[name] = uid
         self.targets[uid] = workload

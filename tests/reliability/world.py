@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from krr_mcp.api.resource_recommendation import GROUP, VERSION, ResourceRecommendationSpec
 from krr_mcp.kube.client import MERGE_PATCH, Kube, KubeError, rr_path, workload_path
 from krr_mcp.sandbox.controllers import rollout_status
 from krr_mcp.sandbox.handle import SandboxHandle
@@ -65,32 +64,14 @@ def deployment(namespace: str, name: str, resources: dict[str, Any] | None = Non
     return obj
 
 
-def rr_body(
-    namespace: str, name: str, target: str, current: dict[str, Any], proposed: dict[str, Any]
-) -> dict[str, Any]:
-    """An RR as the bridge proposes it."""
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ResourceRecommendation",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {"krr-mcp.io/target-kind": "Deployment", "krr-mcp.io/target-name": target},
-            "annotations": {"krr-mcp.io/created-by": "bridge"},
-        },
-        "spec": {
-            "target": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
-            "containers": [{"name": "app", "current": current, "proposed": proposed}],
-            "evidence": {"source": "krr", "strategy": "simple", "historyHours": 336},
-            "reason": "reliability test",
-        },
-    }
-
-
-def defaulted(obj: dict[str, Any]) -> dict[str, Any]:
-    """`obj` with the schema's defaults in its spec, as the API server stores it (and CEL sees it)."""
-    spec = ResourceRecommendationSpec.model_validate(obj.get("spec") or {})
-    return {**obj, "spec": spec.model_dump(mode="json", exclude_none=True)}
+# rr() fields of an RR as the bridge proposes it (from a krr scan over 14 days)
+BRIDGE_PROPOSAL: dict[str, Any] = {
+    "evidence": {"source": "krr", "strategy": "simple", "historyHours": 336},
+    "reason": "reliability test",
+    "approved": None,
+    "target_labels": True,
+    "annotations": {"krr-mcp.io/created-by": "bridge"},
+}
 
 
 class Refused(Exception):
