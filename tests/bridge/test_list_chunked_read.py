@@ -16,13 +16,13 @@ from mcp_bridge.bridge import Bridge
 from mcp_bridge.settings import BridgeSettings
 from mcp_bridge.tools.views import list_recommendations_view
 
-from .test_paging import _rr
+from .test_paging import paged_rr
 
 
 def test_the_chunks_are_one_read(
     cluster: SandboxHandle, settings: BridgeSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cluster.apply(*(_rr("shop", i) for i in range(7)))
+    cluster.apply(*(paged_rr("shop", i) for i in range(7)))
     monkeypatch.setattr(mcp_bridge.cluster, "LIST_CHUNK", 3)
     bridge = Bridge.connect(settings)
     chunks = bridge.cluster.recommendation_chunks
@@ -36,7 +36,7 @@ def test_the_chunks_are_one_read(
                     client.CustomObjectsApi(api).delete_namespaced_custom_object(
                         GROUP, VERSION, "shop", PLURAL, "web-deploy-005"
                     )
-                cluster.apply(_rr("shop", 99))
+                cluster.apply(paged_rr("shop", 99))
             yield items, version
 
     monkeypatch.setattr(bridge.cluster, "recommendation_chunks", counted)

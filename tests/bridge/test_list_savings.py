@@ -12,7 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from krr_mcp.api.resource_recommendation import GROUP, PLURAL, VERSION
 from krr_mcp.sandbox.testing import SandboxHandle
 
-from .test_paging import _pages, _rr
+from .test_paging import _pages, paged_rr
 
 
 def _savings(monthly: float, currency: str) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def _savings(monthly: float, currency: str) -> dict[str, Any]:
 
 
 async def test_list_pages_carry_the_savings_sums(server: MCPServer, cluster: SandboxHandle) -> None:
-    rrs = [_rr("shop", i) for i in range(3)] + [_rr("billing", i, "api") for i in range(2)]
+    rrs = [paged_rr("shop", i) for i in range(3)] + [paged_rr("billing", i, "api") for i in range(2)]
     cluster.apply(*rrs)
     money = {("shop", 0): (10.25, "EUR"), ("shop", 1): (-2.0, "EUR"), ("billing", 0): (7.5, "USD"),
              ("billing", 1): (1.0, "EUR")}  # fmt: skip  # shop/web-deploy-002: not priced yet
@@ -59,7 +59,7 @@ async def test_ended_and_refused_recommendations_count_in_no_sum(
     Stale and a proposal refused before the operator saw it count in neither (each priced earlier)."""
     status = {0: "Proposed", 1: "Approved", 2: "Applied", 3: "Rejected", 4: "Superseded", 5: "Expired",
               6: "RolledBack", 7: "Failed", 8: "Stale", 9: "Proposed"}  # fmt: skip
-    rrs = [_rr("shop", i) for i in status]
+    rrs = [paged_rr("shop", i) for i in status]
     rrs[9]["spec"]["rejected"] = True
     cluster.apply(*rrs)
     with cluster.api_client() as api:

@@ -22,6 +22,11 @@ PAGED: dict[str, Any] = {
 }
 
 
+def paged_rr(namespace: str, index: int, target: str = "web") -> dict[str, Any]:
+    """The stored manifest of the bridge's `index`th proposal for Deployment `target` in `namespace`."""
+    return manifest(rr(f"{target}-deploy-{index:03d}", namespace=namespace, target=target, **PAGED))
+
+
 async def _pages(client: Client, tool: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
     pages, cursor = [], None
     while True:
@@ -39,8 +44,8 @@ async def test_list_pages_cover_every_rr_once_with_totals_on_each(
     server: MCPServer, cluster: SandboxHandle
 ) -> None:
     cluster.apply(
-        *(manifest(rr(f"web-deploy-{i:03d}", namespace="shop", **PAGED)) for i in range(7)),
-        *(manifest(rr(f"api-deploy-{i:03d}", namespace="billing", target="api", **PAGED)) for i in range(3)),
+        *(paged_rr("shop", i) for i in range(7)),
+        *(paged_rr("billing", i, "api") for i in range(3)),
     )
     async with Client(server) as client:
         default = (await client.call_tool("list_recommendations", {})).structured_content
@@ -63,7 +68,7 @@ async def test_list_pages_cover_every_rr_once_with_totals_on_each(
         # neither on it nor in its totals, and its as_of is the first page's.
         first = (await client.call_tool("list_recommendations", {"limit": 4})).structured_content
         assert first is not None
-        cluster.apply(manifest(rr("web-deploy-099", namespace="shop", **PAGED)))
+        cluster.apply(paged_rr("shop", 99))
         second = await client.call_tool("list_recommendations", {"limit": 4, "cursor": first["next_cursor"]})
         assert second.structured_content is not None
         assert [i["name"] for i in second.structured_content["items"]] == [
@@ -105,7 +110,7 @@ def test_a_next_page_after_the_read_expired_is_read_again_and_says_when(cluster:
     from mcp_bridge.settings import BridgeSettings
     from mcp_bridge.tools.views import list_recommendations_view
 
-    cluster.apply(*(manifest(rr(f"web-deploy-{i:03d}", namespace="shop", **PAGED)) for i in range(7)))
+    cluster.apply(*(paged_rr("shop", i) for i in range(7)))
     now = [0.0]
     bridge = Bridge.connect(BridgeSettings(kubeconfig=str(cluster.kubeconfig)))
     bridge.listings = KeptResults("listing", 4, 60, clock=lambda: now[0])
@@ -114,9 +119,7 @@ def test_a_next_page_after_the_read_expired_is_read_again_and_says_when(cluster:
         return list_recommendations_view(bridge, "shop", None, None, None, 3, cursor)
 
     first = page(None)
-    cluster.apply(
-        manifest(rr("web-deploy-099", namespace="shop", **PAGED))
-    )  # newer than every RR listed: it does not shift the next page
+    cluster.apply(paged_rr("shop", 99))  # newer than every RR listed: it does not shift the next page
     kept = page(first.next_cursor)
     assert (kept.total, kept.as_of) == (7, first.as_of)
     now[0] = 61  # the read is no longer kept: the next page is read again, and its as_of says so
