@@ -53,6 +53,9 @@ class OperatorThread:
             self.error = exc
         finally:
             self.ready.set()  # a thread that died before it was ready does not keep start() waiting
+            # kopf waits for a threading.Event stop flag in an executor thread; an operator that ended
+            # otherwise (killed, crashed) would leave that thread waiting, and Python's exit with it
+            self.stop_flag.set()
             self.loop.close()
 
     def start(self, timeout: float = 15) -> OperatorThread:

@@ -4,6 +4,7 @@ it, and an operator that dies is an error of the test, never a thread failing si
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,17 @@ def test_an_operator_that_dies_starting_fails_the_test(
     broken = dataclasses.replace(operator_config, kubeconfig=str(tmp_path / "missing-kubeconfig"))
     with pytest.raises(OperatorFailed, match="died"), operator_running(broken):
         pass  # never reached: the failure of the operator's thread is raised on entry
+
+
+def test_a_killed_operator_leaves_no_thread_waiting_for_its_stop_flag(
+    operator_config: OperatorConfig,
+) -> None:
+    """kopf waits for a threading.Event stop flag in an executor thread; a killed operator whose flag
+    stayed unset left that thread waiting, and pytest's exit hung joining it after the last test."""
+    before = set(threading.enumerate())
+    with operator_running(operator_config, idle_interval=0.3) as op:
+        op.kill()
+    assert op.stop_flag.is_set()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+        assert not thread.is_alive(), f"{thread.name} outlived the killed operator"
